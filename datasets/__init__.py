@@ -1,0 +1,1 @@
+"""Built-in signal sources: synthetic generators, system-identification sources and file importers."""

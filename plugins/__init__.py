@@ -1,0 +1,1 @@
+"""Built-in processors: ``dsp`` baselines and ``neural`` models, registered through the same hooks as third-party plugins."""

@@ -1,0 +1,1 @@
+"""Classical DSP baselines (family ``dsp``)."""

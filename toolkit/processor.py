@@ -1,0 +1,318 @@
+"""The processor base class shared by neural and DSP methods.
+
+A processor maps input windows ``(rows, window)`` to one output per row, ``(rows,)`` or
+``(rows, outputs)``. The base class owns validation, timing and persistence bookkeeping; a concrete
+processor overrides ``_fit`` and ``_predict`` (and, when ``online``, ``_predict_online``), declares its
+state with ``get_state``/``set_state`` and its cost with ``_cost``.
+
+Contract
+--------
+``fit(train)`` or ``fit(inputs, targets)``
+    Fit on the training rows; returns ``self``.
+``predict(inputs)``
+    Frozen (offline) prediction of every row.
+``predict_online(inputs, targets)``
+    Online processors only: predict row *i*, then adapt on ``targets[i]`` (prequential protocol).
+    Calling it on consecutive chunks gives exactly the one-pass result (the state carries over).
+``save(directory)`` / ``Processor.load(directory)``
+    ``processor.json`` (name, params, sigbench version) plus ``state.npz`` (arrays only, loaded with
+    ``allow_pickle=False``); subclasses may add files (the neural base adds ``.weights.h5``).
+``describe()``
+    A dict with at least ``name``, ``family``, ``params``, ``trainable_params``, ``macs_per_sample``,
+    ``memory_bytes`` and ``fit_s``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from sigbench.errors import FileFormatError, ProcessorError, ValidationError
+from sigbench.windows import Windows
+
+__all__ = ["DESCRIBE_KEYS", "Processor"]
+
+P = TypeVar("P", bound="Processor")
+
+#: keys every ``describe()`` result has
+DESCRIBE_KEYS = ("name", "family", "params", "trainable_params", "macs_per_sample", "memory_bytes", "fit_s")
+
+
+def _split_data(data: Any, targets: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    if targets is None and hasattr(data, "inputs") and hasattr(data, "targets"):
+        return np.asarray(data.inputs), np.asarray(data.targets)
+    if hasattr(data, "inputs"):
+        data = data.inputs
+    return np.asarray(data), None if targets is None else np.asarray(targets)
+
+
+class Processor:
+    """Base class of every sigbench processor (neural or DSP).
+
+    Class attributes (the registry's tags)
+    --------------------------------------
+    name : str
+        Registry name, unique, lowercase with hyphens (``"lms"``, ``"cnn-lstm"``).
+    family : {"neural", "dsp"}
+    online : bool
+        Supports ``predict_online`` (adapts while predicting).
+    causal : bool
+        Uses only samples inside the window (all built-ins are causal with respect to the window).
+    deterministic : bool
+        Same data → same result without a seed. ``False`` means the constructor takes ``seed``.
+    requires : tuple of str
+        Extra Python packages it imports (``("keras",)`` for neural processors).
+    """
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = "dsp"
+    online: ClassVar[bool] = False
+    causal: ClassVar[bool] = True
+    deterministic: ClassVar[bool] = True
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, **params: Any) -> None:
+        self._params: dict[str, Any] = dict(params)
+        self.fitted: bool = False
+        self.fit_s: float = 0.0
+        self.window: int | None = None
+        self.n_outputs: int | None = None
+        self.sample_rate: float = 1.0
+
+    # -- parameters --------------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments, JSON-serialisable (used by ``save`` and ``describe``)."""
+        return dict(self._params)
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """Names of the constructor's keyword parameters."""
+        sig = inspect.signature(cls.__init__)
+        return [p for p, v in sig.parameters.items() if p != "self" and v.kind is not v.VAR_KEYWORD]
+
+    # -- fit / predict -----------------------------------------------------------------------
+    def fit(self: P, data: Any, targets: Any = None, *, sample_rate: float | None = None) -> P:
+        """Fit on training rows.
+
+        Parameters
+        ----------
+        data : Windows or ndarray, shape ``(rows, window)``
+            Training inputs, or a :class:`~sigbench.Windows` holding inputs and targets.
+        targets : ndarray, shape ``(rows,)`` or ``(rows, outputs)``, optional
+            Required when ``data`` is an array.
+        sample_rate : float, optional
+            Sample rate of the underlying signal in Hz (for processors designed in Hz).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValidationError
+            Shapes disagree, no rows, or non-finite values.
+        """
+        inputs, y = _split_data(data, targets)
+        if y is None:
+            raise ValidationError("expected targets for fit; received: targets=None")
+        self._check_inputs(inputs, fitting=True)
+        if y.ndim not in (1, 2) or y.shape[0] != inputs.shape[0]:
+            raise ValidationError(f"expected targets with {inputs.shape[0]} rows; received: targets.shape={y.shape}")
+        if not np.isfinite(y).all():
+            raise ValidationError("expected finite targets; received: NaN/inf in targets")
+        if sample_rate is not None:
+            from sigbench._validate import sample_rate as check_rate
+
+            self.sample_rate = check_rate(sample_rate, "sample_rate")
+        self.window = int(inputs.shape[1])
+        self.n_outputs = 1 if y.ndim == 1 else int(y.shape[1])
+        self._target_ndim = y.ndim
+        start = time.perf_counter()
+        self._fit(inputs, y)
+        self.fit_s = time.perf_counter() - start
+        self.fitted = True
+        return self
+
+    def predict(self, data: Any) -> np.ndarray:
+        """Predict every row with the fitted (frozen) processor.
+
+        Parameters
+        ----------
+        data : Windows or ndarray, shape ``(rows, window)``
+
+        Returns
+        -------
+        ndarray, shape ``(rows,)`` or ``(rows, outputs)`` (the shape of the training targets)
+        """
+        inputs, _ = _split_data(data, None)
+        self._require_fitted("predict")
+        self._check_inputs(inputs)
+        return self._shape_output(self._predict(inputs), inputs.shape[0])
+
+    def predict_online(self, data: Any, targets: Any = None) -> np.ndarray:
+        """Predict each row, then adapt on its target (online processors only).
+
+        Consecutive calls continue from the current state, so chunked calls equal one pass.
+        """
+        if not self.online:
+            raise ProcessorError(f"{self.name} is not an online processor; use predict()")
+        inputs, y = _split_data(data, targets)
+        if y is None:
+            raise ValidationError("expected targets for predict_online; received: targets=None")
+        self._require_fitted("predict_online")
+        self._check_inputs(inputs)
+        if y.shape[0] != inputs.shape[0]:
+            raise ValidationError(f"expected targets with {inputs.shape[0]} rows; received: targets.shape={y.shape}")
+        return self._shape_output(self._predict_online(inputs, y), inputs.shape[0])
+
+    def _check_inputs(self, inputs: np.ndarray, *, fitting: bool = False) -> None:
+        if inputs.ndim != 2:
+            raise ValidationError(f"expected inputs of shape (rows, window); received: inputs.shape={inputs.shape}")
+        if inputs.shape[0] == 0:
+            raise ValidationError(f"expected at least one input row; received: inputs.shape={inputs.shape}")
+        if not fitting and self.window is not None and inputs.shape[1] != self.window:
+            raise ValidationError(
+                f"expected windows of {self.window} samples (as in fit); received: inputs.shape={inputs.shape}"
+            )
+        if not np.isfinite(inputs).all():
+            raise ValidationError("expected finite inputs; received: NaN/inf in inputs")
+
+    def _require_fitted(self, what: str) -> None:
+        if not self.fitted:
+            raise ProcessorError(f"{self.name or type(self).__name__} must be fitted before {what}()")
+
+    def _shape_output(self, out: np.ndarray, rows: int) -> np.ndarray:
+        out = np.asarray(out, dtype=np.float64)
+        if getattr(self, "_target_ndim", 1) == 1:
+            out = out.reshape(rows)
+        else:
+            out = out.reshape(rows, -1)
+        return out
+
+    # -- to override -------------------------------------------------------------------------
+    def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict(self, inputs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _predict_online(self, inputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Fitted state as named arrays (saved to ``state.npz``)."""
+        return {}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`get_state` returned."""
+
+    def trainable_params(self) -> int:
+        """Number of fitted parameters (weights, taps)."""
+        return int(sum(int(np.size(v)) for v in self.get_state().values()))
+
+    def macs_per_sample(self) -> float:
+        """Multiply-accumulates per output sample at prediction time."""
+        return math.nan
+
+    def memory_bytes(self) -> int:
+        """Bytes of fitted state held in memory."""
+        return int(sum(np.asarray(v).nbytes for v in self.get_state().values()))
+
+    def extra_description(self) -> dict[str, Any]:
+        """Processor-specific additions to :meth:`describe`."""
+        return {}
+
+    # -- description / persistence ----------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """Parameters and cost: see :data:`DESCRIBE_KEYS` for the keys always present."""
+        info: dict[str, Any] = {
+            "name": self.name,
+            "family": self.family,
+            "params": self.get_params(),
+            "trainable_params": self.trainable_params() if self.fitted else 0,
+            "macs_per_sample": self.macs_per_sample() if self.fitted else math.nan,
+            "memory_bytes": self.memory_bytes() if self.fitted else 0,
+            "fit_s": self.fit_s,
+            "window": self.window,
+            "online": self.online,
+        }
+        if self.fitted:
+            info.update(self.extra_description())
+        return info
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write the fitted processor into ``directory`` (created if missing); returns the path."""
+        from sigbench import __version__
+
+        self._require_fitted("save")
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        record = {
+            "format": "sigbench-processor",
+            "format_version": 1,
+            "sigbench_version": __version__,
+            "name": self.name,
+            "params": self.get_params(),
+            "window": self.window,
+            "n_outputs": self.n_outputs,
+            "target_ndim": getattr(self, "_target_ndim", 1),
+            "sample_rate": self.sample_rate,
+            "fit_s": self.fit_s,
+        }
+        (path / "processor.json").write_text(json.dumps(record, indent=2, default=_json_default))
+        np.savez(path / "state.npz", **self.get_state())
+        self._save_extra(path)
+        return path
+
+    def _save_extra(self, path: Path) -> None:
+        """Hook for subclasses that store more than arrays."""
+
+    def _load_extra(self, path: Path) -> None:
+        """Hook for subclasses that store more than arrays."""
+
+    @classmethod
+    def load(cls: type[P], directory: str | os.PathLike[str]) -> P:
+        """Rebuild a processor saved by :meth:`save` (code builds it; nothing is deserialised but arrays)."""
+        path = Path(directory)
+        try:
+            record = json.loads((path / "processor.json").read_text())
+        except FileNotFoundError:
+            raise FileFormatError(f"not a saved sigbench processor (no processor.json): {path}") from None
+        except json.JSONDecodeError as exc:
+            raise FileFormatError(f"corrupt processor.json in {path}: {exc}") from None
+        if record.get("format") != "sigbench-processor" or record.get("format_version") != 1:
+            raise FileFormatError(f"unsupported processor record in {path}")
+        if cls.name and record.get("name") != cls.name:
+            raise FileFormatError(f"{path} holds processor {record.get('name')!r}, not {cls.name!r}")
+        obj = cls(**record["params"])
+        obj.window = record["window"]
+        obj.n_outputs = record["n_outputs"]
+        obj._target_ndim = int(record.get("target_ndim", 1))
+        obj.sample_rate = float(record.get("sample_rate", 1.0))
+        obj.fit_s = float(record.get("fit_s", 0.0))
+        with np.load(path / "state.npz", allow_pickle=False) as npz:
+            obj.set_state({k: npz[k] for k in npz.files})
+        obj._load_extra(path)
+        obj.fitted = True
+        return obj
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

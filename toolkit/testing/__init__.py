@@ -1,0 +1,1 @@
+"""Conformance harness for processors and sources (also a pytest plugin)."""
