@@ -1,0 +1,750 @@
+"""HDF5 file format version 1: reading safely, writing atomically.
+
+Layout (full specification in ``docs/file-format.md``)::
+
+    /                       attrs: sigbench_format=1, created (ISO 8601 UTC), sigbench_version
+    /signals/<name>/        attrs: sample_rate_hz, t0_s, units, channel_names (JSON), metadata (JSON)
+    /signals/<name>/data    (samples,) or (samples, channels), float, chunked
+    /signals/<name>/clean   optional, same shape as data
+    /signals/<name>/aux/<k> optional aligned series
+    /runs/<run_id>/         results of a comparison (see sigbench.results)
+
+Safety: before any data is read, every object reachable from the root is checked — only hard links
+(no soft or external links), no external raw storage, no virtual datasets, no shape bombs (a huge
+declared size with almost no stored bytes), no missing compression filter, no oversized attribute.
+
+Writes never touch an existing file: :func:`atomic_h5` builds the complete new file beside the target
+(unique ``O_EXCL`` temp name), validates it read-only, fsyncs it and ``os.replace``-s it over the
+target, keeping the target's mode bits. On any error (including ``KeyboardInterrupt``) the temp file is
+removed and the target is untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import errno
+import json
+import math
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from sigbench._version import __version__
+from sigbench.errors import FileFormatError, SigbenchError, UnsafeFileError, ValidationError, WriteError
+from sigbench.signal import Signal
+
+__all__ = [
+    "FORMAT_VERSION",
+    "LazySignal",
+    "atomic_h5",
+    "check_dataset",
+    "check_tree",
+    "file_info",
+    "list_signals",
+    "load_signal",
+    "memory_budget_bytes",
+    "open_signal",
+    "safe_open",
+    "save_signal",
+    "write_signal_group",
+]
+
+FORMAT_VERSION = 1
+#: a declared dataset larger than this with a tiny stored size is a shape bomb
+BOMB_FLOOR_BYTES = 64 * 2**20
+#: declared size / stored size above which a large dataset is refused
+BOMB_RATIO = 1000.0
+#: largest attribute sigbench reads
+MAX_ATTR_BYTES = 1 * 2**20
+#: datasets larger than this are refused outright (1 TiB)
+MAX_DECLARED_BYTES = 2**40
+CHUNK_SAMPLES = 65536
+
+
+def memory_budget_bytes() -> int:
+    """Bytes a whole-signal read may use: ``SIGBENCH_MEMORY_BUDGET`` (bytes, or with K/M/G suffix), else half
+    of the available memory."""
+    raw = os.environ.get("SIGBENCH_MEMORY_BUDGET", "").strip()
+    if raw:
+        return parse_bytes(raw)
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // 2
+    except OSError:
+        pass
+    return 4 * 2**30
+
+
+def parse_bytes(text: str) -> int:
+    """Parse ``"500M"``, ``"2G"``, ``"123456"`` into bytes."""
+    units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    mult = 1
+    if t and t[-1] in units:
+        mult = units[t[-1]]
+        t = t[:-1]
+    try:
+        value = float(t)
+    except ValueError:
+        raise ValidationError(f"expected a size like 500M or 2G; received: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValidationError(f"expected a positive size; received: {text!r}")
+    return int(value * mult)
+
+
+# -- opening -----------------------------------------------------------------------------------
+def _map_open_error(path: Path, exc: OSError) -> FileFormatError:
+    msg = str(exc)
+    low = msg.lower()
+    if "lock" in low:
+        return FileFormatError(
+            f"{path} is locked by another process (or this file system has no locks); "
+            "close the other program, or set HDF5_USE_FILE_LOCKING=FALSE on file systems without locking"
+        )
+    if "already open for write" in low or "consistency flag" in low or "h5clear" in low:
+        return FileFormatError(
+            f"{path} is marked as still open by a writer that did not close it (a crash?); if nothing is writing "
+            f"it, clear the mark with `h5clear -s {path}` — that only clears the flag and does not repair data"
+        )
+    if "truncated" in low or "eof" in low or "signature" in low or "bad object header" in low or "corrupt" in low:
+        return FileFormatError(f"truncated or corrupted HDF5 file: {path}; get a fresh copy of it")
+    return FileFormatError(f"cannot open {path} as HDF5: {msg.splitlines()[0] if msg else type(exc).__name__}")
+
+
+def safe_open(path: str | os.PathLike[str]) -> h5py.File:
+    """Open an HDF5 file read-only, with one-line errors for the usual failures.
+
+    Raises
+    ------
+    FileFormatError
+        Missing, a directory, not HDF5, truncated or corrupted, locked, or left flagged by a crashed writer.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileFormatError(f"no such file: {p}")
+    if p.is_dir():
+        raise FileFormatError(f"is a directory, not a file: {p}")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise FileFormatError(f"cannot read {p}: {exc.strerror or exc}") from None
+    if head != b"\x89HDF\r\n\x1a\n":
+        try:
+            is_hdf5 = h5py.is_hdf5(str(p))  # the signature may sit at 512, 1024, … (user block)
+        except OSError:
+            is_hdf5 = False
+        if not is_hdf5:
+            if p.stat().st_size < 8 and p.stat().st_size > 0 and b"\x89HDF".startswith(head[:4]):
+                raise FileFormatError(f"truncated or corrupted HDF5 file: {p}; get a fresh copy of it")
+            raise FileFormatError(f"not an HDF5 file: {p}")
+    try:
+        return h5py.File(p, "r")
+    except OSError as exc:
+        raise _map_open_error(p, exc) from None
+
+
+def _check_attrs(obj: h5py.HLObject, where: str) -> None:
+    for name in obj.attrs:
+        try:
+            aid = h5py.h5a.open(obj.id, name.encode() if isinstance(name, str) else name)
+            size = aid.get_storage_size()
+        except Exception as exc:  # h5py raises KeyError/OSError for damaged attributes
+            raise FileFormatError(f"unreadable attribute {name!r} on {where}: {exc}") from None
+        if size > MAX_ATTR_BYTES:
+            raise UnsafeFileError(f"attribute {name!r} on {where} is {size} bytes (limit {MAX_ATTR_BYTES}); refused")
+
+
+def check_dataset(ds: h5py.Dataset, *, budget_bytes: int | None = None) -> None:
+    """Refuse a dataset sigbench must not read: external storage, virtual, shape bomb, missing filter.
+
+    Parameters
+    ----------
+    ds : h5py.Dataset
+    budget_bytes : int, optional
+        If given, a dataset larger than this is refused for whole reads (stream it instead).
+
+    Raises
+    ------
+    UnsafeFileError
+        External raw storage, a virtual dataset, or a declared size out of proportion to the stored bytes.
+    FileFormatError
+        A compression filter that is not installed (the message names the dataset and the filter).
+    """
+    name = ds.name
+    if ds.is_virtual:
+        raise UnsafeFileError(f"dataset {name} is a virtual dataset (it maps other files); refused")
+    plist = ds.id.get_create_plist()
+    if plist.get_external_count() > 0:
+        raise UnsafeFileError(f"dataset {name} keeps its data in an external raw file; refused")
+    for i in range(plist.get_nfilters()):
+        code, _flags, _vals, fname = plist.get_filter(i)
+        if not h5py.h5z.filter_avail(code):
+            label = fname.decode(errors="replace") if isinstance(fname, bytes) else str(fname)
+            raise FileFormatError(
+                f"dataset {name} is compressed with HDF5 filter {label!r} (id {code}), which is not installed; "
+                "install the filter plugin (e.g. hdf5plugin) and retry"
+            )
+    shape = ds.shape or ()
+    declared = int(np.prod(shape, dtype=np.float64) * ds.dtype.itemsize) if shape else ds.dtype.itemsize
+    if declared > MAX_DECLARED_BYTES:
+        raise UnsafeFileError(f"dataset {name} declares {declared} bytes (shape {shape}); refused")
+    if declared > BOMB_FLOOR_BYTES and ds.chunks is not None:
+        stored = int(ds.id.get_storage_size())
+        if declared > BOMB_RATIO * max(stored, 1):
+            raise UnsafeFileError(
+                f"dataset {name} declares {declared} bytes but stores only {stored} (shape {shape}); "
+                "refused as a decompression/shape bomb"
+            )
+    if budget_bytes is not None and declared > budget_bytes:
+        raise FileFormatError(
+            f"dataset {name} is {declared / 2**20:.0f} MiB, over the memory budget of {budget_bytes / 2**20:.0f} MiB; "
+            "stream it with open_signal() or raise SIGBENCH_MEMORY_BUDGET"
+        )
+
+
+def check_tree(group: h5py.Group, *, check_datasets: bool = True) -> None:
+    """Walk every link under ``group`` without following any but hard links; check each object.
+
+    Raises
+    ------
+    UnsafeFileError
+        A soft link, an external link, or an unsafe dataset.
+    """
+    _check_attrs(group, group.name or "/")
+    stack = [group]
+    seen: set[Any] = set()
+    while stack:
+        g = stack.pop()
+        for key in g:
+            link = g.get(key, getlink=True)
+            where = f"{g.name.rstrip('/')}/{key}"
+            if isinstance(link, h5py.ExternalLink):
+                raise UnsafeFileError(f"{where} is an external link to {link.filename}:{link.path}; refused")
+            if isinstance(link, h5py.SoftLink):
+                raise UnsafeFileError(f"{where} is a soft link to {link.path}; refused")
+            if not isinstance(link, h5py.HardLink):
+                raise UnsafeFileError(f"{where} is a user-defined link; refused")
+            obj = g.get(key)
+            if obj is None:
+                raise FileFormatError(f"{where} cannot be opened (damaged file?)")
+            addr = obj.id.__hash__()
+            if addr in seen:
+                continue
+            seen.add(addr)
+            _check_attrs(obj, where)
+            if isinstance(obj, h5py.Group):
+                stack.append(obj)
+            elif isinstance(obj, h5py.Dataset) and check_datasets:
+                check_dataset(obj)
+
+
+def _open_sigbench(path: str | os.PathLike[str]) -> h5py.File:
+    f = safe_open(path)
+    try:
+        version = f.attrs.get("sigbench_format")
+        if version is None:
+            raise FileFormatError(f"{path} is an HDF5 file but not a sigbench file (no sigbench_format attribute); "
+                                  "bring foreign data in with `sigbench import`")
+        try:
+            v = int(np.asarray(version).item())
+        except (TypeError, ValueError):
+            raise FileFormatError(f"{path}: expected sigbench_format to be an integer; received: {version!r}") from None
+        if v != FORMAT_VERSION:
+            raise FileFormatError(
+                f"{path} uses sigbench file format {v}; this sigbench ({__version__}) reads format {FORMAT_VERSION}"
+            )
+        check_tree(f)
+    except SigbenchError:
+        f.close()
+        raise
+    except (OSError, KeyError, RuntimeError, ValueError) as exc:  # h5py errors inside a damaged file
+        f.close()
+        raise FileFormatError(f"truncated or corrupted HDF5 file: {path}; get a fresh copy of it ({exc})") from None
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+@contextlib.contextmanager
+def open_file(path: str | os.PathLike[str]) -> Iterator[h5py.File]:
+    """Open and fully check a sigbench file read-only (context manager)."""
+    f = _open_sigbench(path)
+    try:
+        yield f
+    except OSError as exc:
+        raise FileFormatError(f"truncated or corrupted HDF5 file: {path}; get a fresh copy of it ({exc})") from None
+    finally:
+        f.close()
+
+
+# -- reading signals ---------------------------------------------------------------------------
+def _signals_group(f: h5py.File, path: Any) -> h5py.Group:
+    g = f.get("signals")
+    if not isinstance(g, h5py.Group) or len(g) == 0:
+        raise FileFormatError(f"{path} holds no signals")
+    return g
+
+
+def _pick(f: h5py.File, path: Any, name: str | None) -> h5py.Group:
+    g = _signals_group(f, path)
+    if name is None:
+        names = list(g)
+        if len(names) > 1:
+            raise ValidationError(f"expected --signal NAME, {path} holds several signals: {', '.join(names)}")
+        name = names[0]
+    if name not in g:
+        raise ValidationError(f"expected a signal among {', '.join(g)}; received: signal={name!r}")
+    sg = g[name]
+    if not isinstance(sg, h5py.Group) or "data" not in sg:
+        raise FileFormatError(f"{path}: /signals/{name} has no data dataset")
+    return sg
+
+
+def _attr(sg: h5py.Group, key: str, path: Any, *, required: bool = True, default: Any = None) -> Any:
+    if key not in sg.attrs:
+        if required:
+            raise FileFormatError(f"{path}: signal {sg.name}: missing attribute {key}")
+        return default
+    value = sg.attrs[key]
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value.item()
+    return value
+
+
+def _check_numeric(ds: h5py.Dataset, path: Any) -> None:
+    kind = ds.dtype.kind
+    if kind not in "fiu" or ds.dtype.names is not None:
+        raise FileFormatError(f"{path}: {ds.name}: expected a real numeric dtype; received: dtype={ds.dtype}")
+    if ds.ndim not in (1, 2):
+        raise FileFormatError(f"{path}: {ds.name}: expected shape (samples,) or (samples, channels); "
+                              f"received: shape={ds.shape}")
+    if ds.shape[0] == 0 or (ds.ndim == 2 and ds.shape[1] == 0):
+        raise FileFormatError(f"{path}: {ds.name}: expected at least one sample; received: shape={ds.shape}")
+
+
+@dataclass
+class _Header:
+    name: str
+    sample_rate_hz: float
+    t0_s: float
+    units: str
+    channel_names: tuple[str, ...]
+    metadata: dict[str, Any]
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
+    has_clean: bool
+    aux: tuple[str, ...]
+
+
+def _header(sg: h5py.Group, path: Any) -> _Header:
+    name = sg.name.rsplit("/", 1)[-1]
+    data = sg["data"]
+    if not isinstance(data, h5py.Dataset):
+        raise FileFormatError(f"{path}: {sg.name}/data is not a dataset")
+    _check_numeric(data, path)
+    rate = _attr(sg, "sample_rate_hz", path)
+    try:
+        rate_f = float(rate)
+    except (TypeError, ValueError):
+        raise FileFormatError(f"{path}: signal {name}: expected sample_rate_hz > 0; received: {rate!r}") from None
+    if not math.isfinite(rate_f) or rate_f <= 0:
+        raise FileFormatError(f"{path}: signal {name}: expected finite sample_rate_hz > 0; received: {rate_f!r}")
+    try:
+        channel_names = tuple(json.loads(_attr(sg, "channel_names", path, required=False, default="[]")))
+        metadata = json.loads(_attr(sg, "metadata", path, required=False, default="{}"))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise FileFormatError(f"{path}: signal {name}: bad JSON attribute ({exc})") from None
+    if not isinstance(metadata, dict):
+        raise FileFormatError(f"{path}: signal {name}: expected metadata to be a JSON object")
+    has_clean = "clean" in sg
+    if has_clean:
+        clean = sg["clean"]
+        if not isinstance(clean, h5py.Dataset):
+            raise FileFormatError(f"{path}: {sg.name}/clean is not a dataset")
+        _check_numeric(clean, path)
+        if clean.shape != data.shape:
+            raise FileFormatError(f"{path}: signal {name}: expected clean of shape {data.shape}; "
+                                  f"received: clean.shape={clean.shape}")
+    aux: tuple[str, ...] = ()
+    if "aux" in sg:
+        ag = sg["aux"]
+        for key in ag:
+            ds = ag[key]
+            if not isinstance(ds, h5py.Dataset):
+                raise FileFormatError(f"{path}: {ag.name}/{key} is not a dataset")
+            _check_numeric(ds, path)
+            if ds.shape[0] != data.shape[0]:
+                raise FileFormatError(f"{path}: signal {name}: expected aux {key} with {data.shape[0]} samples; "
+                                      f"received: shape={ds.shape}")
+        aux = tuple(ag)
+    return _Header(
+        name=name,
+        sample_rate_hz=rate_f,
+        t0_s=float(_attr(sg, "t0_s", path, required=False, default=0.0)),
+        units=str(_attr(sg, "units", path, required=False, default="")),
+        channel_names=tuple(str(c) for c in channel_names),
+        metadata=metadata,
+        shape=tuple(int(s) for s in data.shape),
+        dtype=data.dtype,
+        has_clean=has_clean,
+        aux=aux,
+    )
+
+
+def _read(ds: h5py.Dataset, path: Any, budget: int) -> np.ndarray:
+    check_dataset(ds, budget_bytes=budget)
+    try:
+        return np.asarray(ds[()])
+    except OSError as exc:
+        raise FileFormatError(f"{path}: cannot read {ds.name}: {str(exc).splitlines()[0]}") from None
+
+
+def load_signal(path: str | os.PathLike[str], name: str | None = None, *,
+                budget_bytes: int | None = None) -> Signal:
+    """Read one signal completely into memory.
+
+    Parameters
+    ----------
+    path : path-like
+        A sigbench HDF5 file (format 1).
+    name : str, optional
+        Signal name; may be omitted when the file holds exactly one.
+    budget_bytes : int, optional
+        Refuse signals larger than this (default :func:`memory_budget_bytes`); use :func:`open_signal`
+        to stream larger ones.
+
+    Returns
+    -------
+    Signal
+
+    Raises
+    ------
+    FileFormatError
+        Not a sigbench file, wrong version, bad content (the field and value are named), over budget.
+    UnsafeFileError
+        Links, external storage, virtual datasets, shape bombs.
+    """
+    budget = memory_budget_bytes() if budget_bytes is None else budget_bytes
+    with open_file(path) as f:
+        sg = _pick(f, path, name)
+        h = _header(sg, path)
+        data = _read(sg["data"], path, budget)
+        clean = _read(sg["clean"], path, budget) if h.has_clean else None
+        aux = {k: _read(sg["aux"][k], path, budget) for k in h.aux}
+    try:
+        return Signal(data, h.sample_rate_hz, t0_s=h.t0_s, units=h.units, channel_names=h.channel_names,
+                      clean=clean, aux=aux, metadata=h.metadata, name=h.name)
+    except ValidationError as exc:
+        raise FileFormatError(f"{path}: signal {h.name}: {exc}") from None
+
+
+class LazySignal:
+    """A signal in a file, read lazily in chunks (for signals larger than memory).
+
+    Use as a context manager; ``read(start, stop)`` returns samples, ``chunks(size)`` iterates.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], name: str | None = None) -> None:
+        self.path = Path(path)
+        self._file = _open_sigbench(path)
+        try:
+            self._group = _pick(self._file, path, name)
+            self.header = _header(self._group, path)
+        except BaseException:
+            self._file.close()
+            raise
+        self.name = self.header.name
+        self.sample_rate_hz = self.header.sample_rate_hz
+        self.metadata = self.header.metadata
+        self.n_samples = self.header.shape[0]
+        self.shape = self.header.shape
+        self.has_clean = self.header.has_clean
+
+    def read(self, start: int = 0, stop: int | None = None, *, which: str = "data") -> np.ndarray:
+        """Samples ``start:stop`` of ``data``, ``clean`` or ``aux/<key>``."""
+        ds = self._group[which]
+        return np.asarray(ds[start:stop])
+
+    def chunks(self, size: int = CHUNK_SAMPLES, *, which: str = "data") -> Iterator[np.ndarray]:
+        """Consecutive blocks of ``size`` samples."""
+        for start in range(0, self.n_samples, size):
+            yield self.read(start, min(start + size, self.n_samples), which=which)
+
+    def to_signal(self, budget_bytes: int | None = None) -> Signal:
+        """Read everything (subject to the memory budget)."""
+        return load_signal(self.path, self.name, budget_bytes=budget_bytes)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+    def __enter__(self) -> LazySignal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_signal(path: str | os.PathLike[str], name: str | None = None) -> LazySignal:
+    """Open a signal lazily; see :class:`LazySignal`."""
+    return LazySignal(path, name)
+
+
+def list_signals(path: str | os.PathLike[str]) -> list[str]:
+    """Names of the signals in a sigbench file."""
+    with open_file(path) as f:
+        g = f.get("signals")
+        return list(g) if isinstance(g, h5py.Group) else []
+
+
+def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Summary of a file for ``sigbench info``: signals (shape, rate, duration, RMS, SNR) and runs.
+
+    Per-signal problems (an uninstalled filter, bad content) are reported in the signal's ``error`` field
+    instead of failing the whole summary.
+    """
+    out: dict[str, Any] = {"path": str(path), "signals": [], "runs": []}
+    with open_file(path) as f:
+        out["sigbench_format"] = int(f.attrs["sigbench_format"])
+        for key in ("created", "sigbench_version"):
+            v = f.attrs.get(key)
+            out[key] = v.decode() if isinstance(v, bytes) else (str(v) if v is not None else None)
+        g = f.get("signals")
+        for name in list(g) if isinstance(g, h5py.Group) else []:
+            entry: dict[str, Any] = {"name": name}
+            try:
+                h = _header(g[name], path)
+                entry.update(samples=h.shape[0], channels=1 if len(h.shape) == 1 else h.shape[1],
+                             channel_names=list(h.channel_names), dtype=str(h.dtype),
+                             sample_rate_hz=h.sample_rate_hz, duration_s=h.shape[0] / h.sample_rate_hz,
+                             t0_s=h.t0_s, units=h.units, has_clean=h.has_clean, aux=list(h.aux),
+                             source=h.metadata.get("source"), seed=h.metadata.get("seed"))
+                entry.update(_streamed_stats(g[name], h))
+            except (FileFormatError, ValidationError) as exc:
+                entry["error"] = str(exc)
+            out["signals"].append(entry)
+        runs = f.get("runs")
+        for run_id in list(runs) if isinstance(runs, h5py.Group) else []:
+            rg = runs[run_id]
+            info = {"run_id": run_id}
+            for key in ("task", "created", "status", "kind"):
+                v = rg.attrs.get(key)
+                if v is not None:
+                    info[key] = v.decode() if isinstance(v, bytes) else str(v)
+            methods = rg.get("methods")
+            info["methods"] = list(methods) if isinstance(methods, h5py.Group) else []
+            out["runs"].append(info)
+    return out
+
+
+def _streamed_stats(sg: h5py.Group, h: _Header) -> dict[str, Any]:
+    """RMS and (with clean) SNR computed chunk by chunk: bounded memory on any file size."""
+    data = sg["data"]
+    check_dataset(data)
+    sq = 0.0
+    noise = 0.0
+    power = 0.0
+    n = 0
+    clean = sg["clean"] if h.has_clean else None
+    if clean is not None:
+        check_dataset(clean)
+    nonfinite = 0
+    try:
+        for start in range(0, h.shape[0], CHUNK_SAMPLES):
+            block = np.asarray(data[start:start + CHUNK_SAMPLES], dtype=np.float64)
+            finite = np.isfinite(block)
+            nonfinite += int((~finite).sum())
+            block = np.where(finite, block, 0.0)
+            sq += float(np.sum(block * block))
+            n += block.size
+            if clean is not None:
+                c = np.asarray(clean[start:start + CHUNK_SAMPLES], dtype=np.float64)
+                power += float(np.sum(c * c))
+                noise += float(np.sum((block - c) ** 2))
+    except OSError as exc:
+        raise FileFormatError(f"cannot read {data.name}: {str(exc).splitlines()[0]}") from None
+    stats: dict[str, Any] = {"rms": math.sqrt(sq / n) if n else None, "nonfinite_samples": nonfinite}
+    if clean is not None:
+        stats["snr_db"] = (10 * math.log10(power / noise)) if noise > 0 and power > 0 else None
+    return stats
+
+
+# -- writing -----------------------------------------------------------------------------------
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    return "no space left" in text or "disk quota" in text
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _stamp_root(f: h5py.File) -> None:
+    f.attrs["sigbench_format"] = FORMAT_VERSION
+    f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    f.attrs["sigbench_version"] = __version__
+
+
+def copy_contents(src: h5py.File, dst: h5py.File, *, skip: tuple[str, ...] = ()) -> None:
+    """Copy every top-level object of ``src`` into ``dst`` (hard links only; ``src`` was checked)."""
+    for key in src:
+        if key in skip:
+            continue
+        src.copy(src[key], dst, name=key)
+
+
+@contextlib.contextmanager
+def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | None = None,
+              skip: tuple[str, ...] = ()) -> Iterator[h5py.File]:
+    """Write a complete new sigbench file and publish it with ``os.replace``.
+
+    Parameters
+    ----------
+    target : path-like
+        The file to create or replace.
+    base : path-like, optional
+        An existing sigbench file whose contents are copied first (minus ``skip``); may equal ``target``.
+
+    Yields
+    ------
+    h5py.File
+        Open for writing into a temp file beside ``target``; root attributes are already set.
+
+    Raises
+    ------
+    WriteError
+        The directory is missing or not writable, the disk is full, or validation of the new file failed;
+        the target is untouched and no temp file is left.
+    """
+    target = Path(target)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise WriteError(f"cannot write {target}: directory {directory} does not exist")
+    if target.is_dir():
+        raise WriteError(f"cannot write {target}: it is a directory")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        if _is_disk_full(exc):
+            raise WriteError(f"disk full: cannot write {target}") from None
+        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        try:
+            with h5py.File(tmp, "w") as f:
+                if base is not None:
+                    with open_file(base) as src:
+                        copy_contents(src, f, skip=skip)
+                _stamp_root(f)
+                yield f
+            with open_file(tmp):  # validate read-only: format, links, datasets
+                pass
+            fd2 = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd2)
+            finally:
+                os.close(fd2)
+            if target.exists():
+                mode = stat.S_IMODE(target.stat().st_mode)
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+            _fsync_dir(directory)
+        except (OSError, RuntimeError) as exc:
+            if _is_disk_full(exc):
+                raise WriteError(f"disk full while writing {target}; the previous file is untouched") from None
+            if isinstance(exc, OSError) and exc.errno == errno.EIO:
+                raise WriteError(f"I/O error while writing {target}; the previous file is untouched") from None
+            raise
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_signal_group(f: h5py.File, signal: Signal) -> h5py.Group:
+    """Write ``signal`` under ``/signals/<name>`` of an open file (replacing a signal of that name)."""
+    root = f.require_group("signals")
+    if signal.name in root:
+        del root[signal.name]
+    sg = root.create_group(signal.name)
+    sg.attrs["sample_rate_hz"] = signal.sample_rate_hz
+    sg.attrs["t0_s"] = signal.t0_s
+    sg.attrs["units"] = signal.units
+    sg.attrs["channel_names"] = json.dumps(list(signal.channel_names))
+    sg.attrs["metadata"] = json.dumps(signal.metadata, default=_json_default)
+
+    def put(group: h5py.Group, key: str, arr: np.ndarray) -> None:
+        chunk = (min(arr.shape[0], CHUNK_SAMPLES),) + arr.shape[1:]
+        group.create_dataset(key, data=arr, chunks=chunk)
+
+    put(sg, "data", signal.data)
+    if signal.clean is not None:
+        put(sg, "clean", signal.clean)
+    if signal.aux:
+        ag = sg.create_group("aux")
+        for key, arr in signal.aux.items():
+            put(ag, key, arr)
+    return sg
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    return str(value)
+
+
+def save_signal(signal: Signal | list[Signal], path: str | os.PathLike[str], *, append: bool = False) -> Path:
+    """Write one or several signals to a sigbench HDF5 file, atomically.
+
+    Parameters
+    ----------
+    signal : Signal or list of Signal
+    path : path-like
+    append : bool, default False
+        Keep the signals and runs already in ``path`` (a new file is still built and swapped in).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    signals = signal if isinstance(signal, list) else [signal]
+    target = Path(path)
+    base = target if append and target.exists() else None
+    with atomic_h5(target, base=base) as f:
+        for s in signals:
+            write_signal_group(f, s)
+    return target
