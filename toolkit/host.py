@@ -131,6 +131,12 @@ class Registry:
         return sorted(self.entries[kind])
 
 
+def _one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line (pluggy puts the reason of a validation error on later lines)."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _dist_of(module: ModuleType | None, fallback: str) -> tuple[str, str]:
     from sigbench import __version__
 
@@ -210,7 +216,7 @@ class Host:
             return False
         return self._register_plugin(plugin, name, (package, version))
 
-    def register(self, plugin: Any, name: str | None = None, *, package: str = "(registered in code)",
+    def register(self, plugin: Any, name: str | None = None, *, package: str = "registered in code",
                  version: str = "unknown") -> bool:
         """Register a plugin object (module or class instance) at run time; True if it loaded cleanly."""
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
@@ -225,10 +231,21 @@ class Host:
         self.broken = [b for b in self.broken if b.name != name]
         self._registry = None
 
+    def package_of(self, name: str) -> str:
+        """The distribution that provided the plugin registered as ``name`` (``"unknown"`` if not known)."""
+        return self._packages.get(name, ("unknown", "unknown"))[0]
+
     def _register_plugin(self, plugin: Any, name: str, dist: tuple[str, str]) -> bool:
         try:
             self.pm.register(plugin, name=name)
-        except Exception as exc:  # pluggy.PluginValidationError, ValueError for duplicates
+        except pluggy.PluginValidationError as exc:
+            # pluggy has already added the hookimpls it verified before the bad one (see the XXX in
+            # PluginManager.register): roll the partial registration back
+            if self.pm.is_registered(plugin):
+                self.pm.unregister(plugin)
+            self._fail(name, dist[0], exc, "register")
+            return False
+        except ValueError as exc:  # the plugin name (or the object) is already registered: keep the first
             self._fail(name, dist[0], exc, "register")
             return False
         try:
@@ -243,8 +260,7 @@ class Host:
     def _fail(self, name: str, package: str, exc: BaseException, stage: str) -> None:
         if self.strict:
             raise exc
-        message = f"{type(exc).__name__}: {exc}".strip().splitlines()[0] if str(exc) else type(exc).__name__
-        self.broken.append(BrokenPlugin(name=name, package=package, error=message, stage=stage))
+        self.broken.append(BrokenPlugin(name=name, package=package, error=_one_line(exc), stage=stage))
         if os.environ.get("SIGBENCH_DEBUG"):
             traceback.print_exception(exc, file=sys.stderr)
 
@@ -261,7 +277,9 @@ class Host:
         registry = Registry(broken=list(self.broken))
         for kind in KINDS:
             caller = getattr(self.pm.hook, f"register_{kind}")
-            for impl in reversed(caller.get_hookimpls()):  # registration order
+            # get_hookimpls() is in registration order (pluggy *calls* them last-registered first), so a
+            # name clash names the plugin that registered first, first
+            for impl in caller.get_hookimpls():
                 origin = impl.plugin_name
                 package, version = self._packages.get(origin, ("unknown", "unknown"))
                 pending: list[Entry] = []
@@ -271,8 +289,7 @@ class Host:
                 except Exception as exc:
                     if self.strict:
                         raise
-                    message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-                    registry.broken.append(BrokenPlugin(origin, package, message, f"register_{kind}"))
+                    registry.broken.append(BrokenPlugin(origin, package, _one_line(exc), f"register_{kind}"))
                     continue  # roll back this plugin's registrations of this kind
                 for entry in pending:
                     table = registry.entries[kind]

@@ -1,1 +1,127 @@
-"""(being written)"""
+"""Built-in metrics: ``fn(y_true, y_pred, context) -> float``.
+
+Definitions (``e = y_true − y_pred`` over the test rows, all outputs pooled):
+
+================  ==========================================================================
+mse               mean(e²)
+rmse              √mse
+mae               mean(|e|)
+max_abs_error     max(|e|)
+nmse_db           10·log10(Σe² / Σ(y_true − mean y_true)²)
+snr_db            10·log10(Σy_true² / Σe²) — the founding write-up's *prediction SNR*
+snr_gain_db       snr_db − input SNR, where the input SNR compares the noisy observation at each
+                  target sample with the target (``context["observed_at_target"]``)
+excess_db         10·log10(mse / mse of the Wiener bound) (``context["bound_mse"]``): ≥ 0 for any
+                  linear method of no more taps on the training data, < 0 means "beats the bound"
+log_spectral_distance_db
+                  RMS over bins of 20·log10(|Ŷ|/|Y|) for the ``spectrum`` task (complex bins
+                  rebuilt from the real/imaginary layout), floors at 1e-12
+================  ==========================================================================
+
+A metric whose value cannot be defined (``snr_db`` of a perfect prediction is +inf) returns ``inf``;
+the engine stores it as such and never turns a failure into NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from sigbench.hookspecs import hookimpl
+
+__all__ = ["METRICS", "db_ratio"]
+
+
+def db_ratio(num: float, den: float) -> float:
+    """10·log10(num/den) with the limits ±inf spelled out (never NaN)."""
+    if den <= 0:
+        return math.inf if num > 0 else 0.0
+    if num <= 0:
+        return -math.inf
+    return 10.0 * math.log10(num / den)
+
+
+def _err(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    return np.asarray(y_true, dtype=np.float64) - np.asarray(y_pred, dtype=np.float64)
+
+
+def mse(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> float:
+    """Mean squared error."""
+    return float(np.mean(np.square(_err(y_true, y_pred))))
+
+
+def rmse(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> float:
+    """Root mean squared error."""
+    return math.sqrt(mse(y_true, y_pred, context))
+
+
+def mae(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> float:
+    """Mean absolute error."""
+    return float(np.mean(np.abs(_err(y_true, y_pred))))
+
+
+def max_abs_error(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> float:
+    """Largest absolute error."""
+    return float(np.max(np.abs(_err(y_true, y_pred))))
+
+
+def nmse_db(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> float:
+    """Error energy over the target's variance, in dB."""
+    yt = np.asarray(y_true, dtype=np.float64)
+    return db_ratio(float(np.sum(np.square(_err(yt, y_pred)))), float(np.sum(np.square(yt - yt.mean()))))
+
+
+def snr_db(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> float:
+    """Prediction SNR: target power over error power, in dB."""
+    yt = np.asarray(y_true, dtype=np.float64)
+    return db_ratio(float(np.sum(np.square(yt))), float(np.sum(np.square(_err(yt, y_pred)))))
+
+
+def snr_gain_db(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> float:
+    """Prediction SNR minus the SNR of the noisy observation at the target samples, in dB."""
+    observed = context.get("observed_at_target")
+    if observed is None:
+        raise ValueError("snr_gain_db needs context['observed_at_target']")
+    return snr_db(y_true, y_pred, context) - snr_db(y_true, observed, context)
+
+
+def excess_db(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> float:
+    """MSE over the Wiener bound's MSE, in dB."""
+    bound = context.get("bound_mse")
+    if bound is None:
+        raise ValueError("excess_db needs context['bound_mse']")
+    return db_ratio(mse(y_true, y_pred, context), float(bound))
+
+
+def log_spectral_distance_db(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> float:
+    """RMS log-spectral distance in dB between complex spectra stored as [real…, imag…] rows."""
+    yt = np.atleast_2d(np.asarray(y_true, dtype=np.float64))
+    yp = np.atleast_2d(np.asarray(y_pred, dtype=np.float64))
+    half = yt.shape[1] // 2
+    mag_t = np.hypot(yt[:, :half], yt[:, half:])
+    mag_p = np.hypot(yp[:, :half], yp[:, half:])
+    d = 20.0 * np.log10(np.maximum(mag_p, 1e-12) / np.maximum(mag_t, 1e-12))
+    return float(np.sqrt(np.mean(np.square(d))))
+
+
+#: name → (function, higher_is_better, unit, description)
+METRICS: dict[str, tuple[Any, bool, str, str]] = {
+    "mse": (mse, False, "", "mean squared error"),
+    "rmse": (rmse, False, "", "root mean squared error"),
+    "mae": (mae, False, "", "mean absolute error"),
+    "max_abs_error": (max_abs_error, False, "", "largest absolute error"),
+    "nmse_db": (nmse_db, False, "dB", "normalised MSE"),
+    "snr_db": (snr_db, True, "dB", "prediction SNR: target power / error power"),
+    "snr_gain_db": (snr_gain_db, True, "dB", "prediction SNR minus the input SNR"),
+    "excess_db": (excess_db, False, "dB", "MSE over the Wiener bound's MSE"),
+    "log_spectral_distance_db": (log_spectral_distance_db, False, "dB", "RMS log-spectral distance"),
+}
+
+
+@hookimpl
+def register_metrics(register: Any) -> None:
+    """Register the built-in metrics."""
+    for name, (fn, higher, unit, description) in METRICS.items():
+        register(name, fn, higher_is_better=higher, unit=unit, description=description)

@@ -1,1 +1,251 @@
-"""(being written)"""
+"""Tasks: how a :class:`~sigbench.Signal` becomes aligned model inputs and targets.
+
+Every task produces a :class:`TaskData`: a 1-D input stream, a read-only window view
+``inputs[r] = x[r·hop : r·hop + window]`` (no copy), one target per row, and for each row the span of
+samples it touches (first input sample to target sample, inclusive) so that the protocol can keep
+every row inside one segment of the chronological split.
+
+Built-in tasks
+--------------
+``predict``   from the last ``window`` noisy samples predict the sample ``horizon`` ahead.
+``denoise``   estimate the clean sample at the window's end (causal) or centre (``centered``).
+``identify``  system identification: the known input window → the system output at the window's end.
+``spectrum``  frame → DFT (``rfft``, ``norm="ortho"``, real parts then imaginary parts).
+
+Target: the clean signal when the source knows it (``target="auto"``), else the observed signal;
+``target="observed"`` forces the observed one. The choice is reported as ``target_kind``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from sigbench._validate import one_of, positive_int
+from sigbench.errors import ValidationError
+from sigbench.hookspecs import hookimpl
+from sigbench.signal import Signal
+from sigbench.windows import sliding_windows
+
+__all__ = ["DenoiseTask", "IdentifyTask", "PredictTask", "SpectrumTask", "Task", "TaskData"]
+
+ERROR_METRICS = ("mse", "rmse", "mae", "nmse_db", "snr_db", "max_abs_error", "excess_db")
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """Aligned inputs and targets of one task on one signal.
+
+    Attributes
+    ----------
+    inputs : ndarray, shape ``(rows, window)``
+        Read-only view of the input stream.
+    targets : ndarray, shape ``(rows,)`` or ``(rows, outputs)``
+    hop : int
+        Samples between the first samples of consecutive rows.
+    span : int
+        Samples a row touches, from its first input sample to its target sample inclusive.
+    target_index : ndarray, shape ``(rows,)``
+        Sample index of each row's target (for plots; the last input sample for ``spectrum``).
+    observed_at_target : ndarray or None
+        The noisy observation at each target sample (the "do nothing" estimate, for SNR gain).
+    target_kind : str
+        ``clean``, ``observed`` or ``exact DFT``.
+    """
+
+    task: str
+    inputs: np.ndarray
+    targets: np.ndarray
+    hop: int
+    span: int
+    target_index: np.ndarray
+    observed_at_target: np.ndarray | None
+    target_kind: str
+    sample_rate_hz: float
+    n_samples: int
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.inputs.shape[0])
+
+    @property
+    def window(self) -> int:
+        """Samples per input row."""
+        return int(self.inputs.shape[1])
+
+    def rows_within(self, start: int, stop: int) -> slice:
+        """Rows whose whole span lies in samples ``[start, stop)``."""
+        first = -(-start // self.hop)  # ceil
+        last = (stop - self.span) // self.hop  # inclusive
+        last = min(last, len(self) - 1)
+        if last < first:
+            return slice(first, first)
+        return slice(first, last + 1)
+
+
+class Task:
+    """Base class of tasks; subclasses set ``name``, ``metrics``, ``main_metric`` and implement ``_prepare``."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    metrics: ClassVar[tuple[str, ...]] = ERROR_METRICS
+    main_metric: ClassVar[str] = "snr_db"
+    #: naive rows make sense (a scalar target in the signal's own units)
+    has_naive: ClassVar[bool] = True
+
+    def prepare(self, signal: Signal, *, window: int = 64, horizon: int = 1, centered: bool = False,
+                channel: int | str = 0, target: str = "auto", hop: int | None = None) -> TaskData:
+        """Build inputs and targets.
+
+        Parameters
+        ----------
+        signal : Signal
+        window : int, default 64
+            Samples per input row.
+        horizon : int, default 1
+            ``predict`` only: samples ahead of the window's last sample.
+        centered : bool, default False
+            ``denoise`` only: target the window's centre instead of its end.
+        channel : int or str, default 0
+            Channel of a multi-channel signal.
+        target : {"auto", "observed"}
+            Use the clean reference when known (auto) or the observed signal.
+        hop : int, optional
+            Samples between rows (default 1; ``spectrum``: ``window``).
+
+        Raises
+        ------
+        ValidationError
+            The window (plus horizon) is longer than the signal, or an option is out of range.
+        """
+        window = positive_int("window", window)
+        horizon = positive_int("horizon", horizon)
+        one_of("target", target, ("auto", "observed"))
+        sig = signal.channel(channel)
+        return self._prepare(sig, window=window, horizon=horizon, centered=bool(centered), target=target,
+                             hop=None if hop is None else positive_int("hop", hop))
+
+    def _prepare(self, sig: Signal, *, window: int, horizon: int, centered: bool, target: str,
+                 hop: int | None) -> TaskData:
+        raise NotImplementedError
+
+    @staticmethod
+    def _target_stream(sig: Signal, target: str) -> tuple[np.ndarray, str]:
+        if target == "auto" and sig.clean is not None:
+            return sig.clean, "clean"
+        return sig.data, "observed"
+
+
+def _rows_view(x: np.ndarray, window: int, rows: int, hop: int) -> np.ndarray:
+    view = sliding_windows(x, window)
+    return view[: (rows - 1) * hop + 1 : hop]
+
+
+class PredictTask(Task):
+    """Predict the sample ``horizon`` ahead from the last ``window`` noisy samples."""
+
+    name = "predict"
+    description = "from the last WINDOW noisy samples predict the sample HORIZON ahead"
+    metrics = (*ERROR_METRICS, "snr_gain_db")
+
+    def _prepare(self, sig: Signal, *, window: int, horizon: int, centered: bool, target: str,
+                 hop: int | None) -> TaskData:
+        hop = hop or 1
+        x = sig.data
+        n = sig.n_samples
+        span = window + horizon
+        if span > n:
+            raise ValidationError(f"expected window + horizon <= {n} samples; received: window={window}, "
+                                  f"horizon={horizon}")
+        rows = (n - span) // hop + 1
+        y_stream, kind = self._target_stream(sig, target)
+        tidx = np.arange(rows) * hop + window - 1 + horizon
+        return TaskData(self.name, _rows_view(x, window, rows, hop), y_stream[tidx], hop, span, tidx,
+                        x[tidx], kind, sig.sample_rate_hz, n,
+                        {"window": window, "horizon": horizon, "hop": hop, "target": target})
+
+
+class DenoiseTask(Task):
+    """Estimate the clean sample at the window's end (causal) or centre (``centered``)."""
+
+    name = "denoise"
+    description = "estimate the clean sample at the window's end (causal) or centre (--centered)"
+    metrics = (*ERROR_METRICS, "snr_gain_db")
+
+    def _prepare(self, sig: Signal, *, window: int, horizon: int, centered: bool, target: str,
+                 hop: int | None) -> TaskData:
+        hop = hop or 1
+        x = sig.data
+        n = sig.n_samples
+        if window > n:
+            raise ValidationError(f"expected window <= {n} samples; received: window={window}")
+        rows = (n - window) // hop + 1
+        y_stream, kind = self._target_stream(sig, target)
+        offset = window // 2 if centered else window - 1
+        tidx = np.arange(rows) * hop + offset
+        return TaskData(self.name, _rows_view(x, window, rows, hop), y_stream[tidx], hop, window, tidx,
+                        x[tidx], kind, sig.sample_rate_hz, n,
+                        {"window": window, "centered": centered, "hop": hop, "target": target})
+
+
+class IdentifyTask(Task):
+    """System identification: known input window → the system's output at the window's end."""
+
+    name = "identify"
+    description = "system identification: known input (aux 'input') → unknown system's output"
+    has_naive = False
+
+    def _prepare(self, sig: Signal, *, window: int, horizon: int, centered: bool, target: str,
+                 hop: int | None) -> TaskData:
+        if "input" not in sig.aux:
+            raise ValidationError("expected a signal with a known input (aux 'input'), e.g. from the fir-system, "
+                                  "iir-system or hammerstein sources; received: aux="
+                                  f"{sorted(sig.aux) or 'none'}")
+        hop = hop or 1
+        u = sig.aux["input"]
+        if u.ndim != 1:
+            u = u[:, 0]
+        n = sig.n_samples
+        if window > n:
+            raise ValidationError(f"expected window <= {n} samples; received: window={window}")
+        rows = (n - window) // hop + 1
+        y_stream, kind = self._target_stream(sig, target)
+        tidx = np.arange(rows) * hop + window - 1
+        return TaskData(self.name, _rows_view(u, window, rows, hop), y_stream[tidx], hop, window, tidx,
+                        sig.data[tidx], kind, sig.sample_rate_hz, n,
+                        {"window": window, "hop": hop, "target": target})
+
+
+class SpectrumTask(Task):
+    """Frame → DFT: the exact ``rfft`` (ortho) of each input frame, real parts then imaginary parts."""
+
+    name = "spectrum"
+    description = "frame → DFT (rfft, norm='ortho'): real parts then imaginary parts of WINDOW//2+1 bins"
+    metrics = ("mse", "rmse", "mae", "nmse_db", "snr_db", "max_abs_error", "excess_db", "log_spectral_distance_db")
+    has_naive = False
+
+    def _prepare(self, sig: Signal, *, window: int, horizon: int, centered: bool, target: str,
+                 hop: int | None) -> TaskData:
+        hop = hop or window
+        n = sig.n_samples
+        if window > n:
+            raise ValidationError(f"expected window <= {n} samples; received: window={window}")
+        rows = (n - window) // hop + 1
+        inputs = _rows_view(sig.data, window, rows, hop)
+        spec = np.fft.rfft(inputs, axis=1, norm="ortho")
+        targets = np.concatenate([spec.real, spec.imag], axis=1)
+        tidx = np.arange(rows) * hop + window - 1
+        return TaskData(self.name, inputs, targets, hop, window, tidx, None, "exact DFT", sig.sample_rate_hz,
+                        n, {"window": window, "hop": hop})
+
+
+BUILTIN_TASKS: tuple[Task, ...] = (PredictTask(), DenoiseTask(), IdentifyTask(), SpectrumTask())
+
+
+@hookimpl
+def register_tasks(register: Any) -> None:
+    """Register the built-in tasks."""
+    for task in BUILTIN_TASKS:
+        register(task)

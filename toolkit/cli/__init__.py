@@ -1,0 +1,158 @@
+"""The ``sigbench`` command line: a typer app composed of one module per command group.
+
+Errors are converted at exactly one boundary (:class:`SigbenchGroup.invoke`): a
+:class:`~sigbench.errors.SigbenchError` becomes one line ``Error: …`` on stderr and the exit code of
+:class:`ExitCode`; an unexpected exception becomes one line too, unless ``--debug``/``SIGBENCH_DEBUG=1``
+(or a test) asks for the traceback. Usage errors are typer's (exit 2); Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from typing import Any, Optional
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import typer  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
+
+from sigbench._version import __version__  # noqa: E402
+from sigbench.cli._common import debug_enabled, set_debug  # noqa: E402
+from sigbench.console import escape, get_console, set_quiet  # noqa: E402
+from sigbench.errors import SigbenchError  # noqa: E402
+
+__all__ = ["ExitCode", "app", "main"]
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes of every sigbench command."""
+
+    #: success
+    OK = 0
+    #: a domain error (bad file, failed write, plugin error) or an unexpected crash
+    ERROR = 1
+    #: usage error: bad option value, unknown option, invalid parameter
+    USAGE = 2
+    #: the comparison finished but at least one method failed (its row is marked ``failed``)
+    METHOD_FAILED = 3
+    #: interrupted (Ctrl-C / SIGINT, SIGTERM); completed results were kept
+    INTERRUPTED = 130
+
+
+def _one_line(text: str) -> str:
+    lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
+    return lines[0] if lines else ""
+
+
+def _error(message: str) -> None:
+    get_console().print(f"[bold red]Error:[/] {escape(_one_line(message))}", soft_wrap=True)
+
+
+class SigbenchGroup(TyperGroup):
+    """Root group: converts exceptions to one-line errors and exit codes."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SigbenchError as exc:
+            if debug_enabled():
+                import traceback
+
+                traceback.print_exc()
+            _error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            get_console().print("Interrupted.")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except Exception as exc:
+            # Click-style exceptions raised by third-party plugin commands (a real `click` install)
+            if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+                if type(exc).__name__ in ("Exit",):
+                    raise typer.Exit(int(exc.exit_code)) from None
+                _error(exc.format_message())
+                raise typer.Exit(int(exc.exit_code)) from None
+            if type(exc).__module__.startswith("typer"):
+                raise
+            if debug_enabled() or getattr(sys, "_called_from_test", False):
+                raise
+            _error(f"unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+            raise typer.Exit(ExitCode.ERROR) from None
+
+
+app = typer.Typer(
+    name="sigbench",
+    cls=SigbenchGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+    help="sigbench: can a neural network replace this DSP algorithm, and at what cost?",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"sigbench {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
+                                           help="Show the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+) -> None:
+    """sigbench: can a neural network replace this DSP algorithm, and at what cost?
+
+    Generate or import signals into HDF5 files, run neural and DSP methods on one fair protocol, and
+    compare accuracy and cost. Tables and progress go to stderr; --json output alone to stdout.
+    """
+    set_debug(debug)
+    set_quiet(quiet)
+
+
+def _compose() -> None:
+    from sigbench.cli import bench, data, plugins_cmd, report
+
+    data.register(app)
+    bench.register(app)
+    report.register(app)
+    app.add_typer(plugins_cmd.plugins_app, name="plugins")
+    _plugin_commands()
+
+
+def _plugin_commands() -> None:
+    """Let plugins add commands (``register_commands``); a failing plugin is recorded, not fatal."""
+    from sigbench.host import get_host
+
+    host = get_host()
+    try:
+        host.load_plugins()
+    except Exception as exc:  # a built-in failed to import (a bug), or SIGBENCH_STRICT_PLUGINS re-raised
+        if debug_enabled() or host.strict:
+            raise
+        _error(f"plugins failed to load: {exc}")
+        return
+    for impl in host.pm.hook.register_commands.get_hookimpls():  # registration order
+        try:
+            impl.function(app=app)
+        except Exception as exc:
+            if host.strict:
+                raise
+            from sigbench.host import BrokenPlugin, _one_line
+
+            package = host.package_of(impl.plugin_name)
+            host.broken.append(BrokenPlugin(impl.plugin_name, package, _one_line(exc), "register_commands"))
+
+
+_compose()
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point."""
+    return app(args=argv, prog_name="sigbench")

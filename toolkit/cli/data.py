@@ -1,0 +1,130 @@
+"""Signal commands: ``generate``, ``import``, ``info``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from sigbench.cli._common import emit_json, escape, fmt, get_console
+
+__all__ = ["register"]
+
+_IMPORTERS = {".wav": "wav", ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".npy": "npy",
+              ".h5": "hdf5", ".hdf5": "hdf5", ".he5": "hdf5"}
+
+
+def _summary(info: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = get_console()
+    table = Table(title=f"{escape(info['path'])}  (format {info.get('sigbench_format')}, "
+                        f"sigbench {escape(str(info.get('sigbench_version')))})", title_justify="left")
+    for col in ("signal", "samples", "channels", "rate Hz", "duration s", "RMS", "SNR dB", "clean", "source"):
+        table.add_column(col)
+    for s in info["signals"]:
+        if "error" in s:
+            table.add_row(escape(s["name"]), "[red]unreadable[/]", "", "", "", "", "", "", escape(s["error"]))
+            continue
+        table.add_row(escape(s["name"]), str(s["samples"]), str(s["channels"]), fmt(s["sample_rate_hz"], 3),
+                      fmt(s["duration_s"], 2), fmt(s.get("rms"), 4), fmt(s.get("snr_db"), 2),
+                      "yes" if s["has_clean"] else "no", escape(str(s.get("source") or "")))
+    console.print(table)
+    if info["runs"]:
+        runs = Table(title="runs", title_justify="left")
+        for col in ("run", "task", "kind", "created", "methods"):
+            runs.add_column(col)
+        for r in info["runs"]:
+            runs.add_row(escape(r["run_id"]), escape(r.get("task", "")), escape(r.get("kind", "")),
+                         escape(r.get("created", "")), escape(", ".join(r.get("methods", []))))
+        console.print(runs)
+
+
+def generate(
+    source: str = typer.Argument(..., help="Source name (see `sigbench plugins`), e.g. sines."),
+    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="HDF5 file to write."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, help="Number of samples (source default if omitted)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Noise seed (default 0)."),
+    snr_db: Optional[float] = typer.Option(None, "--snr-db", help="Input SNR in dB, for sources that add noise."),
+    param: list[str] = typer.Option([], "--param", "-p", help="Source parameter KEY=VALUE (repeatable)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Signal name inside the file (default: the source)."),
+    append: bool = typer.Option(False, "--append", help="Keep the signals and runs already in OUTPUT."),
+    json_out: bool = typer.Option(False, "--json", help="Print the file summary as JSON on stdout."),
+) -> None:
+    """Generate a signal from a source and write it to an HDF5 file (atomically)."""
+    import sigbench as sb
+    from sigbench.params import coerce_params, parse_kv
+
+    factory = sb.get_source(source)
+    raw: dict[str, Any] = parse_kv(param)
+    if snr_db is not None:
+        raw["snr_db"] = snr_db
+    params = coerce_params(factory, raw, what=f"parameter of source {source!r}")
+    sig = sb.generate(source, n=n, seed=seed, **params)
+    sig = sig.with_(name=name or sig.name or source)
+    sb.save_signal(sig, output, append=append)
+    info = sb.file_info(output)
+    if json_out:
+        emit_json(info)
+    else:
+        _summary(info)
+
+
+def import_(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="File to import."),
+    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="sigbench HDF5 file to write."),
+    fmt_: Optional[str] = typer.Option(None, "--format", "-f", help="wav, csv, npy or hdf5 (default: by extension)."),
+    sample_rate: Optional[float] = typer.Option(None, "--sample-rate", help="Sample rate in Hz (csv, npy, hdf5)."),
+    param: list[str] = typer.Option([], "--param", "-p", help="Importer parameter KEY=VALUE (repeatable)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Signal name inside the file (default: file stem)."),
+    append: bool = typer.Option(False, "--append", help="Keep the signals and runs already in OUTPUT."),
+    json_out: bool = typer.Option(False, "--json", help="Print the file summary as JSON on stdout."),
+) -> None:
+    """Import a WAV, CSV/TSV, .npy or foreign HDF5 dataset into a sigbench HDF5 file."""
+    import sigbench as sb
+    from sigbench.errors import ValidationError
+    from sigbench.params import coerce_params, parse_kv
+
+    loader_name = fmt_ or _IMPORTERS.get(file.suffix.lower())
+    if loader_name is None:
+        raise ValidationError(f"expected --format wav, csv, npy or hdf5 for {file.name}; received: suffix {file.suffix!r}")
+    loader = sb.get_source(loader_name)
+    raw: dict[str, Any] = parse_kv(param)
+    if sample_rate is not None:
+        raw["sample_rate_hz"] = sample_rate
+    params = coerce_params(loader, raw, what=f"parameter of importer {loader_name!r}")
+    sig = sb.load_source(loader_name, str(file), **params)
+    sig = sig.with_(name=name or _safe_name(file.stem))
+    sb.save_signal(sig, output, append=append)
+    info = sb.file_info(output)
+    if json_out:
+        emit_json(info)
+    else:
+        _summary(info)
+
+
+def _safe_name(stem: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).strip(".")
+    return cleaned or "signal"
+
+
+def info(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="sigbench HDF5 file."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout instead of a table."),
+) -> None:
+    """Summarise a sigbench file: signals (samples, rate, duration, RMS, SNR when clean is known) and runs."""
+    import sigbench as sb
+
+    summary = sb.file_info(file)
+    if json_out:
+        emit_json(summary)
+    else:
+        _summary(summary)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the signal commands to ``app``."""
+    app.command("generate")(generate)
+    app.command("import")(import_)
+    app.command("info")(info)

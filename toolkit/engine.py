@@ -1,0 +1,561 @@
+"""The comparison engine: every method, the same rows, the same protocol, one table.
+
+``compare`` runs methods on one signal; ``sweep`` repeats it over a grid (source parameters such as
+``snr_db``, task options such as ``window``, or method options written ``method.option``);
+``run_method`` runs one method and keeps its predictions. A method that raises, diverges or returns
+non-finite values becomes a ``failed`` row with its error; the others finish. With an output file,
+results are written (atomically) after every finished method, so an interrupted run keeps what was
+done and ``resume=True`` continues without recomputing it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sigbench.console import escape, get_console, is_quiet
+from sigbench.errors import ConfigError, ValidationError
+from sigbench.host import get_host
+from sigbench.params import MethodSpec, coerce_params, parse_method_spec
+from sigbench.processor import Processor
+from sigbench.protocol import Protocol, Segments
+from sigbench.results import MethodRow, Results, config_hash, environment, load_results, mean_ci
+from sigbench.signal import Signal
+from sigbench.tasks import Task, TaskData
+
+__all__ = ["DEFAULT_METHODS", "RunInfo", "compare", "resolve_methods", "run_method", "sweep"]
+
+#: methods compared when none are named, per task
+DEFAULT_METHODS: dict[str, tuple[str, ...]] = {
+    "predict": ("dnn", "cnn", "lstm", "cnn-lstm", "lms", "wiener", "fir-bank", "naive"),
+    "denoise": ("dnn", "cnn", "lstm", "lms", "wiener", "fir-bank", "naive"),
+    "identify": ("dnn", "lstm", "lms", "nlms", "rls", "wiener"),
+    "spectrum": ("dnn", "fft", "wiener"),
+}
+
+
+@dataclass
+class RunInfo:
+    """What observers (``on_run_start``/``on_method_done``/``on_run_end``) receive."""
+
+    run_id: str
+    task: str
+    methods: list[str]
+    protocol: dict[str, Any]
+    signal: dict[str, Any]
+    results: Results | None = None
+
+
+@dataclass
+class _Method:
+    spec: MethodSpec
+    cls: type[Processor]
+    options: dict[str, Any]
+    is_reference: bool = False
+
+    @property
+    def stochastic(self) -> bool:
+        return not getattr(self.cls, "deterministic", True)
+
+
+@dataclass
+class _Job:
+    """One grid point: its task data, split and the signal summary."""
+
+    grid: dict[str, Any]
+    data: TaskData
+    seg: Segments
+    signal: dict[str, Any]
+    rows: dict[str, MethodRow] = field(default_factory=dict)
+
+
+def resolve_methods(methods: Sequence[str] | None, task: Task, reference: str,
+                    include_naive: bool = True) -> list[_Method]:
+    """Parse method specifications, look them up, coerce and validate their options (before any work).
+
+    Raises
+    ------
+    ConfigError, ValidationError
+        An unknown option or an invalid value (a usage error: nothing has run yet).
+    UnknownNameError, PluginError
+        An unknown method, or one whose plugin failed to load.
+    """
+    from sigbench.chain import is_chain_spec, resolve_chain
+
+    specs = [parse_method_spec(m) for m in (methods or DEFAULT_METHODS.get(task.name, ("wiener",)))]
+    labels = [s.label for s in specs]
+    if reference and reference not in [s.name for s in specs] and reference not in labels:
+        specs.insert(0, parse_method_spec(reference))
+    if include_naive and task.has_naive and "naive" not in [s.name for s in specs]:
+        specs.append(parse_method_spec("naive"))
+    if len({s.label for s in specs}) != len(specs):
+        raise ConfigError(f"expected each method once; received: {', '.join(s.label for s in specs)}")
+    resolved: list[_Method] = []
+    registry = get_host().registry
+    for spec in specs:
+        if is_chain_spec(spec.label):
+            cls, options = resolve_chain(spec.label)
+        else:
+            cls = registry.get("processors", spec.name).obj
+            options = coerce_params(cls.__init__, spec.options, what=f"option of method {spec.name!r}")
+        m = _Method(spec, cls, options, is_reference=spec.name == reference or spec.label == reference)
+        _instantiate(m, None, seed=0)  # validates the options now
+        resolved.append(m)
+    resolved.sort(key=lambda m: not m.is_reference)  # the reference runs first: it defines the bound
+    return resolved
+
+
+def _instantiate(m: _Method, job: _Job | None, seed: int) -> Processor:
+    opts = dict(m.options)
+    names = m.cls.param_names()
+    if "seed" in names and "seed" not in m.spec.options:
+        opts["seed"] = seed
+    if job is not None:
+        if "horizon" in names and "horizon" not in opts and "horizon" in job.data.options:
+            opts["horizon"] = job.data.options["horizon"]
+        val_rows = job.seg.val.stop - job.seg.val.start
+        fit_rows = job.seg.fit.stop - job.seg.fit.start
+        if "validation_fraction" in names and "validation_fraction" not in opts and val_rows > 0:
+            opts["validation_fraction"] = round(val_rows / fit_rows, 6)
+    for key in list(opts):
+        if key.startswith("_"):
+            opts.pop(key)
+    return m.cls(**opts)
+
+
+def _signal_summary(sig: Signal, path: str | None) -> dict[str, Any]:
+    return {"name": sig.name, "path": path, "samples": sig.n_samples, "channels": sig.n_channels,
+            "sample_rate_hz": sig.sample_rate_hz, "snr_db": sig.snr_db(), "source": sig.metadata.get("source"),
+            "seed": sig.metadata.get("seed"), "params": sig.metadata.get("params")}
+
+
+def _metrics(task: Task, y: np.ndarray, pred: np.ndarray, context: dict[str, Any]) -> dict[str, float]:
+    registry = get_host().registry
+    out: dict[str, float] = {}
+    for name in task.metrics:
+        if name == "excess_db" and context.get("bound_mse") is None:
+            continue
+        if name == "snr_gain_db" and context.get("observed_at_target") is None:
+            continue
+        out[name] = float(registry.get("metrics", name).obj(y, pred, context))
+    return out
+
+
+def _time_latency(proc: Processor, row: np.ndarray) -> float:
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        proc.predict(row)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+class _Runner:
+    """Runs the cells of one comparison or sweep and keeps the result file current."""
+
+    def __init__(self, task: Task, methods: list[_Method], protocol: Protocol, *, kind: str,
+                 output: str | os.PathLike[str] | None, base: str | None, signal: Signal | None,
+                 resume: bool, config: dict[str, Any], keep_predictions: bool = True) -> None:
+        self.task, self.methods, self.protocol, self.kind = task, methods, protocol, kind
+        self.output = Path(output) if output is not None else None
+        self.base, self.signal, self.config = base, signal, config
+        self.keep_predictions = keep_predictions
+        self.console = get_console()
+        self.previous: Results | None = None
+        if resume and self.output is not None and self.output.exists():
+            self.previous = self._find_previous()
+        run_id = self.previous.run_id if self.previous else _new_run_id()
+        metric = get_host().registry.get("metrics", task.main_metric)
+        self.results = Results(
+            run_id=run_id, kind=kind, task=task.name, main_metric=task.main_metric,
+            higher_is_better=bool(metric.info.get("higher_is_better", True)), signal={},
+            protocol=protocol.as_dict(), bound={}, config=config, environment=environment(),
+            status="partial", created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+
+    def _find_previous(self) -> Results | None:
+        from sigbench.results import list_runs
+
+        assert self.output is not None
+        want = config_hash(self.config)
+        for run_id in reversed(list_runs(self.output)):
+            res = load_results(self.output, run_id)
+            if config_hash(res.config) == want:
+                if not is_quiet():
+                    self.console.print(f"Resuming run {escape(run_id)}: {len(res.rows)} finished rows kept.")
+                return res
+        if not is_quiet():
+            self.console.print("No run with the same configuration to resume; starting afresh.")
+        return None
+
+    def _done(self, grid: dict[str, Any], label: str) -> MethodRow | None:
+        if self.previous is None:
+            return None
+        for r in self.previous.rows:
+            if r.method == label and r.grid == grid:
+                return r
+        return None
+
+    def run_job(self, job: _Job) -> None:
+        """Run every method on one grid point."""
+        res = self.results
+        if not res.signal:
+            res.signal = job.signal
+        test_rows = job.seg.test
+        y_test = job.data.targets[test_rows]
+        context: dict[str, Any] = {"sample_rate_hz": job.data.sample_rate_hz,
+                                   "observed_at_target": None if job.data.observed_at_target is None
+                                   else job.data.observed_at_target[test_rows]}
+        if not res.test and self.kind != "sweep":
+            res.test = {"targets": np.asarray(y_test), "target_index": job.data.target_index[test_rows]}
+            if context["observed_at_target"] is not None:
+                res.test["observed"] = np.asarray(context["observed_at_target"])
+        for m in self.methods:
+            label = m.spec.label
+            previous = self._done(job.grid, label)
+            if previous is not None:
+                row = previous
+                for (pl, seed), pred in (self.previous.predictions.items() if self.previous else []):
+                    if pl == label and self.kind != "sweep":
+                        res.predictions[(pl, seed)] = pred
+            else:
+                row = self._run_method(m, job, context, y_test)
+            if m.is_reference and row.status == "ok":
+                bound_mse = row.metrics.get("mse")
+                context["bound_mse"] = bound_mse
+                bound = {"method": label, "mse": bound_mse, "snr_db": row.metrics.get("snr_db")}
+                if self.kind == "sweep":
+                    res.bound.setdefault("per_grid", []).append({"grid": job.grid, **bound})
+                else:
+                    res.bound = bound
+            res.rows.append(row)
+            job.rows[label] = row
+            problems = get_host().call_observers("on_method_done", run=self.info, method=label, result=row)
+            res.warnings.extend(problems)
+            self.checkpoint()
+
+    def _run_method(self, m: _Method, job: _Job, context: dict[str, Any], y_test: np.ndarray) -> MethodRow:
+        label = m.spec.label
+        row = MethodRow(method=label, name=m.spec.name, family=str(getattr(m.cls, "family", "?")),
+                        options=dict(m.options), grid=dict(job.grid), is_reference=m.is_reference,
+                        is_chain=bool(getattr(m.cls, "is_chain", False)))
+        per_seed: list[dict[str, Any]] = []
+        seeds = self.protocol.seed_list(m.stochastic)
+        for seed in seeds:
+            start = time.perf_counter()
+            if not is_quiet():
+                grid = " ".join(f"{k}={v}" for k, v in job.grid.items())
+                seed_txt = f" seed {seed}" if m.stochastic else ""
+                self.console.print(f"  {escape(grid + ' ' if grid else '')}{escape(label)}{seed_txt} …", end="")
+            try:
+                cell = self._run_cell(m, job, seed, context, y_test)
+            except KeyboardInterrupt:
+                if not is_quiet():
+                    self.console.print(" interrupted")
+                raise
+            except Exception as exc:  # a failing method is a failed row, never a crash of the comparison
+                row.status = "failed"
+                row.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                row.seeds.append(seed)
+                if not is_quiet():
+                    self.console.print(f" [red]failed[/]: {escape(row.error)}")
+                break
+            if not is_quiet():
+                self.console.print(f" {time.perf_counter() - start:.1f} s")
+            row.seeds.append(seed)
+            per_seed.append(cell)
+        row.per_seed = [{k: v for k, v in c.items() if k not in ("prediction", "describe")} for c in per_seed]
+        if per_seed:
+            row.describe = per_seed[0]["describe"]
+        if row.status == "ok":
+            for name in per_seed[0]["metrics"]:
+                mean, ci = mean_ci([c["metrics"][name] for c in per_seed])
+                row.metrics[name] = mean
+                row.metrics[f"{name}_ci"] = ci
+            desc = row.describe
+            fit_s = [c["fit_s"] for c in per_seed]
+            row.cost = {
+                "params": desc.get("trainable_params"),
+                "macs_per_sample": desc.get("macs_per_sample"),
+                "memory_bytes": desc.get("memory_bytes"),
+                "fit_s": float(np.mean(fit_s)),
+                "fit_s_ci": mean_ci(fit_s)[1],
+                "samples_per_s": float(np.mean([c["samples_per_s"] for c in per_seed])),
+                "latency_s": float(np.mean([c["latency_s"] for c in per_seed])),
+            }
+            if self.keep_predictions:
+                for c in per_seed:
+                    self.results.predictions[(label, c["seed"])] = c["prediction"]
+        return row
+
+    def _run_cell(self, m: _Method, job: _Job, seed: int, context: dict[str, Any],
+                  y_test: np.ndarray) -> dict[str, Any]:
+        data, seg = job.data, job.seg
+        proc = _instantiate(m, job, seed)
+        t0 = time.perf_counter()
+        proc.fit(data.inputs[seg.fit], data.targets[seg.fit], sample_rate=data.sample_rate_hz)
+        fit_s = time.perf_counter() - t0
+        test_in = data.inputs[seg.test]
+        t1 = time.perf_counter()
+        online = self.protocol.mode == "prequential" and proc.online
+        pred = proc.predict_online(test_in, y_test) if online else proc.predict(test_in)
+        predict_s = time.perf_counter() - t1
+        pred = np.asarray(pred, dtype=np.float64)
+        if pred.shape != y_test.shape:
+            raise ValidationError(f"expected predictions of shape {y_test.shape}; received: {pred.shape}")
+        bad = ~np.isfinite(pred)
+        if bad.any():
+            raise ValueError(f"non-finite predictions: {int(bad.sum())} of {pred.size} (first at test row "
+                             f"{int(np.argwhere(bad)[0][0])})")
+        ctx = dict(context)
+        if m.is_reference:
+            ctx["bound_mse"] = float(np.mean(np.square(y_test - pred)))
+        metrics = _metrics(self.task, y_test, pred, ctx)
+        if online:
+            k = max(1, int(round(self.protocol.transient * len(y_test))))
+            for part, sl in (("transient", slice(0, k)), ("steady", slice(k, None))):
+                if len(y_test[sl]):
+                    sub_ctx = dict(ctx)
+                    if ctx.get("observed_at_target") is not None:
+                        sub_ctx["observed_at_target"] = ctx["observed_at_target"][sl]
+                    part_metrics = _metrics(self.task, y_test[sl], pred[sl], sub_ctx)
+                    metrics[f"{self.task.main_metric}_{part}"] = part_metrics[self.task.main_metric]
+        describe = proc.describe()
+        return {"seed": seed, "metrics": metrics, "fit_s": fit_s, "predict_s": predict_s,
+                "samples_per_s": len(y_test) / predict_s if predict_s > 0 else math.inf,
+                "latency_s": _time_latency(proc, test_in[:1]), "prediction": pred.astype(np.float32)
+                if pred.dtype == np.float64 and self.kind == "sweep" else pred, "describe": describe}
+
+    @property
+    def info(self) -> RunInfo:
+        return RunInfo(self.results.run_id, self.task.name, [m.spec.label for m in self.methods],
+                       self.protocol.as_dict(), self.results.signal, self.results)
+
+    def checkpoint(self, status: str = "partial") -> None:
+        """Write the current results to the output file (atomic replace)."""
+        self.results.status = status
+        if status != "partial":
+            self.results.sort()
+        if self.output is None:
+            return
+        base = self.base if self.base and Path(self.base).exists() else None
+        if base is None and self.output.exists() and self.previous is not None:
+            base = str(self.output)
+        self.results.save(self.output, base=base, signal=self.signal if base is None else None)
+
+
+def _new_run_id() -> str:
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def _load(signal: Signal | str | os.PathLike[str], name: str | None) -> tuple[Signal, str | None]:
+    if isinstance(signal, Signal):
+        return signal, None
+    from sigbench.h5 import load_signal
+
+    return load_signal(signal, name), str(signal)
+
+
+def _config(kind: str, task: Task, methods: list[_Method], protocol: Protocol, task_opts: dict[str, Any],
+            signal: dict[str, Any], grid: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+    return {"kind": kind, "task": task.name, "task_options": task_opts, "protocol": protocol.as_dict(),
+            "methods": [{"label": m.spec.label, "name": m.spec.name, "options": m.options} for m in methods],
+            "signal": {k: signal.get(k) for k in ("name", "path", "samples", "source", "seed", "params")},
+            "grid": grid or {}}
+
+
+def _execute(runner: _Runner, jobs: Sequence[_Job]) -> Results:
+    host = get_host()
+    runner.results.warnings.extend(host.call_observers("on_run_start", run=runner.info))
+    try:
+        for job in jobs:
+            runner.run_job(job)
+    except KeyboardInterrupt:
+        runner.checkpoint("interrupted")
+        raise
+    runner.checkpoint("complete")
+    runner.results.warnings.extend(host.call_observers("on_run_end", run=runner.info))
+    return runner.results
+
+
+def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", methods: Sequence[str] | None = None,
+            *, seeds: int = 3, seed: int = 0, window: int = 64, horizon: int = 1, centered: bool = False,
+            channel: int | str = 0, target: str = "auto", hop: int | None = None,
+            split: tuple[float, float, float] = (0.6, 0.2, 0.2), train_samples: int | None = None,
+            mode: str = "offline", transient: float = 0.1, reference: str = "wiener", include_naive: bool = True,
+            output: str | os.PathLike[str] | None = None, resume: bool = False, signal_name: str | None = None,
+            kind: str = "compare") -> Results:
+    """Compare methods on one signal under one protocol.
+
+    Parameters
+    ----------
+    signal : Signal or path
+        The signal, or a sigbench HDF5 file (``signal_name`` picks one of several).
+    task : str, default "predict"
+        ``predict``, ``denoise``, ``identify``, ``spectrum`` or a plugin's task.
+    methods : list of str, optional
+        Method specifications ``name[:key=value,…]`` or chains ``"fir-bank | dnn"``; default per task
+        (:data:`DEFAULT_METHODS`). The reference and (where defined) ``naive`` are always added.
+    seeds : int, default 3
+        Runs of each stochastic method (seeds ``seed … seed+seeds−1``).
+    window, horizon, centered, channel, target, hop
+        Task options (see :meth:`sigbench.tasks.Task.prepare`).
+    split : (train, val, test), default (0.6, 0.2, 0.2)
+        Chronological fractions; ignored when ``train_samples`` is given.
+    mode : {"offline", "prequential"}
+    reference : str, default "wiener"
+        The bound every row's ``excess_db`` is measured against.
+    output : path, optional
+        Result file, written atomically after every method.
+    resume : bool
+        Reuse finished rows of a run with the same configuration in ``output``.
+
+    Returns
+    -------
+    Results
+        ``rows`` sorted by the task's main metric (best first), failed rows last.
+
+    Examples
+    --------
+    >>> import sigbench as sb
+    >>> sig = sb.generate("sines", n=2000, seed=0)
+    >>> res = sb.compare(sig, methods=["wiener", "naive"], window=16)
+    >>> [r.method for r in res.rows]
+    ['wiener', 'naive']
+    """
+    protocol = Protocol(*split, train_samples=train_samples, mode=mode, seeds=seeds, seed=seed,
+                        reference=reference, transient=transient)
+    task_obj: Task = get_host().registry.get("tasks", task).obj
+    methods_r = resolve_methods(methods, task_obj, reference, include_naive)
+    sig, path = _load(signal, signal_name)
+    task_opts = {"window": window, "horizon": horizon, "centered": centered, "channel": channel, "target": target,
+                 "hop": hop}
+    data = task_obj.prepare(sig, **task_opts)
+    seg = protocol.split(data)
+    summary = _signal_summary(sig, path)
+    summary["target_kind"] = data.target_kind
+    config = _config(kind, task_obj, methods_r, protocol, task_opts, summary)
+    runner = _Runner(task_obj, methods_r, protocol, kind=kind, output=output, base=path, signal=sig,
+                     resume=resume, config=config)
+    return _execute(runner, [_Job({}, data, seg, summary)])
+
+
+def run_method(method: str, signal: Signal | str | os.PathLike[str], task: str = "predict",
+               **options: Any) -> Results:
+    """Run one method (plus nothing else) and keep its predictions; options as in :func:`compare`."""
+    options.setdefault("seeds", 1)
+    return compare(signal, task, [method], reference="", include_naive=False, kind="run", **options)
+
+
+def _grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    points: list[dict[str, Any]] = [{}]
+    for key, values in grid.items():
+        if not values:
+            raise ConfigError(f"expected at least one value for grid {key!r}")
+        points = [{**p, key: v} for p in points for v in values]
+    return points
+
+
+def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], task: str = "predict",
+          methods: Sequence[str] | None = None, *, source_params: dict[str, Any] | None = None,
+          n: int | None = None, output: str | os.PathLike[str] | None = None, resume: bool = False,
+          **options: Any) -> Results:
+    """Run :func:`compare` over every point of ``grid`` and gather one table (one row per point × method).
+
+    Grid keys are source parameters (``snr_db`` — ``source`` must then be a source name), task options
+    (``window``, ``horizon``) or method options written ``method.option`` (``lms.mu``).
+
+    Raises
+    ------
+    ConfigError
+        A grid key that is none of the above, or a source parameter grid over a file.
+    """
+    registry = get_host().registry
+    task_obj: Task = registry.get("tasks", task).obj
+    task_keys = {"window", "horizon", "hop", "centered"}
+    protocol = Protocol(*options.pop("split", (0.6, 0.2, 0.2)), train_samples=options.pop("train_samples", None),
+                        mode=options.pop("mode", "offline"), seeds=options.pop("seeds", 3),
+                        seed=options.pop("seed", 0), reference=options.get("reference", "wiener"),
+                        transient=options.pop("transient", 0.1))
+    reference = options.pop("reference", "wiener")
+    include_naive = options.pop("include_naive", True)
+    base_methods = resolve_methods(methods, task_obj, reference, include_naive)
+    is_source = isinstance(source, str) and not Path(source).exists() and (
+        "sources" in registry.entries and source in registry.entries["sources"])
+    source_keys: set[str] = set()
+    if is_source:
+        import inspect
+
+        source_keys = set(inspect.signature(registry.get("sources", str(source)).obj).parameters)
+    for key in grid:
+        method_name = key.split(".", 1)[0]
+        if key in task_keys or key in source_keys:
+            continue
+        if "." in key and any(m.spec.name == method_name for m in base_methods):
+            continue
+        raise ConfigError(f"expected grid keys among task options ({', '.join(sorted(task_keys))}), parameters of "
+                          f"the source, or METHOD.OPTION; received: {key!r}")
+    sig0, path = (None, None) if is_source else _load(source, options.pop("signal_name", None))
+    task_opts = {k: options.pop(k) for k in ("window", "horizon", "centered", "channel", "target", "hop")
+                 if k in options}
+    if options:
+        raise ConfigError(f"unknown sweep option {sorted(options)[0]!r}")
+    jobs: list[tuple[dict[str, Any], Signal]] = []
+    for point in _grid_points(grid):
+        if is_source:
+            from sigbench.registry import generate
+
+            sp = dict(source_params or {})
+            sp.update({k: v for k, v in point.items() if k in source_keys})
+            sig = generate(str(source), n=n, **sp)
+        else:
+            assert sig0 is not None
+            sig = sig0
+        jobs.append((point, sig))
+    summary = _signal_summary(jobs[0][1], path) if jobs else {}
+    config = _config("sweep", task_obj, base_methods, protocol, task_opts, summary, grid)
+    config["source_params"] = source_params or {}
+    runner = _Runner(task_obj, base_methods, protocol, kind="sweep", output=output, base=path,
+                     signal=None if is_source else sig0, resume=resume, config=config)
+    built: list[_Job] = []
+    for point, sig in jobs:
+        opts = {**task_opts, **{k: v for k, v in point.items() if k in task_keys}}
+        data = task_obj.prepare(sig, **opts)
+        s = _signal_summary(sig, path)
+        built.append(_Job(point, data, protocol.split(data), s))
+    runner.methods = base_methods
+    return _execute_sweep(runner, built)
+
+
+def _execute_sweep(runner: _Runner, jobs: list[_Job]) -> Results:
+    base = runner.methods
+    host = get_host()
+    runner.results.warnings.extend(host.call_observers("on_run_start", run=runner.info))
+    try:
+        for job in jobs:
+            runner.methods = [_with_grid_options(m, job.grid) for m in base]
+            runner.run_job(job)
+    except KeyboardInterrupt:
+        runner.checkpoint("interrupted")
+        raise
+    runner.methods = base
+    runner.checkpoint("complete")
+    runner.results.warnings.extend(host.call_observers("on_run_end", run=runner.info))
+    return runner.results
+
+
+def _with_grid_options(m: _Method, point: dict[str, Any]) -> _Method:
+    extra = {k.split(".", 1)[1]: v for k, v in point.items() if "." in k and k.split(".", 1)[0] == m.spec.name}
+    if not extra:
+        return m
+    options = {**m.options, **coerce_params(m.cls.__init__, {k: str(v) for k, v in extra.items()})}
+    return _Method(m.spec, m.cls, options, m.is_reference)

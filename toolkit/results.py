@@ -1,0 +1,302 @@
+"""Comparison results: the table-like :class:`Results`, its JSON document and its HDF5 record.
+
+Layout of one run in a result file (format 1)::
+
+    /runs/<run_id>/                 attrs: kind (compare|run|sweep), task, created, status
+                                    (complete|partial|interrupted), config_hash, sigbench_version
+    /runs/<run_id>/results.json     the JSON document of :meth:`Results.to_json` (UTF-8 string)
+    /runs/<run_id>/config.json      the configuration that produced it (protocol, methods, options)
+    /runs/<run_id>/environment.json Python, numpy, scipy, h5py, Keras/TensorFlow versions, CPU
+    /runs/<run_id>/test/targets     (rows,) or (rows, outputs): the test targets
+    /runs/<run_id>/test/target_index (rows,): sample index of each target
+    /runs/<run_id>/test/observed    (rows,): noisy observation at each target (when defined)
+    /runs/<run_id>/methods/mNN/     attrs: label, status; datasets seed_<k> = test predictions
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from sigbench._version import __version__
+from sigbench.errors import FileFormatError, ValidationError
+
+__all__ = ["MethodRow", "Results", "config_hash", "environment", "load_results", "mean_ci"]
+
+# two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom
+_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+         2.045, 2.042]
+
+
+def mean_ci(values: list[float]) -> tuple[float, float | None]:
+    """Mean and 95 % half-width (Student t) of ``values``; the half-width is ``None`` for one value."""
+    arr = np.asarray(values, dtype=np.float64)
+    mean = float(np.mean(arr))
+    if arr.size < 2 or not np.isfinite(arr).all():
+        return mean, None
+    t = _T975[arr.size - 2] if arr.size - 1 <= len(_T975) else 1.960
+    return mean, float(t * np.std(arr, ddof=1) / math.sqrt(arr.size))
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """SHA-256 (first 16 hex digits) of the canonical JSON of ``config``."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def environment() -> dict[str, Any]:
+    """Versions and hardware that produced a result (Keras/TensorFlow only if already imported)."""
+    import sys
+
+    import scipy
+
+    env: dict[str, Any] = {
+        "sigbench": __version__, "python": platform.python_version(), "numpy": np.__version__,
+        "scipy": scipy.__version__, "h5py": h5py.__version__, "platform": platform.platform(),
+        "machine": platform.machine(), "processor": platform.processor() or None, "cpu_count": os.cpu_count(),
+    }
+    for mod in ("keras", "tensorflow", "jax", "torch", "numba"):
+        if mod in sys.modules:
+            env[mod] = getattr(sys.modules[mod], "__version__", "unknown")
+    if "keras" in sys.modules:
+        try:
+            env["keras_backend"] = sys.modules["keras"].backend.backend()
+        except Exception:  # a half-imported keras: the version is enough
+            pass
+    return env
+
+
+@dataclass
+class MethodRow:
+    """One method's result over its seeds (``status`` ``ok`` or ``failed``)."""
+
+    method: str
+    name: str
+    family: str
+    status: str = "ok"
+    error: str | None = None
+    seeds: list[int] = field(default_factory=list)
+    per_seed: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    cost: dict[str, float | None] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    describe: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, Any] = field(default_factory=dict)
+    is_reference: bool = False
+    is_chain: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (the ``rows`` items of ``compare --json``)."""
+        return {
+            "method": self.method, "name": self.name, "family": self.family, "status": self.status,
+            "error": self.error, "seeds": self.seeds, "metrics": self.metrics, "cost": self.cost,
+            "options": self.options, "grid": self.grid, "reference": self.is_reference, "chain": self.is_chain,
+            "per_seed": self.per_seed, "describe": self.describe,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MethodRow:
+        """Inverse of :meth:`as_dict`."""
+        return cls(method=d["method"], name=d["name"], family=d["family"], status=d["status"], error=d.get("error"),
+                   seeds=list(d.get("seeds", [])), per_seed=list(d.get("per_seed", [])),
+                   metrics=dict(d.get("metrics", {})), cost=dict(d.get("cost", {})), options=dict(d.get("options", {})),
+                   describe=dict(d.get("describe", {})), grid=dict(d.get("grid", {})),
+                   is_reference=bool(d.get("reference", False)), is_chain=bool(d.get("chain", False)))
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+@dataclass
+class Results:
+    """The outcome of a comparison: rows sorted by the task's main metric, plus everything to re-render it.
+
+    Attributes
+    ----------
+    rows : list of MethodRow
+    predictions : dict
+        ``{(method, seed): ndarray}`` test predictions.
+    test : dict
+        ``targets``, ``target_index`` and ``observed`` arrays of the test rows.
+    """
+
+    run_id: str
+    kind: str
+    task: str
+    main_metric: str
+    higher_is_better: bool
+    signal: dict[str, Any]
+    protocol: dict[str, Any]
+    bound: dict[str, Any]
+    config: dict[str, Any]
+    rows: list[MethodRow] = field(default_factory=list)
+    predictions: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    test: dict[str, np.ndarray] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    status: str = "complete"
+    created: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[MethodRow]:
+        """Rows whose status is ``failed``."""
+        return [r for r in self.rows if r.status != "ok"]
+
+    def row(self, method: str) -> MethodRow:
+        """The row of ``method`` (its label as given)."""
+        for r in self.rows:
+            if r.method == method:
+                return r
+        raise KeyError(method)
+
+    def sort(self) -> None:
+        """Sort rows: ok rows by the main metric (best first), failed rows last."""
+        sign = -1.0 if self.higher_is_better else 1.0
+
+        def key(r: MethodRow) -> tuple[int, str, float]:
+            v = r.metrics.get(self.main_metric)
+            grid = json.dumps(r.grid, sort_keys=True)
+            if r.status != "ok" or v is None:
+                return (1, grid, 0.0)
+            return (0, grid, sign * float(v))
+
+        self.rows.sort(key=key)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document (schema in ``docs/cli.md``)."""
+        return {
+            "schema": "sigbench.results/1", "run_id": self.run_id, "kind": self.kind, "task": self.task,
+            "main_metric": self.main_metric, "status": self.status, "created": self.created,
+            "signal": self.signal, "protocol": self.protocol, "bound": self.bound, "config": self.config,
+            "config_hash": config_hash(self.config), "environment": self.environment,
+            "warnings": self.warnings, "rows": [r.as_dict() for r in self.rows],
+        }
+
+    # -- persistence -----------------------------------------------------------------------
+    def write_into(self, f: h5py.File) -> None:
+        """Write this run under ``/runs/<run_id>`` of an open file (replacing a run of that id)."""
+        runs = f.require_group("runs")
+        if self.run_id in runs:
+            del runs[self.run_id]
+        g = runs.create_group(self.run_id)
+        doc = self.to_json()
+        for key in ("kind", "task", "created", "status"):
+            g.attrs[key] = str(doc[key])
+        g.attrs["config_hash"] = doc["config_hash"]
+        g.attrs["sigbench_version"] = __version__
+        g.create_dataset("results.json", data=json.dumps(doc, default=_json_default))
+        g.create_dataset("config.json", data=json.dumps(self.config, default=_json_default))
+        g.create_dataset("environment.json", data=json.dumps(self.environment, default=_json_default))
+        tg = g.create_group("test")
+        for key, arr in self.test.items():
+            if arr is not None:
+                tg.create_dataset(key, data=arr)
+        mg = g.create_group("methods")
+        labels = sorted({m for m, _ in self.predictions} | {r.method for r in self.rows})
+        for i, label in enumerate(labels):
+            sub = mg.create_group(f"m{i:02d}")
+            sub.attrs["label"] = label
+            row = next((r for r in self.rows if r.method == label), None)
+            sub.attrs["status"] = row.status if row else "unknown"
+            for (m, seed), pred in sorted(self.predictions.items(), key=lambda kv: kv[0][1]):
+                if m == label:
+                    sub.create_dataset(f"seed_{seed}", data=pred, compression="gzip", shuffle=True)
+
+    def save(self, path: str | os.PathLike[str], *, base: str | os.PathLike[str] | None = None,
+             signal: Any = None) -> Path:
+        """Write the result file atomically: ``base``'s contents (if any) or ``signal``, plus this run."""
+        from sigbench.h5 import atomic_h5, write_signal_group
+
+        target = Path(path)
+        with atomic_h5(target, base=base) as f:
+            if signal is not None and ("signals" not in f or signal.name not in f["signals"]):
+                write_signal_group(f, signal)
+            self.write_into(f)
+        return target
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return _finite_or_none(value.item())
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    return str(value)
+
+
+def _read_json(g: h5py.Group, key: str) -> Any:
+    raw = g[key][()]
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8")
+    return json.loads(raw)
+
+
+def list_runs(path: str | os.PathLike[str]) -> list[str]:
+    """Run ids in a result file, oldest first."""
+    from sigbench.h5 import open_file
+
+    with open_file(path) as f:
+        runs = f.get("runs")
+        if not isinstance(runs, h5py.Group):
+            return []
+        return sorted(runs, key=lambda r: str(runs[r].attrs.get("created", "")))
+
+
+def load_results(path: str | os.PathLike[str], run_id: str | None = None, *, predictions: bool = True) -> Results:
+    """Read a run back from a result file (the latest one if ``run_id`` is omitted), without recomputing.
+
+    Raises
+    ------
+    FileFormatError
+        The file has no runs, or the run is damaged.
+    ValidationError
+        No run of that id.
+    """
+    from sigbench.h5 import open_file
+
+    ids = list_runs(path)
+    if not ids:
+        raise FileFormatError(f"{path} holds no runs; produce one with `sigbench compare`")
+    run_id = run_id or ids[-1]
+    if run_id not in ids:
+        raise ValidationError(f"expected a run among {', '.join(ids)}; received: run={run_id!r}")
+    with open_file(path) as f:
+        g = f["runs"][run_id]
+        try:
+            doc = _read_json(g, "results.json")
+        except (KeyError, json.JSONDecodeError, OSError) as exc:
+            raise FileFormatError(f"{path}: run {run_id} is damaged: {exc}") from None
+        test = {k: np.asarray(v[()]) for k, v in g["test"].items()} if "test" in g else {}
+        preds: dict[tuple[str, int], np.ndarray] = {}
+        if predictions and "methods" in g:
+            for sub in g["methods"].values():
+                label = sub.attrs["label"]
+                label = label.decode() if isinstance(label, bytes) else str(label)
+                for key, ds in sub.items():
+                    preds[(label, int(key.removeprefix("seed_")))] = np.asarray(ds[()])
+    res = Results(run_id=doc["run_id"], kind=doc["kind"], task=doc["task"], main_metric=doc["main_metric"],
+                  higher_is_better=True, signal=doc["signal"], protocol=doc["protocol"], bound=doc["bound"],
+                  config=doc["config"], rows=[MethodRow.from_dict(r) for r in doc["rows"]], predictions=preds,
+                  test=test, environment=doc.get("environment", {}), status=doc.get("status", "complete"),
+                  created=doc.get("created", ""), warnings=list(doc.get("warnings", [])))
+    from sigbench.host import get_host
+
+    try:
+        entry = get_host().registry.get("metrics", res.main_metric)
+        res.higher_is_better = bool(entry.info.get("higher_is_better", True))
+    except Exception:  # an unknown metric from a plugin that is not installed: keep the stored order
+        pass
+    return res
