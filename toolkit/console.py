@@ -21,7 +21,12 @@ _QUIET = False
 @lru_cache(maxsize=1)
 def get_console() -> Console:
     """The stderr console (created once)."""
-    return Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False)
+    import sys
+
+    width = None
+    if not os.environ.get("COLUMNS") and not sys.stderr.isatty():
+        width = 160  # logs and CI: wide enough for the leaderboard without wrapping every cell
+    return Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")) or None, highlight=False, width=width)
 
 
 def set_quiet(quiet: bool) -> None:

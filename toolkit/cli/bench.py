@@ -1,9 +1,270 @@
-"""Comparison commands: ``run``, ``compare``, ``sweep``, ``demo`` (added with the comparison engine)."""
+"""Comparison commands: ``run``, ``compare``, ``sweep``, ``demo``."""
 
 from __future__ import annotations
 
+import signal as _signal
+from pathlib import Path
+from typing import Any, Optional
+
 import typer
+
+from sigbench.cli._common import emit_json, escape, fmt, get_console
+from sigbench.console import is_quiet, set_quiet
+
+__all__ = ["register", "render_leaderboard"]
+
+_FILE = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="sigbench HDF5 signal file.")
+
+
+def _task_options(window: int, horizon: int, centered: bool, channel: str, target: str,
+                  hop: Optional[int]) -> dict[str, Any]:
+    return {"window": window, "horizon": horizon, "centered": centered,
+            "channel": int(channel) if channel.isdigit() else channel, "target": target, "hop": hop}
+
+
+def _split(text: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"expected three fractions like 0.6,0.2,0.2; received: {text!r}",
+                                 param_hint="'--split'") from None
+    if len(parts) != 3:
+        raise typer.BadParameter(f"expected three fractions like 0.6,0.2,0.2; received: {text!r}",
+                                 param_hint="'--split'")
+    return parts  # type: ignore[return-value]
+
+
+def _sigterm_as_interrupt() -> None:
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        _signal.signal(_signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (a test runner): keep the default
+        pass
+
+
+def render_leaderboard(results: Any) -> None:
+    """Print the leaderboard of a :class:`~sigbench.Results` on stderr."""
+    from rich.table import Table
+
+    main = results.main_metric
+    sig = results.signal
+    title = (f"{results.task} on {escape(str(sig.get('name')))} ({sig.get('samples')} samples, "
+             f"target: {escape(str(sig.get('target_kind', '?')))}) — sorted by {main}")
+    table = Table(title=title, title_justify="left")
+    grid_keys = sorted({k for r in results.rows for k in r.grid})
+    for col in (*grid_keys, "#", "method", "family", "status", f"{main}", "excess dB", "SNR gain dB", "MSE",
+                "params", "MACs/sample", "fit s", "samples/s"):
+        table.add_column(col, justify="right" if col not in ("method", "family", "status") else "left")
+    rank = 0
+    notes: list[str] = []
+    for r in results.rows:
+        m = r.metrics
+        if r.status == "ok":
+            rank += 1
+            ci = m.get(f"{main}_ci")
+            main_txt = fmt(m.get(main)) + (f" ± {fmt(ci)}" if ci is not None else "")
+            status = "ok" + (" (bound)" if r.is_reference else "")
+        else:
+            main_txt = "—"
+            notes.append(f"[{len(notes) + 1}] {r.method}: {r.error}")
+            status = f"[red]failed [{len(notes)}][/]"
+        c = r.cost
+        table.add_row(*(escape(str(r.grid.get(k, ""))) for k in grid_keys),
+                      str(rank) if r.status == "ok" else "", escape(r.method), escape(r.family), status, main_txt,
+                      fmt(m.get("excess_db")), fmt(m.get("snr_gain_db")), fmt(m.get("mse"), 4),
+                      fmt(c.get("params")), fmt(c.get("macs_per_sample"), 0), fmt(c.get("fit_s")),
+                      fmt(c.get("samples_per_s"), 0))
+    console = get_console()
+    console.print(table)
+    for note in notes:
+        console.print(f"[red]{escape(note)}[/]")
+    bound = results.bound
+    if bound.get("mse") is not None:
+        console.print(f"Bound: {escape(str(bound['method']))} (optimal linear FIR on the training data) "
+                      f"MSE {fmt(bound['mse'], 4)}, {main} {fmt(bound.get('snr_db'))} dB. "
+                      "excess dB < 0 means better than the bound.")
+    for w in results.warnings:
+        console.print(f"[yellow]Warning:[/] {escape(w)}")
+
+
+def _finish(results: Any, json_out: bool, output: Optional[Path]) -> None:
+    from sigbench.cli import ExitCode
+
+    if json_out:
+        emit_json(results.to_json())
+    else:
+        render_leaderboard(results)
+        if output is not None:
+            get_console().print(f"Wrote {escape(str(output))} (run {escape(results.run_id)}).")
+    if results.failed:
+        raise typer.Exit(ExitCode.METHOD_FAILED)
+
+
+# Options shared by run/compare/sweep ---------------------------------------------------------
+TaskOpt = typer.Option("predict", "--task", "-t", help="predict, denoise, identify, spectrum.")
+WindowOpt = typer.Option(64, "--window", "-w", min=1, help="Samples per input window.")
+HorizonOpt = typer.Option(1, "--horizon", min=1, help="predict: samples ahead of the window's end.")
+CenteredOpt = typer.Option(False, "--centered", help="denoise: target the window's centre.")
+ChannelOpt = typer.Option("0", "--channel", help="Channel index or name of a multi-channel signal.")
+TargetOpt = typer.Option("auto", "--target", help="auto (clean when known) or observed.")
+HopOpt = typer.Option(None, "--hop", min=1, help="Samples between windows (default 1; spectrum: window).")
+SplitOpt = typer.Option("0.6,0.2,0.2", "--split", help="Chronological train,val,test fractions.")
+TrainOpt = typer.Option(None, "--train-samples", min=1,
+                        help="Train on the first N samples, test on the rest (founding: 4000).")
+ModeOpt = typer.Option("offline", "--mode", help="offline or prequential.")
+SeedOpt = typer.Option(0, "--seed", min=0, help="First seed.")
+SignalOpt = typer.Option(None, "--signal", help="Signal name in a file that holds several.")
+JsonOpt = typer.Option(False, "--json", help="Print the results as JSON on stdout.")
+
+
+def run(
+    method: str = typer.Argument(..., help="Method spec, e.g. lms:mu=0.005,numtaps=64 or 'fir-bank | dnn'."),
+    file: Path = _FILE,
+    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="Result file (HDF5)."),
+    task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, centered: bool = CenteredOpt,
+    channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
+    train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
+    signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt,
+) -> None:
+    """Run one method on a signal file and store its predictions and metrics in OUTPUT."""
+    import sigbench as sb
+
+    if json_out:
+        set_quiet(True)
+    _sigterm_as_interrupt()
+    res = sb.run_method(method, file, task, seeds=1, seed=seed, split=_split(split), train_samples=train_samples,
+                        mode=mode, output=output, signal_name=signal_name,
+                        **_task_options(window, horizon, centered, channel, target, hop))
+    _finish(res, json_out, output)
+
+
+def compare(
+    file: Path = _FILE,
+    method: list[str] = typer.Option([], "--method", "-m", help="Method spec (repeatable); default: per task."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", dir_okay=False, help="Result file (HDF5)."),
+    seeds: int = typer.Option(3, "--seeds", min=1, help="Runs of each stochastic method."),
+    reference: str = typer.Option("wiener", "--reference", help="Method whose MSE is the bound."),
+    resume: bool = typer.Option(False, "--resume", help="Keep finished rows of the same run in OUTPUT."),
+    report: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="Also write an HTML report."),
+    task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, centered: bool = CenteredOpt,
+    channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
+    train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
+    signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt,
+) -> None:
+    """Compare methods on one signal under one protocol; print the leaderboard (with the Wiener bound)."""
+    import sigbench as sb
+
+    if json_out:
+        set_quiet(True)
+    if resume and output is None:
+        raise typer.BadParameter("--resume needs --output", param_hint="'--resume'")
+    _sigterm_as_interrupt()
+    res = sb.compare(file, task, method or None, seeds=seeds, seed=seed, split=_split(split),
+                     train_samples=train_samples, mode=mode, reference=reference, output=output, resume=resume,
+                     signal_name=signal_name, **_task_options(window, horizon, centered, channel, target, hop))
+    if report is not None:
+        _write_report(res, output, report)
+    _finish(res, json_out, output)
+
+
+def _write_report(res: Any, output: Optional[Path], report: Path) -> None:
+    from sigbench.report import write_report
+
+    write_report(res, report)
+    if not is_quiet():
+        get_console().print(f"Wrote {escape(str(report))}.")
+
+
+def _parse_grid(items: list[str]) -> dict[str, list[Any]]:
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise typer.BadParameter(f"expected KEY=V1,V2,…; received: {item!r}", param_hint="'--grid'")
+        parsed: list[Any] = []
+        for v in values.split(","):
+            v = v.strip()
+            try:
+                num = float(v)
+            except ValueError:
+                if key.strip() in ("snr_db", "window", "horizon", "hop") or "." in key:
+                    raise typer.BadParameter(f"expected numbers for {key}; received: {v!r}",
+                                             param_hint="'--grid'") from None
+                parsed.append(v)
+                continue
+            parsed.append(int(num) if num.is_integer() and "." not in v and "e" not in v.lower() else num)
+        grid[key.strip()] = parsed
+    return grid
+
+
+def sweep(
+    source: str = typer.Argument(..., help="A source name (e.g. sines) or a sigbench HDF5 file."),
+    grid: list[str] = typer.Option(..., "--grid", "-g", help="KEY=V1,V2,… (repeatable): source parameter, "
+                                   "window/horizon, or METHOD.OPTION."),
+    method: list[str] = typer.Option([], "--method", "-m", help="Method spec (repeatable); default: per task."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", dir_okay=False, help="Result file (HDF5)."),
+    seeds: int = typer.Option(3, "--seeds", min=1, help="Runs of each stochastic method."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, help="Samples per generated signal."),
+    param: list[str] = typer.Option([], "--param", "-p", help="Fixed source parameter KEY=VALUE."),
+    reference: str = typer.Option("wiener", "--reference", help="Method whose MSE is the bound."),
+    resume: bool = typer.Option(False, "--resume", help="Keep finished cells of the same sweep in OUTPUT."),
+    task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, split: str = SplitOpt,
+    train_samples: Optional[int] = TrainOpt, seed: int = SeedOpt, json_out: bool = JsonOpt,
+) -> None:
+    """Repeat a comparison over a grid (e.g. --grid snr_db=0,5,10,20): one row per grid point × method."""
+    import sigbench as sb
+    from sigbench.params import coerce_params, parse_kv
+
+    if json_out:
+        set_quiet(True)
+    if resume and output is None:
+        raise typer.BadParameter("--resume needs --output", param_hint="'--resume'")
+    parsed = _parse_grid(grid)
+    source_params: dict[str, Any] = {}
+    if param:
+        source_params = coerce_params(sb.get_source(source), parse_kv(param))
+    _sigterm_as_interrupt()
+    res = sb.sweep(source, parsed, task, method or None, source_params=source_params, n=n, output=output,
+                   resume=resume, seeds=seeds, seed=seed, split=_split(split), train_samples=train_samples,
+                   reference=reference, window=window, horizon=horizon)
+    _finish(res, json_out, output)
+
+
+def demo(
+    output: Path = typer.Option(Path("demo.h5"), "--output", "-o", dir_okay=False, help="Result file."),
+    report: Path = typer.Option(Path("demo-report.html"), "--report", dir_okay=False, help="HTML report."),
+    seeds: int = typer.Option(3, "--seeds", min=1, help="Runs of each neural method."),
+    fast: bool = typer.Option(False, "--fast", help="DSP methods and one small DNN only (seconds)."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """The founding experiment: predict the next clean sample of sin(t)+sin(πt/2)+sin(−3πt/2) (step 0.1 s,
+    5000 samples, SNR 10 dB) from the last 64 noisy samples; DNN, CNN, LSTM, CNN-LSTM against LMS, the
+    Wiener-Hopf bound, an FIR bank and the naive predictor; train on 4000 samples, test on 1000."""
+    import sigbench as sb
+
+    if json_out:
+        set_quiet(True)
+    console = get_console()
+    sig = sb.generate("sines", n=5000, seed=0, snr_db=10.0)
+    if not is_quiet():
+        console.print(f"Founding signal: {sig.n_samples} samples at {sig.sample_rate_hz:g} Hz, measured SNR "
+                      f"{sig.snr_db():.2f} dB. Training on 4000 samples, testing on 1000.")
+    sb.save_signal(sig.with_(name="founding"), output)
+    methods = ["dnn", "lms", "wiener", "fir-bank", "naive"] if fast else None
+    _sigterm_as_interrupt()
+    res = sb.compare(output, "predict", methods, seeds=seeds, window=64, train_samples=4000, output=output)
+    try:
+        _write_report(res, output, report)
+    except ImportError as exc:  # matplotlib missing: the table is still the answer
+        console.print(f"[yellow]No report ({escape(str(exc))}); install the 'plots' extra.[/]")
+    _finish(res, json_out, output)
 
 
 def register(app: typer.Typer) -> None:
     """Add the comparison commands to ``app``."""
+    app.command("run")(run)
+    app.command("compare")(compare)
+    app.command("sweep")(sweep)
+    app.command("demo")(demo)
