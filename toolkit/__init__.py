@@ -56,7 +56,7 @@ _LAZY = {
     "sweep": "sigbench.engine",
     "Results": "sigbench.results",
     "load_results": "sigbench.results",
-    "chain": "sigbench.chain",
+    "chain": "sigbench.chains",
 }
 
 __all__ = [

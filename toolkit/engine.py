@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from sigbench.console import escape, get_console, is_quiet
 from sigbench.errors import ConfigError, ValidationError
 from sigbench.host import get_host
@@ -89,7 +88,7 @@ def resolve_methods(methods: Sequence[str] | None, task: Task, reference: str,
     UnknownNameError, PluginError
         An unknown method, or one whose plugin failed to load.
     """
-    from sigbench.chain import is_chain_spec, resolve_chain
+    from sigbench.chains import is_chain_spec, resolve_chain
 
     specs = [parse_method_spec(m) for m in (methods or DEFAULT_METHODS.get(task.name, ("wiener",)))]
     labels = [s.label for s in specs]
@@ -320,7 +319,7 @@ class _Runner:
             ctx["bound_mse"] = float(np.mean(np.square(y_test - pred)))
         metrics = _metrics(self.task, y_test, pred, ctx)
         if online:
-            k = max(1, int(round(self.protocol.transient * len(y_test))))
+            k = max(1, round(self.protocol.transient * len(y_test)))
             for part, sl in (("transient", slice(0, k)), ("steady", slice(k, None))):
                 if len(y_test[sl]):
                     sub_ctx = dict(ctx)
@@ -437,8 +436,8 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
     task_obj: Task = get_host().registry.get("tasks", task).obj
     methods_r = resolve_methods(methods, task_obj, reference, include_naive)
     sig, path = _load(signal, signal_name)
-    task_opts = {"window": window, "horizon": horizon, "centered": centered, "channel": channel, "target": target,
-                 "hop": hop}
+    task_opts: dict[str, Any] = {"window": window, "horizon": horizon, "centered": centered, "channel": channel,
+                                 "target": target, "hop": hop}
     data = task_obj.prepare(sig, **task_opts)
     seg = protocol.split(data)
     summary = _signal_summary(sig, path)
@@ -505,8 +504,8 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
         raise ConfigError(f"expected grid keys among task options ({', '.join(sorted(task_keys))}), parameters of "
                           f"the source, or METHOD.OPTION; received: {key!r}")
     sig0, path = (None, None) if is_source else _load(source, options.pop("signal_name", None))
-    task_opts = {k: options.pop(k) for k in ("window", "horizon", "centered", "channel", "target", "hop")
-                 if k in options}
+    task_opts: dict[str, Any] = {k: options.pop(k) for k in ("window", "horizon", "centered", "channel", "target",
+                                                              "hop") if k in options}
     if options:
         raise ConfigError(f"unknown sweep option {sorted(options)[0]!r}")
     jobs: list[tuple[dict[str, Any], Signal]] = []
@@ -528,7 +527,7 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
                      signal=None if is_source else sig0, resume=resume, config=config)
     built: list[_Job] = []
     for point, sig in jobs:
-        opts = {**task_opts, **{k: v for k, v in point.items() if k in task_keys}}
+        opts: dict[str, Any] = {**task_opts, **{k: v for k, v in point.items() if k in task_keys}}
         data = task_obj.prepare(sig, **opts)
         s = _signal_summary(sig, path)
         built.append(_Job(point, data, protocol.split(data), s))

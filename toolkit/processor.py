@@ -33,9 +33,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
-
 from sigbench.errors import FileFormatError, ProcessorError, ValidationError
-from sigbench.windows import Windows
 
 __all__ = ["DESCRIBE_KEYS", "Processor"]
 
@@ -267,7 +265,7 @@ class Processor:
             "fit_s": self.fit_s,
         }
         (path / "processor.json").write_text(json.dumps(record, indent=2, default=_json_default))
-        np.savez(path / "state.npz", **self.get_state())
+        np.savez(path / "state.npz", **self.get_state())  # type: ignore[arg-type]
         self._save_extra(path)
         return path
 

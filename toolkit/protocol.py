@@ -85,8 +85,8 @@ class Protocol:
                 raise ValidationError(f"expected train_samples < {n_samples} (the signal's length); "
                                       f"received: train_samples={self.train_samples}")
             return self.train_samples, self.train_samples, n_samples
-        a = int(round(self.train * n_samples))
-        b = int(round((self.train + self.val) * n_samples))
+        a = round(self.train * n_samples)
+        b = round((self.train + self.val) * n_samples)
         return a, b, n_samples
 
     def split(self, data: TaskData) -> Segments:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-
 from sigbench.cli._common import emit_json, escape, fmt, get_console
 
 __all__ = ["register"]
@@ -88,7 +87,9 @@ def import_(
 
     loader_name = fmt_ or _IMPORTERS.get(file.suffix.lower())
     if loader_name is None:
-        raise ValidationError(f"expected --format wav, csv, npy or hdf5 for {file.name}; received: suffix {file.suffix!r}")
+        raise ValidationError(
+            f"expected --format wav, csv, npy or hdf5 for {file.name}; received: suffix {file.suffix!r}"
+        )
     loader = sb.get_source(loader_name)
     raw: dict[str, Any] = parse_kv(param)
     if sample_rate is not None:
