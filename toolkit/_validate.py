@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
+
+import numpy as np
 
 from sigbench.errors import ValidationError
 
@@ -14,9 +17,10 @@ def _received(name: str, value: Any) -> str:
 
 def positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
     """Return ``value`` as an int ≥ ``minimum``; reject bools, floats with a fraction, NaN."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or isinstance(value, float) and (
-        not math.isfinite(value) or value != int(value)
-    ):
+    integral = isinstance(value, numbers.Integral)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or (not integral and (
+        not math.isfinite(float(value)) or float(value) != int(value)
+    )):
         raise ValidationError(f"expected {name} to be an integer >= {minimum}; {_received(name, value)}")
     ivalue = int(value)
     if ivalue < minimum:
