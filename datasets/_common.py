@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+
 from sigbench._validate import finite_float, one_of, positive_int
 from sigbench._version import __version__
 from sigbench.errors import ValidationError

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from sigbench import hookimpl
 from sigbench._validate import one_of, positive_float, positive_int
 from sigbench.datasets._common import make_metadata

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 from scipy import signal as sps
+
 from sigbench import hookimpl
 from sigbench._validate import one_of, positive_float, positive_int
 from sigbench.datasets._common import (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from typing import Any
 
 import numpy as np
@@ -19,10 +20,10 @@ def positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
     """Return ``value`` as an int ≥ ``minimum``; reject bools, floats with a fraction, NaN."""
     integral = isinstance(value, numbers.Integral)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or (not integral and (
-        not math.isfinite(float(value)) or float(value) != int(value)
+        not math.isfinite(float(value)) or not float(value).is_integer()
     )):
         raise ValidationError(f"expected {name} to be an integer >= {minimum}; {_received(name, value)}")
-    ivalue = int(value)
+    ivalue = operator.index(value) if integral else int(float(value))
     if ivalue < minimum:
         raise ValidationError(f"expected {name} >= {minimum}; {_received(name, value)}")
     return ivalue

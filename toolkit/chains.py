@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from sigbench.errors import ConfigError
 from sigbench.params import coerce_params, parse_method_spec
 from sigbench.processor import Processor

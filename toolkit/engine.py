@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from sigbench.console import escape, get_console, is_quiet
 from sigbench.errors import ConfigError, ValidationError
 from sigbench.host import get_host

@@ -1,1 +1,246 @@
-"""(being written)"""
+r"""Wiener-Hopf FIR (``wiener``): the optimal linear estimator fitted on the training segment.
+
+With input rows :math:`\mathbf{x}(k)` (the newest :math:`N` = ``numtaps`` samples of each window) and
+targets :math:`\mathbf{d}(k)` (one or several outputs), the weights solve the normal equations
+
+.. math::
+
+    (\hat{\mathbf{R}} + \beta\mathbf{I})\,\mathbf{W} = \hat{\mathbf{P}}, \qquad
+    \hat{\mathbf{R}} = \frac{1}{K}\sum_k \mathbf{x}(k)\mathbf{x}^T(k), \qquad
+    \hat{\mathbf{P}} = \frac{1}{K}\sum_k \mathbf{x}(k)\mathbf{d}^T(k),
+
+i.e. :math:`\min_\mathbf{W} \frac{1}{K}\sum_k\|\mathbf{d}(k) - \mathbf{W}^T\mathbf{x}(k)\|^2
++ \beta\|\mathbf{W}\|^2` with :math:`\beta` = ``loading`` (diagonal loading, in units of input
+power). Methods:
+
+``lstsq`` (and ``auto``)
+    The exact least-squares ("covariance method") solution, computed by a block QR of the rows
+    (TSQR: 65 536 rows at a time, never squaring the condition number, never copying the whole
+    window matrix) and a minimum-norm solve of the triangular factor. Equals ``np.linalg.lstsq``
+    on the stacked rows. This is the *bound* the comparison engine uses.
+``toeplitz``
+    The classical Wiener-Hopf solution ("autocorrelation method"): :math:`\hat{\mathbf{R}}` is the
+    Toeplitz matrix of the biased autocorrelation :math:`r(\ell) = \frac{1}{L}\sum_t x(t)x(t+\ell)`
+    of the input stream, solved by Levinson-Durbin (``scipy.linalg.solve_toeplitz``, :math:`O(N^2)`).
+    Requires the rows to be sliding windows of one stream (checked). It differs from ``lstsq`` by
+    edge terms of order :math:`N/K`.
+
+Stability: the solution exists when :math:`\hat{\mathbf{R}} + \beta\mathbf{I}` is non-singular
+(``lstsq`` returns the minimum-norm solution otherwise); fewer training rows than taps with
+``loading=0`` is refused.
+
+Cost per output sample: :math:`N` multiply-accumulates per output (prediction); fitting costs
+:math:`O(KN^2)` (``lstsq``) or :math:`O(L\log L + N^2)` (``toeplitz``). Memory: :math:`N` weights per output.
+It solves the ``spectrum`` task exactly (the DFT is linear in the window).
+
+Not :func:`scipy.signal.wiener`, which is a local-statistics denoiser.
+
+Example
+-------
+>>> import numpy as np, sigbench as sb
+>>> x = np.random.default_rng(0).normal(size=1000)
+>>> d = np.convolve(x, [1.0, -0.5, 0.25])[:x.size]
+>>> w = sb.get_processor("wiener")(numtaps=3).fit(sb.sliding_windows(x, 3), d[2:])
+>>> np.round(w.weights[:, 0][::-1], 6)      # newest tap first
+array([ 1.  , -0.5 ,  0.25])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from sigbench import hookimpl
+from sigbench._validate import one_of, positive_float
+from sigbench.errors import ValidationError
+from sigbench.plugins.dsp._adaptive import CHUNK_ROWS, DSPProcessor, optional_numtaps, resolve_numtaps
+
+__all__ = ["Wiener", "block_lstsq", "is_stream", "stream_of"]
+
+METHODS = ("auto", "lstsq", "toeplitz")
+
+
+def is_stream(inputs: np.ndarray) -> bool:
+    """True when row ``k+1`` is row ``k`` shifted by one sample (sliding windows of one stream).
+
+    Checked block by block (``O(rows·window)`` time, bounded memory); a view made by
+    :func:`sigbench.sliding_windows` passes at once from its strides.
+    """
+    rows, window = inputs.shape
+    if rows < 2 or window < 2:
+        return True
+    s0, s1 = inputs.strides
+    if s0 == s1 == inputs.itemsize:
+        return True
+    for start in range(0, rows - 1, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, rows - 1)
+        if not np.array_equal(inputs[start + 1: stop + 1, :-1], inputs[start:stop, 1:]):
+            return False
+    return True
+
+
+def stream_of(inputs: np.ndarray) -> np.ndarray:
+    """The stream ``(rows + window - 1,)`` behind sliding-window rows (first row, then each newest sample)."""
+    first = np.asarray(inputs[0], dtype=np.float64)
+    return np.concatenate([first, np.asarray(inputs[1:, -1], dtype=np.float64)])
+
+
+def block_lstsq(block: Callable[[int, int], np.ndarray], rows: int, ncols: int, d: np.ndarray,
+                loading: float = 0.0) -> np.ndarray:
+    """Minimum-norm solution of ``min ‖A W − d‖² + loading·rows·‖W‖²`` by block QR (TSQR).
+
+    Parameters
+    ----------
+    block : callable
+        ``block(start, stop)`` returns rows ``start:stop`` of ``A``, shape ``(stop - start, ncols)``.
+    rows, ncols : int
+        Shape of ``A``.
+    d : ndarray, shape ``(rows, outputs)``
+    loading : float
+        Diagonal loading per row (``(AᵀA/rows + loading·I) W = Aᵀd/rows``).
+
+    Returns
+    -------
+    ndarray, shape ``(ncols, outputs)``
+    """
+    r = np.zeros((0, ncols))
+    z = np.zeros((0, d.shape[1]))
+    if loading > 0:
+        r = np.sqrt(loading * rows) * np.eye(ncols)
+        z = np.zeros((ncols, d.shape[1]))
+    for start in range(0, rows, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, rows)
+        a = np.vstack([r, np.asarray(block(start, stop), dtype=np.float64)])
+        b = np.vstack([z, d[start:stop]])
+        q, r = np.linalg.qr(a, mode="reduced")
+        z = q.T @ b
+    weights, *_ = np.linalg.lstsq(r, z, rcond=None)
+    return np.asarray(weights, dtype=np.float64)
+
+
+class Wiener(DSPProcessor):
+    """Least-squares Wiener-Hopf FIR of ``numtaps`` taps, one column of weights per output.
+
+    Parameters
+    ----------
+    numtaps : int or None, default None
+        Number of taps, applied to the newest ``numtaps`` samples of each window; ``None``: the whole
+        window.
+    loading : float, default 0.0
+        Diagonal loading :math:`\\beta \\ge 0` added to the sample correlation matrix, in units of input
+        power (``0.01 · E[x²]`` is a mild regulariser).
+    method : {"auto", "lstsq", "toeplitz"}, default "auto"
+        ``lstsq``: exact least squares (block QR); ``toeplitz``: autocorrelation method solved by
+        Levinson-Durbin (sliding-window rows only); ``auto``: ``lstsq``.
+
+    Raises
+    ------
+    ValidationError
+        ``numtaps < 1``; ``loading < 0`` or not finite; unknown ``method``; at ``fit``:
+        ``numtaps > window``, fewer training rows than ``numtaps`` with ``loading=0``, or
+        ``method="toeplitz"`` on rows that are not sliding windows of one stream.
+
+    See Also
+    --------
+    numpy.linalg.lstsq : the closed form it equals (``method="lstsq"``).
+    scipy.linalg.solve_toeplitz : the Levinson-Durbin solver (``method="toeplitz"``).
+
+    Notes
+    -----
+    Targets may be ``(rows,)`` or ``(rows, outputs)``; ``weights`` has shape ``(numtaps, outputs)``
+    with row ``j`` multiplying window column ``window - numtaps + j`` (oldest first).
+    Cost: ``numtaps · outputs`` multiply-accumulates per row.
+
+    Examples
+    --------
+    >>> import sigbench as sb
+    >>> sb.get_processor("wiener")(numtaps=64, loading=0.0, method="lstsq")
+    Wiener(numtaps=64, loading=0.0, method='lstsq')
+    """
+
+    name: ClassVar[str] = "wiener"
+    family: ClassVar[str] = "dsp"
+    online: ClassVar[bool] = False
+    deterministic: ClassVar[bool] = True
+
+    def __init__(self, numtaps: int | None = None, loading: float = 0.0, method: str = "auto") -> None:
+        self.numtaps_param = optional_numtaps(numtaps)
+        self.loading = positive_float("loading", loading, allow_zero=True)
+        self.method = one_of("method", method, METHODS)
+        super().__init__(numtaps=numtaps, loading=loading, method=method)
+        self.weights = np.zeros((0, 0))
+
+    @property
+    def numtaps(self) -> int:
+        """Number of taps in use (known after ``fit``)."""
+        return int(self.weights.shape[0])
+
+    def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
+        numtaps = resolve_numtaps(self.numtaps_param, inputs.shape[1])
+        rows = inputs.shape[0]
+        if rows < numtaps and self.loading == 0:
+            raise ValidationError(
+                f"expected at least numtaps={numtaps} training rows for a determined least-squares fit "
+                f"(or loading > 0); received: rows={rows}"
+            )
+        d = targets.reshape(rows, -1).astype(np.float64, copy=False)
+        x = inputs[:, inputs.shape[1] - numtaps:]
+        if self.method == "toeplitz":
+            self.weights = self._solve_toeplitz(x, d)
+        else:
+            self.weights = self._solve_lstsq(x, d)
+
+    def _solve_lstsq(self, x: np.ndarray, d: np.ndarray) -> np.ndarray:
+        return block_lstsq(lambda start, stop: x[start:stop], x.shape[0], x.shape[1], d, self.loading)
+
+    def _solve_toeplitz(self, x: np.ndarray, d: np.ndarray) -> np.ndarray:
+        from scipy.linalg import solve_toeplitz
+
+        if not is_stream(x):
+            raise ValidationError(
+                "expected sliding-window rows of one stream for method='toeplitz'; received: rows that are "
+                "not shifted copies of each other (use method='lstsq')"
+            )
+        rows, numtaps = x.shape
+        s = stream_of(x)
+        n = s.size
+        nfft = 1 << int(np.ceil(np.log2(2 * n - 1)))
+        spec = np.fft.rfft(s, nfft)
+        acf = np.fft.irfft(spec * np.conj(spec), nfft)[:numtaps] / n
+        acf[0] += self.loading
+        p = np.zeros((numtaps, d.shape[1]))
+        for start in range(0, rows, CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, rows)
+            p += np.asarray(x[start:stop], dtype=np.float64).T @ d[start:stop]
+        p /= rows
+        return np.asarray(solve_toeplitz(acf, p), dtype=np.float64).reshape(numtaps, -1)
+
+    def _predict(self, inputs: np.ndarray) -> np.ndarray:
+        from sigbench.plugins.dsp._adaptive import predict_linear
+
+        return predict_linear(inputs, self.weights.T)
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """``weights``, shape ``(numtaps, outputs)``."""
+        return {"weights": self.weights}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore :meth:`get_state`."""
+        self.weights = np.array(state["weights"], dtype=np.float64)
+
+    def macs_per_sample(self) -> float:
+        """``numtaps · outputs``."""
+        return float(self.weights.size)
+
+    def extra_description(self) -> dict[str, Any]:
+        """Taps in use, outputs, and the method that ran."""
+        method = "lstsq" if self.method == "auto" else self.method
+        return {"numtaps": self.numtaps, "outputs": int(self.weights.shape[1]), "method_used": method}
+
+
+@hookimpl
+def register_processors(register: Callable[..., None]) -> None:
+    """Register ``wiener``."""
+    register(Wiener)

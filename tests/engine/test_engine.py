@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+
 import sigbench as sb
 from sigbench import hookimpl
 from sigbench.errors import ConfigError, ValidationError

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+
 from sigbench.cli._common import emit_json, escape, fmt, get_console
 from sigbench.console import is_quiet, set_quiet
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+
 from sigbench.cli._common import emit_json, escape, fmt, get_console
 
 __all__ = ["register"]
