@@ -23,7 +23,7 @@ def positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
         not math.isfinite(float(value)) or not float(value).is_integer()
     )):
         raise ValidationError(f"expected {name} to be an integer >= {minimum}; {_received(name, value)}")
-    ivalue = operator.index(value) if integral else int(float(value))
+    ivalue = int(value) if integral else int(float(value))  # type: ignore[call-overload]
     if ivalue < minimum:
         raise ValidationError(f"expected {name} >= {minimum}; {_received(name, value)}")
     return ivalue
