@@ -48,7 +48,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import signal as sps
 
 from sigbench import hookimpl
 from sigbench._validate import finite_float, in_range, one_of, positive_float, positive_int
@@ -66,6 +65,13 @@ from sigbench.datasets._common import (
 )
 from sigbench.errors import ValidationError
 from sigbench.signal import Signal
+
+
+def _sps() -> Any:
+    """``scipy.signal``, imported on first use (it costs seconds at start-up)."""
+    import scipy.signal
+
+    return scipy.signal
 
 __all__ = [
     "CHIRP_METHODS",
@@ -353,7 +359,7 @@ def chirp(
     if law == "hyperbolic" and f0 == f1:
         clean = amp * np.cos(2.0 * math.pi * f0 * t + math.radians(phase))  # scipy divides by f0 - f1
     else:
-        clean = amp * sps.chirp(t, f0=f0, t1=t1, f1=f1, method=law, phi=phase)
+        clean = amp * _sps().chirp(t, f0=f0, t1=t1, f1=f1, method=law, phi=phase)
     params = {
         "n": n,
         "seed": seed,
@@ -469,7 +475,7 @@ def ar(
     burn_used = max(burn, min(auto, _MAX_AUTO_BURN_IN))
     rng = np.random.default_rng(seed)
     e = std * rng.standard_normal(n + burn_used)
-    x = sps.lfilter([1.0], np.concatenate([[1.0], -np.asarray(coefs)]), e)[burn_used:]
+    x = _sps().lfilter([1.0], np.concatenate([[1.0], -np.asarray(coefs)]), e)[burn_used:]
     clean = np.ascontiguousarray(x)
     params = {
         "n": n,
@@ -589,7 +595,7 @@ def square(
         "noise_convention": convention,
     }
     return _periodic(
-        "square", lambda x: sps.square(x, duty=d), n, seed, rate, params, snr, convention, amp, freq, phase
+        "square", lambda x: _sps().square(x, duty=d), n, seed, rate, params, snr, convention, amp, freq, phase
     )
 
 
@@ -668,7 +674,7 @@ def sawtooth(
     }
     return _periodic(
         "sawtooth",
-        lambda x: sps.sawtooth(x, width=w),
+        lambda x: _sps().sawtooth(x, width=w),
         n,
         seed,
         rate,

@@ -46,7 +46,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import signal as sps
 
 from sigbench import hookimpl
 from sigbench._validate import one_of, positive_float, positive_int
@@ -63,6 +62,13 @@ from sigbench.datasets._common import (
 )
 from sigbench.errors import ValidationError
 from sigbench.signal import Signal
+
+
+def _sps() -> Any:
+    """``scipy.signal``, imported on first use (it costs seconds at start-up)."""
+    import scipy.signal
+
+    return scipy.signal
 
 __all__ = [
     "NONLINEARITIES",
@@ -152,13 +158,13 @@ def apply_system(system: dict[str, Any], u: np.ndarray) -> np.ndarray:
     b = np.asarray(system["b"], dtype=float)
     coeffs = tuple(system.get("poly_coefficients", ()))
     if kind == "fir":
-        return np.asarray(sps.lfilter(b, [1.0], u))
+        return np.asarray(_sps().lfilter(b, [1.0], u))
     if kind == "iir":
-        return np.asarray(sps.lfilter(b, np.asarray(system["a"], dtype=float), u))
+        return np.asarray(_sps().lfilter(b, np.asarray(system["a"], dtype=float), u))
     if kind == "hammerstein":
-        return np.asarray(sps.lfilter(b, [1.0], apply_nonlinearity(u, system["nonlinearity"], coeffs)))
+        return np.asarray(_sps().lfilter(b, [1.0], apply_nonlinearity(u, system["nonlinearity"], coeffs)))
     if kind == "wiener":
-        return apply_nonlinearity(np.asarray(sps.lfilter(b, [1.0], u)), system["nonlinearity"], coeffs)
+        return apply_nonlinearity(np.asarray(_sps().lfilter(b, [1.0], u)), system["nonlinearity"], coeffs)
     raise ValidationError(f"expected system type fir, iir, hammerstein or wiener; received: type={kind!r}")
 
 
@@ -336,7 +342,7 @@ def _random_iir(n_poles: int, rng: np.random.Generator) -> tuple[np.ndarray, np.
     a = np.real(np.poly(poles))
     impulse = np.zeros(4096)
     impulse[0] = 1.0
-    h = sps.lfilter(b, a, impulse)
+    h = _sps().lfilter(b, a, impulse)
     return b / np.linalg.norm(h), a
 
 

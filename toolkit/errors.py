@@ -15,8 +15,8 @@ __all__ = [
     "PluginError",
     "ProcessorError",
     "SigbenchError",
-    "UnsafeFileError",
     "UnknownNameError",
+    "UnsafeFileError",
     "ValidationError",
     "WriteError",
 ]

@@ -14,9 +14,10 @@ Safety: before any data is read, every object reachable from the root is checked
 declared size with almost no stored bytes), no missing compression filter, no oversized attribute.
 
 Writes never touch an existing file: :func:`atomic_h5` builds the complete new file beside the target
-(unique ``O_EXCL`` temp name), validates it read-only, fsyncs it and ``os.replace``-s it over the
-target, keeping the target's mode bits. On any error (including ``KeyboardInterrupt``) the temp file is
-removed and the target is untouched.
+(unique ``O_EXCL`` temp name ``.<target>.<pid>.<random>.tmp``), validates it read-only, fsyncs it and
+``os.replace``-s it over the target, keeping the target's mode bits. On any error (including
+``KeyboardInterrupt``) the temp file is removed and the target is untouched; a temp left by a writer
+killed with SIGKILL is removed by the next write to the same target.
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ def parse_bytes(text: str) -> int:
 def _map_open_error(path: Path, exc: OSError) -> FileFormatError:
     msg = str(exc)
     low = msg.lower()
-    if "lock" in low:
+    if "truncated" in low:  # checked first: HDF5's truncation message names "sblock" (the superblock)
+        return FileFormatError(f"truncated or corrupted HDF5 file: {path}; get a fresh copy of it")
+    if "lock file" in low or "file locking" in low or "unable to lock" in low or "resource temporarily" in low:
         return FileFormatError(
             f"{path} is locked by another process (or this file system has no locks); "
             "close the other program, or set HDF5_USE_FILE_LOCKING=FALSE on file systems without locking"
@@ -165,7 +168,7 @@ def _check_attrs(obj: h5py.HLObject, where: str) -> None:
             raise UnsafeFileError(f"attribute {name!r} on {where} is {size} bytes (limit {MAX_ATTR_BYTES}); refused")
 
 
-def check_dataset(ds: h5py.Dataset, *, budget_bytes: int | None = None) -> None:
+def check_dataset(ds: h5py.Dataset, *, budget_bytes: int | None = None, check_filters: bool = True) -> None:
     """Refuse a dataset sigbench must not read: external storage, virtual, shape bomb, missing filter.
 
     Parameters
@@ -173,6 +176,9 @@ def check_dataset(ds: h5py.Dataset, *, budget_bytes: int | None = None) -> None:
     ds : h5py.Dataset
     budget_bytes : int, optional
         If given, a dataset larger than this is refused for whole reads (stream it instead).
+    check_filters : bool, default True
+        Refuse a compression filter that is not installed. :func:`check_tree` passes False so that a file
+        with one such dataset still opens (``info`` reports it per signal); reading the dataset refuses it.
 
     Raises
     ------
@@ -187,7 +193,7 @@ def check_dataset(ds: h5py.Dataset, *, budget_bytes: int | None = None) -> None:
     plist = ds.id.get_create_plist()
     if plist.get_external_count() > 0:
         raise UnsafeFileError(f"dataset {name} keeps its data in an external raw file; refused")
-    for i in range(plist.get_nfilters()):
+    for i in range(plist.get_nfilters() if check_filters else 0):
         code, _flags, _vals, fname = plist.get_filter(i)
         if not h5py.h5z.filter_avail(code):
             label = fname.decode(errors="replace") if isinstance(fname, bytes) else str(fname)
@@ -246,7 +252,7 @@ def check_tree(group: h5py.Group, *, check_datasets: bool = True) -> None:
             if isinstance(obj, h5py.Group):
                 stack.append(obj)
             elif isinstance(obj, h5py.Dataset) and check_datasets:
-                check_dataset(obj)
+                check_dataset(obj, check_filters=False)  # a missing filter fails the read, not the open
 
 
 def _open_sigbench(path: str | os.PathLike[str]) -> h5py.File:
@@ -604,6 +610,38 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists but belongs to someone else
+        return True
+    return True
+
+
+def _remove_stale_temps(directory: Path, target_name: str) -> None:
+    """Remove temp files left beside ``target_name`` by writers that were killed (SIGKILL, power loss).
+
+    A temp name is ``.<target>.<pid>.<random>.tmp``; it is removed only when no process with that PID
+    exists on this machine. (On a file system shared between machines a temp of a live writer elsewhere
+    could be taken; that writer then fails with a ``WriteError`` and its target stays untouched.)
+    """
+    prefix = f".{target_name}."
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid_text = name[len(prefix):].split(".", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(directory / name)
+
+
 def _stamp_root(f: h5py.File) -> None:
     f.attrs["sigbench_format"] = FORMAT_VERSION
     f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
@@ -647,8 +685,9 @@ def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | 
         raise WriteError(f"cannot write {target}: directory {directory} does not exist")
     if target.is_dir():
         raise WriteError(f"cannot write {target}: it is a directory")
+    _remove_stale_temps(directory, target.name)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory)
     except OSError as exc:
         if _is_disk_full(exc):
             raise WriteError(f"disk full: cannot write {target}") from None
@@ -703,7 +742,7 @@ def write_signal_group(f: h5py.File, signal: Signal) -> h5py.Group:
     sg.attrs["metadata"] = json.dumps(signal.metadata, default=_json_default)
 
     def put(group: h5py.Group, key: str, arr: np.ndarray) -> None:
-        chunk = (min(arr.shape[0], CHUNK_SAMPLES),) + arr.shape[1:]
+        chunk = (min(arr.shape[0], CHUNK_SAMPLES), *arr.shape[1:])
         group.create_dataset(key, data=arr, chunks=chunk)
 
     put(sg, "data", signal.data)

@@ -6,7 +6,8 @@ here. The reference with examples is ``docs/plugin-hooks.md``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pluggy import HookimplMarker, HookspecMarker
 

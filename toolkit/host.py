@@ -296,7 +296,8 @@ class Host:
                     clash = table.get(entry.name)
                     key = (kind, entry.name)
                     if clash is not None or key in registry.ambiguous:
-                        origins = registry.ambiguous.setdefault(key, [f"{clash.origin} ({clash.package})"] if clash else [])
+                        first = [f"{clash.origin} ({clash.package})"] if clash else []
+                        origins = registry.ambiguous.setdefault(key, first)
                         origins.append(f"{entry.origin} ({entry.package})")
                         table.pop(entry.name, None)
                         msg = f"{kind[:-1]} name {entry.name!r} registered by both " + " and ".join(origins)

@@ -13,7 +13,8 @@ import inspect
 import math
 import types
 import typing
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any, Union
 
 from sigbench.errors import ConfigError
 

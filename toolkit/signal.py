@@ -130,7 +130,8 @@ class Signal:
     def __post_init__(self) -> None:
         if self.nonfinite not in NONFINITE_POLICIES:
             raise ValidationError(
-                f"expected nonfinite to be one of {', '.join(NONFINITE_POLICIES)}; received: nonfinite={self.nonfinite!r}"
+                f"expected nonfinite to be one of {', '.join(NONFINITE_POLICIES)}; "
+                f"received: nonfinite={self.nonfinite!r}"
             )
         data = _as_float_array("data", self.data)
         metadata = dict(self.metadata)

@@ -69,7 +69,9 @@ class Windows:
 
     def __post_init__(self) -> None:
         if self.inputs.ndim != 2:
-            raise ValidationError(f"expected inputs of shape (rows, window); received: inputs.shape={self.inputs.shape}")
+            raise ValidationError(
+                f"expected inputs of shape (rows, window); received: inputs.shape={self.inputs.shape}"
+            )
         if self.targets.ndim not in (1, 2) or self.targets.shape[0] != self.inputs.shape[0]:
             raise ValidationError(
                 f"expected targets with {self.inputs.shape[0]} rows; received: targets.shape={self.targets.shape}"

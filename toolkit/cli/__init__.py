@@ -15,13 +15,13 @@ from typing import Any, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import typer  # noqa: E402
-from typer.core import TyperGroup  # noqa: E402
+import typer
+from typer.core import TyperGroup
 
-from sigbench._version import __version__  # noqa: E402
-from sigbench.cli._common import debug_enabled, set_debug  # noqa: E402
-from sigbench.console import escape, get_console, set_quiet  # noqa: E402
-from sigbench.errors import SigbenchError  # noqa: E402
+from sigbench._version import __version__
+from sigbench.cli._common import debug_enabled, set_debug
+from sigbench.console import escape, get_console, set_quiet
+from sigbench.errors import SigbenchError
 
 __all__ = ["ExitCode", "app", "main"]
 
