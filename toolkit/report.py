@@ -1,0 +1,531 @@
+"""Reports of a stored run: one self-contained HTML file, or Markdown with a folder of PNGs.
+
+Everything is rendered from a :class:`~sigbench.results.Results` alone (what
+:func:`~sigbench.results.load_results` reads back from a result file): nothing is re-run. The HTML
+page embeds its figures as ``data:`` PNG URIs and its CSS inline; it has no script, no external
+URL, and a Content-Security-Policy that forbids fetching anything, so it opens from ``file://``
+without network access. Every string taken from a file is HTML-escaped.
+
+The header gives the signal, protocol, seeds, environment and configuration hash; the leaderboard
+marks failed methods with their error; the verdict of each neural method ("beats the Wiener bound
+by X dB at Y× the cost", "does not beat LMS") is computed from the stored metrics.
+
+Example
+-------
+>>> import sigbench as sb                                             # doctest: +SKIP
+>>> from sigbench.report import write_report                         # doctest: +SKIP
+>>> write_report(sb.load_results("compare.h5"), "report.html")       # doctest: +SKIP
+PosixPath('report.html')
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sigbench.errors import SigbenchError, ValidationError, WriteError
+
+if TYPE_CHECKING:
+    from sigbench.results import MethodRow, Results
+
+__all__ = ["FORMATS", "render_html", "render_markdown", "verdicts", "write_report"]
+
+#: report formats accepted by :func:`write_report`
+FORMATS = ("html", "md")
+
+_CAPTIONS = {
+    "overlay": "Zoomed test segment: the clean target, the noisy observation and each method's prediction.",
+    "leaderboard": "Main metric per method (mean and 95 % interval over seeds); the dashed line is the "
+                   "reference (Wiener) bound.",
+    "cost": "Accuracy against cost: MACs per output sample and fit time; ringed points form the Pareto front.",
+    "errors": "Distribution of the prediction error per method on the test segment.",
+    "learning": "Neural training and validation loss per epoch; adaptive filters' error in dB.",
+    "response": "Frequency responses: learned CNN kernels, designed FIR-bank bands, the Wiener filter; the "
+                "input spectrum underneath.",
+    "sweep": "Main metric against the grid parameter, per method, with 95 % intervals.",
+    "spectrum": "spectrum task: each method's DFT magnitude against the exact DFT on the same frames.",
+}
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#1d1d1f;background:#fff;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.92em;display:block;overflow-x:auto;max-width:100%}
+th,td{border:1px solid #d0d0d0;padding:.25em .55em;text-align:right;vertical-align:top}
+th{background:#f3f3f3}td.l,th.l{text-align:left}
+tr.failed td{background:#fdecea;color:#8e1b10}tr.reference td{background:#eef5ff}
+dl.kv{display:grid;grid-template-columns:max-content auto;gap:.15em 1em;margin:.4em 0}
+dl.kv dt{font-weight:600}dl.kv dd{margin:0;word-break:break-word}
+.verdicts li{margin:.25em 0}.warn{color:#8a5a00}.fail{color:#8e1b10}
+figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.9em;color:#555}code{font-size:.9em}
+"""
+
+
+# -- numbers and text ----------------------------------------------------------------------------
+def _fmt(value: Any, digits: int = 2) -> str:
+    """A number for a table; ``—`` for missing, ``∞`` for infinite."""
+    if value is None or isinstance(value, bool):
+        return "—" if value is None else str(value)
+    if isinstance(value, (int, float)):
+        v = float(value)
+        if math.isnan(v):
+            return "—"
+        if math.isinf(v):
+            return "∞" if v > 0 else "−∞"
+        if isinstance(value, int):
+            return str(value)
+        if v != 0 and (abs(v) >= 1e6 or abs(v) < 10 ** (-digits)):
+            return f"{v:.{digits}e}"
+        return f"{v:.{digits}f}"
+    return str(value)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+def _grid_text(grid: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(grid.items()))
+
+
+def _ratio(a: Any, b: Any) -> str | None:
+    """``a/b`` as ``"12×"``, or ``None`` when not computable."""
+    if not (_finite(a) and _finite(b)) or float(b) <= 0:
+        return None
+    r = float(a) / float(b)
+    return f"{r:.2g}×" if r < 10 else f"{r:,.0f}×"
+
+
+def _advantage_db(results: Results, a: float, b: float) -> float | None:
+    """How much better ``a`` is than ``b`` on the main metric, in dB (positive: ``a`` is better)."""
+    sign = 1.0 if results.higher_is_better else -1.0
+    if results.main_metric.endswith("_db"):
+        return sign * (a - b)
+    if a > 0 and b > 0:
+        return sign * 10.0 * math.log10(a / b)
+    return None
+
+
+# -- verdicts ------------------------------------------------------------------------------------
+def _groups(results: Results) -> Iterator[tuple[dict[str, Any], list[MethodRow]]]:
+    seen: dict[str, list[MethodRow]] = {}
+    grids: dict[str, dict[str, Any]] = {}
+    for r in results.rows:
+        key = json.dumps(r.grid, sort_keys=True, default=str)
+        seen.setdefault(key, []).append(r)
+        grids[key] = r.grid
+    for key, rows in seen.items():
+        yield grids[key], rows
+
+
+def _versus_best_dsp(results: Results, row: MethodRow, rows: list[MethodRow], value: float) -> str:
+    """Verdict clause against the best DSP row (when the run has no reference bound)."""
+    key = results.main_metric
+    sign = 1.0 if results.higher_is_better else -1.0
+    dsp = [(float(r.metrics[key]), r) for r in rows  # type: ignore[arg-type]
+           if r.family != "neural" and r.status == "ok" and isinstance(r.metrics.get(key), (int, float))
+           and not math.isnan(float(r.metrics[key]))]  # type: ignore[arg-type]
+    if not dsp:
+        return f"{key} {_fmt(value)}; no DSP row to compare with"
+    bv, best = max(dsp, key=lambda vr: sign * vr[0])
+    if math.isfinite(bv) and math.isfinite(value):
+        adv = _advantage_db(results, value, bv)
+        if adv is not None:
+            clause = (f"beats {best.method}, the best DSP method, by {adv:.2f} dB" if adv > 0
+                      else f"does not beat {best.method}, the best DSP method ({-adv:.2f} dB behind)")
+        else:
+            clause = f"{'beats' if sign * value > sign * bv else 'does not beat'} {best.method} ({key} " \
+                     f"{_fmt(value)} vs {_fmt(bv)})"
+    else:
+        better = sign * value > sign * bv
+        clause = f"{'beats' if better else 'does not beat'} {best.method}, the best DSP method ({key} " \
+                 f"{_fmt(value)} vs {_fmt(bv)})"
+    ratio = _ratio(row.cost.get("macs_per_sample"), best.cost.get("macs_per_sample"))
+    return clause + (f" at {ratio} its MACs per sample" if ratio else "")
+
+
+def _verdict(results: Results, row: MethodRow, rows: list[MethodRow]) -> str:
+    key = results.main_metric
+    if row.status != "ok":
+        return f"{row.method}: failed — {row.error or 'unknown error'}"
+    value = row.metrics.get(key)
+    ci = row.metrics.get(f"{key}_ci")
+    ci_f = float(ci) if _finite(ci) else None
+    parts: list[str] = []
+    ref = next((r for r in rows if r.is_reference and r.status == "ok"), None)
+    excess = row.metrics.get("excess_db")
+    if ref is not None and _finite(excess):
+        gain = -float(excess)
+        ex_ci = row.metrics.get("excess_db_ci")
+        ex_ci_f = float(ex_ci) if _finite(ex_ci) else None
+        interval = f" ± {ex_ci_f:.2f}" if ex_ci_f is not None else ""
+        if ex_ci_f is not None and abs(gain) <= ex_ci_f:
+            claim = f"ties the {ref.method} bound ({gain:+.2f}{interval} dB, within its 95 % interval)"
+        elif gain > 0:
+            claim = f"beats the {ref.method} bound by {gain:.2f}{interval} dB"
+        else:
+            claim = f"does not reach the {ref.method} bound ({-gain:.2f}{interval} dB short)"
+        costs = [c for c in (
+            (lambda r: f"{r} the MACs per sample" if r else None)(_ratio(row.cost.get("macs_per_sample"),
+                                                                         ref.cost.get("macs_per_sample"))),
+            (lambda r: f"{r} the fit time" if r else None)(_ratio(row.cost.get("fit_s"), ref.cost.get("fit_s"))),
+        ) if c]
+        parts.append(claim + (f" at {' and '.join(costs)}" if costs else ""))
+    elif ref is None and isinstance(value, (int, float)) and not math.isnan(float(value)):
+        parts.append(_versus_best_dsp(results, row, rows, float(value)))
+    adaptive = [r for r in rows if r.name in ("lms", "nlms", "rls") and r.status == "ok"
+                and _finite(r.metrics.get(key))]
+    if adaptive and _finite(value):
+        sign = 1.0 if results.higher_is_better else -1.0
+        best = max(adaptive, key=lambda r: sign * float(r.metrics[key]))  # type: ignore[arg-type]
+        adv = _advantage_db(results, float(value), float(best.metrics[key]))  # type: ignore[arg-type]
+        name = best.method.upper() if best.method in ("lms", "nlms", "rls") else best.method
+        if adv is not None and adv > 0 and (ci_f is None or adv > ci_f):
+            parts.append(f"beats {name} by {adv:.2f} dB")
+        elif adv is not None and adv > 0:
+            parts.append(f"beats {name} by {adv:.2f} dB, inside its 95 % interval (± {ci_f:.2f}): not a clear win")
+        elif adv is not None:
+            parts.append(f"does not beat {name} ({-adv:.2f} dB behind)")
+    if not parts:
+        parts.append(f"{key} {_fmt(value)}; no reference or DSP row to compare with")
+    seeds = len(row.seeds)
+    return f"{row.method}: " + "; ".join(parts) + f" ({seeds} seed{'s' if seeds != 1 else ''})."
+
+
+def verdicts(results: Results) -> list[str]:
+    """One plain-language sentence per neural method, computed from the stored metrics.
+
+    Each neural row is compared, within its grid point, with the reference bound (``excess_db``: gain
+    in dB, with its 95 % interval when there are several seeds), with the cost of the reference (MACs
+    per sample and fit time ratios), and with the best adaptive filter (LMS, NLMS or RLS) in the run.
+    Without a reference row the best DSP row stands in. Failed neural rows say so with their error.
+
+    Returns
+    -------
+    list of str
+        Empty when the run has no neural method.
+    """
+    out: list[str] = []
+    for grid, rows in _groups(results):
+        for row in rows:
+            if row.family == "neural":
+                text = _verdict(results, row, rows)
+                out.append(f"[{_grid_text(grid)}] {text}" if grid else text)
+    return out
+
+
+# -- figures -------------------------------------------------------------------------------------
+def _figures(results: Results, dpi: int) -> list[tuple[str, bytes | None, str]]:
+    """``(name, png bytes or None, caption or reason)`` for every figure that applies."""
+    from sigbench import plots
+
+    out: list[tuple[str, bytes | None, str]] = []
+    for name in plots.available_figures(results):
+        try:
+            fig = plots.make_figure(results, name)
+        except SigbenchError as exc:  # the figure does not apply after all: say why, in its place
+            out.append((name, None, str(exc)))
+            continue
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": "sigbench"})
+        out.append((name, buf.getvalue(), _CAPTIONS.get(name, name)))
+    return out
+
+
+# -- tables --------------------------------------------------------------------------------------
+def _leaderboard_rows(results: Results) -> tuple[list[str], list[tuple[MethodRow, list[str]]]]:
+    key = results.main_metric
+    grid_keys = sorted({k for r in results.rows for k in r.grid})
+    header = [*grid_keys, "#", "method", "family", "status", f"{key} (95 % CI)", "excess dB", "SNR gain dB",
+              "MSE", "params", "MACs/sample", "fit s", "samples/s", "seeds"]
+    body: list[tuple[MethodRow, list[str]]] = []
+    rank = 0
+    for r in results.rows:
+        m, c = r.metrics, r.cost
+        if r.status == "ok":
+            rank += 1
+            ci = m.get(f"{key}_ci")
+            main = _fmt(m.get(key)) + (f" ± {_fmt(ci)}" if _finite(ci) else "")
+            status = "ok (bound)" if r.is_reference else "ok"
+        else:
+            main = "—"
+            status = f"failed: {r.error or 'unknown error'}"
+        body.append((r, [*(str(r.grid.get(k, "")) for k in grid_keys), str(rank) if r.status == "ok" else "",
+                         r.method, r.family, status, main, _fmt(m.get("excess_db")), _fmt(m.get("snr_gain_db")),
+                         _fmt(m.get("mse"), 4), _fmt(c.get("params")), _fmt(c.get("macs_per_sample"), 0),
+                         _fmt(c.get("fit_s"), 3), _fmt(c.get("samples_per_s"), 0), str(len(r.seeds))]))
+    return header, body
+
+
+def _signal_items(results: Results) -> list[tuple[str, str]]:
+    s = results.signal
+    items = [("name", s.get("name")), ("source", s.get("source")), ("samples", s.get("samples")),
+             ("channels", s.get("channels")), ("sample rate (Hz)", s.get("sample_rate_hz")),
+             ("measured input SNR (dB)", s.get("snr_db")), ("target", s.get("target_kind")),
+             ("seed", s.get("seed")), ("file", s.get("path")),
+             ("parameters", json.dumps(s.get("params"), default=str) if s.get("params") else None)]
+    return [(k, _fmt(v, 3) if isinstance(v, float) else str(v)) for k, v in items if v is not None]
+
+
+def _protocol_items(results: Results) -> list[tuple[str, str]]:
+    p = results.protocol
+    split = "/".join(_fmt(p.get(k), 2) for k in ("train", "val", "test"))
+    items: list[tuple[str, Any]] = [
+        ("task", results.task + (f" ({json.dumps(results.config.get('task_options'), default=str)})"
+                                 if results.config.get("task_options") else "")),
+        ("split train/val/test", split), ("train samples", p.get("train_samples")), ("mode", p.get("mode")),
+        ("reference (bound)", p.get("reference")), ("seeds", p.get("seeds")), ("first seed", p.get("seed")),
+        ("main metric", f"{results.main_metric} ({'higher' if results.higher_is_better else 'lower'} is better)"),
+    ]
+    grid = results.config.get("grid")
+    if grid:
+        items.append(("grid", json.dumps(grid, default=str)))
+    return [(k, str(v)) for k, v in items if v is not None]
+
+
+def _run_items(results: Results) -> list[tuple[str, str]]:
+    from sigbench.results import config_hash
+
+    return [("run", results.run_id), ("kind", results.kind), ("status", results.status),
+            ("created", results.created or "—"), ("config hash", config_hash(results.config))]
+
+
+def _env_items(results: Results) -> list[tuple[str, str]]:
+    return [(str(k), str(v)) for k, v in results.environment.items() if v is not None]
+
+
+# -- HTML ----------------------------------------------------------------------------------------
+def _kv_html(items: list[tuple[str, str]]) -> str:
+    e = html.escape
+    return '<dl class="kv">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items) + "</dl>"
+
+
+def render_html(results: Results, *, dpi: int = 100) -> str:
+    """The report as one self-contained HTML document (figures as ``data:`` PNG URIs, inline CSS).
+
+    Parameters
+    ----------
+    results : Results
+        The run to report.
+    dpi : int, default 100
+        Resolution of the embedded figures.
+
+    Returns
+    -------
+    str
+        UTF-8 HTML5 with no script and no reference to anything outside the document.
+    """
+    e = html.escape
+    title = f"sigbench report — {results.task} on {results.signal.get('name', '?')} ({results.run_id})"
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+        'style-src \'unsafe-inline\'">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+    ]
+    if results.status != "complete":
+        parts.append(f'<p class="warn"><strong>Run status: {e(results.status)}</strong> — some methods did not '
+                     "finish; the table shows what was completed.</p>")
+    parts += ["<h2>Run</h2>", _kv_html(_run_items(results)),
+              "<h2>Signal</h2>", _kv_html(_signal_items(results)),
+              "<h2>Protocol</h2>", _kv_html(_protocol_items(results))]
+    v = verdicts(results)
+    parts.append("<h2>Verdict</h2>")
+    if v:
+        fail = ' class="fail"'
+        parts.append('<ul class="verdicts">' + "".join(
+            f"<li{fail if ': failed — ' in t else ''}>{e(t)}</li>" for t in v) + "</ul>")
+    else:
+        parts.append("<p>No neural method in this run: nothing to judge against the DSP baselines.</p>")
+    header, body = _leaderboard_rows(results)
+    left = {"method", "family", "status"}
+    cl = ' class="l"'
+    parts.append("<h2>Leaderboard</h2><table><thead><tr>" + "".join(
+        f"<th{cl if h in left else ''}>{e(h)}</th>" for h in header) + "</tr></thead><tbody>")
+    for row, cells in body:
+        cls = "failed" if row.status != "ok" else ("reference" if row.is_reference else "")
+        parts.append(f'<tr class="{cls}">' + "".join(
+            f"<td{cl if h in left else ''}>{e(c)}</td>" for h, c in zip(header, cells, strict=True))
+            + "</tr>")
+    parts.append("</tbody></table>")
+    bound = results.bound
+    if bound.get("mse") is not None:
+        parts.append(f"<p>Bound: {e(str(bound.get('method')))} (optimal linear FIR fitted on the training data), "
+                     f"MSE {e(_fmt(bound.get('mse'), 4))}, {e(results.main_metric)} "
+                     f"{e(_fmt(bound.get(results.main_metric)))}. excess dB &lt; 0 means better than the bound.</p>")
+    for w in results.warnings:
+        parts.append(f'<p class="warn">Warning: {e(w)}</p>')
+    parts.append("<h2>Figures</h2>")
+    for name, png, caption in _figures(results, dpi):
+        if png is None:
+            parts.append(f"<p><strong>{e(name)}</strong>: not drawn — {e(caption)}</p>")
+            continue
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(f'<figure id="fig-{e(name)}"><img alt="{e(name)} figure" src="data:image/png;base64,{data}">'
+                     f"<figcaption><strong>{e(name)}</strong>: {e(caption)}</figcaption></figure>")
+    parts.append("<h2>Environment</h2>" + _kv_html(_env_items(results)))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+# -- Markdown ------------------------------------------------------------------------------------
+def _md(text: str) -> str:
+    """Escape a table cell / inline text for Markdown (pipes, HTML, newlines)."""
+    return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
+
+
+def render_markdown(results: Results, image_dir: str, *, dpi: int = 100) -> tuple[str, dict[str, bytes]]:
+    """The report as Markdown plus its figures.
+
+    Parameters
+    ----------
+    results : Results
+        The run to report.
+    image_dir : str
+        Folder name the Markdown links images under (relative to the Markdown file).
+    dpi : int, default 100
+        Resolution of the figures.
+
+    Returns
+    -------
+    text : str
+        The Markdown document.
+    images : dict of str to bytes
+        ``{file name: PNG bytes}`` to write into ``image_dir``.
+    """
+    title = f"sigbench report — {results.task} on {results.signal.get('name', '?')} ({results.run_id})"
+    lines = [f"# {_md(title)}", ""]
+    if results.status != "complete":
+        lines += [f"**Run status: {_md(results.status)}** — some methods did not finish.", ""]
+    for heading, items in (("Run", _run_items(results)), ("Signal", _signal_items(results)),
+                           ("Protocol", _protocol_items(results))):
+        lines += [f"## {heading}", ""] + [f"- **{_md(k)}**: {_md(v)}" for k, v in items] + [""]
+    lines += ["## Verdict", ""]
+    v = verdicts(results)
+    lines += ([f"- {_md(t)}" for t in v] if v else ["No neural method in this run."]) + [""]
+    header, body = _leaderboard_rows(results)
+    lines += ["## Leaderboard", "", "| " + " | ".join(_md(h) for h in header) + " |",
+              "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_md(c) for c in cells) + " |" for _, cells in body]
+    lines.append("")
+    for w in results.warnings:
+        lines += [f"> Warning: {_md(w)}", ""]
+    lines += ["## Figures", ""]
+    images: dict[str, bytes] = {}
+    for name, png, caption in _figures(results, dpi):
+        if png is None:
+            lines += [f"**{name}**: not drawn — {_md(caption)}", ""]
+            continue
+        images[f"{name}.png"] = png
+        lines += [f"![{name}]({image_dir}/{name}.png)", "", f"*{_md(caption)}*", ""]
+    lines += ["## Environment", ""] + [f"- **{_md(k)}**: {_md(v)}" for k, v in _env_items(results)] + [""]
+    return "\n".join(lines), images
+
+
+# -- writing -------------------------------------------------------------------------------------
+def _atomic_write_bytes(target: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    """Move the finished folder ``staging`` to ``target``, replacing an older one."""
+    old: Path | None = None
+    if target.exists():
+        if not target.is_dir():
+            raise WriteError(f"cannot write the figures folder {target}: a file of that name exists")
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        os.rmdir(old)
+        os.replace(target, old)
+    os.replace(staging, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_report(results: Results, path: str | os.PathLike[str], *, fmt: str = "html") -> Path:
+    """Write the report of ``results`` to ``path``; nothing is recomputed.
+
+    Parameters
+    ----------
+    results : Results
+        A run, e.g. from :func:`sigbench.load_results` or :func:`sigbench.compare`.
+    path : str or os.PathLike
+        Output file. ``html``: one self-contained file. ``md``: the Markdown file, plus its PNGs in a
+        folder ``<stem>_files`` beside it (replaced as a whole).
+    fmt : {"html", "md"}, default "html"
+        Report format.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ValidationError
+        ``fmt`` is not ``html`` or ``md``, or ``path`` is a folder.
+    WriteError
+        The report cannot be written; an existing report is left untouched.
+    ImportError
+        matplotlib is missing (install the ``plots`` extra).
+
+    Notes
+    -----
+    Files are written beside the target under a temporary name and moved into place with
+    :func:`os.replace`, so a reader never sees half a report.
+    """
+    if fmt not in FORMATS:
+        raise ValidationError(f"expected a report format among {', '.join(FORMATS)}; received: format={fmt!r}")
+    target = Path(path)
+    if target.is_dir():
+        raise ValidationError(f"expected a file path for the report; received a folder: {target}")
+    if not target.parent.is_dir():
+        raise WriteError(f"cannot write {target}: folder {target.parent} does not exist")
+    try:
+        if fmt == "html":
+            _atomic_write_bytes(target, render_html(results).encode("utf-8"))
+            return target
+        folder = target.with_name(f"{target.stem}_files")
+        text, images = render_markdown(results, folder.name)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=target.parent))
+        try:
+            for name, png in images.items():
+                (staging / name).write_bytes(png)
+            os.chmod(staging, 0o777 & ~_umask())
+            _replace_dir(staging, folder)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _atomic_write_bytes(target, text.encode("utf-8"))
+        return target
+    except OSError as exc:
+        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
