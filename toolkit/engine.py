@@ -291,6 +291,8 @@ class _Runner:
                 "samples_per_s": float(np.mean([c["samples_per_s"] for c in per_seed])),
                 "latency_s": float(np.mean([c["latency_s"] for c in per_seed])),
             }
+            if desc.get("convergence_samples") is not None:
+                row.metrics["convergence_samples"] = float(desc["convergence_samples"])
             if self.keep_predictions:
                 for c in per_seed:
                     self.results.predictions[(label, c["seed"])] = c["prediction"]

@@ -39,6 +39,7 @@ Example
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any, ClassVar
 
@@ -52,6 +53,8 @@ __all__ = ["DIVERGENCE_FACTOR", "AdaptiveFilter", "DSPProcessor", "predict_linea
 
 #: an error larger than this many times the training-target RMS counts as divergence
 DIVERGENCE_FACTOR = 1e6
+#: blocks of the training-time learning curve recorded by ``fit`` (``describe()['convergence']``)
+CONVERGENCE_BLOCKS = 50
 
 #: rows per block when a contiguous copy of windows is needed (bounded memory)
 CHUNK_ROWS = 65536
@@ -163,6 +166,7 @@ class AdaptiveFilter(DSPProcessor):
         self.extra_state: dict[str, np.ndarray] = {}
         self.error_limit = math.inf
         self.samples_seen = 0
+        self.convergence: dict[str, Any] | None = None
 
     # -- to override ----------------------------------------------------------------------------
     def _kernel_args(self) -> tuple[float, ...]:
@@ -191,7 +195,27 @@ class AdaptiveFilter(DSPProcessor):
         self.weights = np.zeros((d.shape[1], numtaps))
         self.extra_state = self._init_extra_state(numtaps)
         self.samples_seen = 0
-        self._adapt(inputs, d)
+        self.convergence = self._adapt_recording(inputs, d)
+
+    def _adapt_recording(self, inputs: np.ndarray, d: np.ndarray, blocks: int = CONVERGENCE_BLOCKS) -> dict[str, Any]:
+        """Adapt over the training rows in consecutive blocks (exactly one pass: the state carries over),
+        recording the a-priori error power and the weights after each block — the learning curve."""
+        rows = inputs.shape[0]
+        edges = np.unique(np.linspace(0, rows, min(blocks, rows) + 1).astype(int))
+        samples: list[int] = []
+        error_db: list[float] = []
+        weights: list[list[float]] = []
+        power = float(np.mean(np.square(inputs[:, -1])))
+        for start, stop in itertools.pairwise(edges):
+            y = self._adapt(inputs[start:stop], d[start:stop], power=power)
+            err_power = float(np.mean(np.square(d[start:stop] - y)))
+            samples.append(int(stop))
+            error_db.append(10.0 * math.log10(err_power) if err_power > 0 else -300.0)
+            weights.append(self.weights[0].tolist())
+        final = float(np.mean(error_db[-max(1, len(error_db) // 5):]))
+        converged = next((s for s, e in zip(samples, error_db, strict=True) if e <= final + 1.0), samples[-1])
+        return {"sample": samples, "error_db": error_db, "weights": weights, "steady_error_db": final,
+                "convergence_samples": int(converged)}
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
         return predict_linear(inputs, self.weights)
@@ -210,7 +234,7 @@ class AdaptiveFilter(DSPProcessor):
         out = self.predict_online(np.asarray(row, dtype=np.float64)[None, :], np.asarray(target)[None, ...])
         return float(out[0]) if out.ndim == 1 else out[0]
 
-    def _adapt(self, inputs: np.ndarray, d: np.ndarray) -> np.ndarray:
+    def _adapt(self, inputs: np.ndarray, d: np.ndarray, power: float | None = None) -> np.ndarray:
         """Run the compiled loop over ``inputs`` against ``d`` ``(rows, outputs)``; commit on success."""
         numtaps = self.weights.shape[1]
         x = inputs[:, inputs.shape[1] - numtaps:]
@@ -222,14 +246,16 @@ class AdaptiveFilter(DSPProcessor):
         y = np.empty(d.shape, dtype=np.float64)
         bad = int(kernel(self.kernel_name)(x, d, w, *extra, *self._kernel_args(), self.error_limit, y))
         if bad >= 0:
-            self._raise_diverged(inputs, bad, d, y)
+            self._raise_diverged(inputs, bad, d, y, power)
         self.weights = w
         self.extra_state = dict(zip(self.extra_state, extra, strict=True))
         self.samples_seen += int(inputs.shape[0])
         return y
 
-    def _raise_diverged(self, inputs: np.ndarray, row: int, d: np.ndarray, y: np.ndarray) -> None:
-        power = float(np.mean(np.square(inputs[:, -1])))  # the whole call: a steadier estimate
+    def _raise_diverged(self, inputs: np.ndarray, row: int, d: np.ndarray, y: np.ndarray,
+                        power: float | None = None) -> None:
+        if power is None:
+            power = float(np.mean(np.square(inputs[:, -1])))  # the whole call: a steadier estimate
         err = d[row] - y[row]
         raise DivergedError(
             f"{self.name} diverged at sample {self.samples_seen + row} (row {row} of this call): error "
@@ -268,4 +294,6 @@ class AdaptiveFilter(DSPProcessor):
             "numtaps": self.numtaps,
             "outputs": int(self.weights.shape[0]),
             "samples_seen": self.samples_seen,
+            "convergence_samples": (self.convergence or {}).get("convergence_samples"),
+            "convergence": self.convergence,
         }

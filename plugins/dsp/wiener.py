@@ -237,7 +237,8 @@ class Wiener(DSPProcessor):
     def extra_description(self) -> dict[str, Any]:
         """Taps in use, outputs, and the method that ran."""
         method = "lstsq" if self.method == "auto" else self.method
-        return {"numtaps": self.numtaps, "outputs": int(self.weights.shape[1]), "method_used": method}
+        return {"numtaps": self.numtaps, "outputs": int(self.weights.shape[1]), "method_used": method,
+                "taps": self.weights[:, 0].tolist()}
 
 
 @hookimpl

@@ -128,7 +128,18 @@ def test_cost_marks_the_pareto_front(results):
     assert any(t.get_text().startswith(f"{FAILED} — failed") for t in fig.axes[1].get_legend().get_texts())
 
 
+def _without(results, key):
+    """A copy of the run whose rows lack ``describe[key]`` (to exercise the fallback path)."""
+    import copy
+
+    res = copy.deepcopy(results)
+    for r in res.rows:
+        r.describe.pop(key, None)
+    return res
+
+
 def test_learning_draws_stored_losses_and_adaptive_error(results):
+    results = _without(results, "convergence")
     fig = plots.plot_learning(results)
     loss_ax, conv_ax = fig.axes[0], fig.axes[1]
     train = next(ln for ln in loss_ax.get_lines() if ln.get_label() == f"{NEURAL} train")
@@ -168,6 +179,7 @@ def test_estimated_response_recovers_a_known_fir():
 
 
 def test_response_draws_bands_bound_and_input_spectrum(results):
+    results = _without(results, "taps")
     fig = plots.plot_response(results)
     top, psd = fig.axes[0], fig.axes[1]
     bank = results.row("fir-bank").describe
@@ -283,3 +295,16 @@ def test_importing_sigbench_plots_does_not_import_matplotlib():
     code = "import sys, sigbench.plots, sigbench.report; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_real_runs_store_the_lms_learning_curve_and_wiener_taps(results):
+    conv = results.row("lms").describe["convergence"]
+    assert len(conv["sample"]) == len(conv["error_db"]) == len(conv["weights"]) > 10
+    # physics: LMS started from zero weights, so the late training error is below the early one
+    assert conv["error_db"][-1] < conv["error_db"][0]
+    assert 0 < conv["convergence_samples"] <= conv["sample"][-1]
+    assert results.row("lms").metrics["convergence_samples"] == conv["convergence_samples"]
+    taps = results.row("wiener").describe["taps"]
+    fig = plots.plot_response(results)
+    wiener = next(ln for ln in fig.axes[0].get_lines() if str(ln.get_label()).startswith("wiener"))
+    assert "of its taps" in wiener.get_label() and len(taps) == results.row("wiener").describe["numtaps"]
