@@ -526,8 +526,9 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
     summary = _signal_summary(jobs[0][1], path) if jobs else {}
     config = _config("sweep", task_obj, base_methods, protocol, task_opts, summary, grid)
     config["source_params"] = source_params or {}
+    # sweeps keep metrics per grid point but no per-point predictions (files stay small)
     runner = _Runner(task_obj, base_methods, protocol, kind="sweep", output=output, base=path,
-                     signal=None if is_source else sig0, resume=resume, config=config)
+                     signal=None if is_source else sig0, resume=resume, config=config, keep_predictions=False)
     built: list[_Job] = []
     for point, sig in jobs:
         opts: dict[str, Any] = {**task_opts, **{k: v for k, v in point.items() if k in task_keys}}
