@@ -10,12 +10,14 @@ done and ``resume=True`` continues without recomputing it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import os
-import time
+import shutil
+import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from sigbench.console import escape, get_console, is_quiet
-from sigbench.errors import ConfigError, ValidationError
+from sigbench.errors import ConfigError
+from sigbench.executors import Cell, DataRecipe, InlineExecutor, make_executor
 from sigbench.host import get_host
 from sigbench.params import MethodSpec, coerce_params, parse_method_spec
 from sigbench.processor import Processor
@@ -76,6 +79,9 @@ class _Job:
     seg: Segments
     signal: dict[str, Any]
     rows: dict[str, MethodRow] = field(default_factory=dict)
+    recipe: DataRecipe | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    methods: list[_Method] = field(default_factory=list)
 
 
 def resolve_methods(methods: Sequence[str] | None, task: Task, reference: str,
@@ -114,7 +120,8 @@ def resolve_methods(methods: Sequence[str] | None, task: Task, reference: str,
     return resolved
 
 
-def _instantiate(m: _Method, job: _Job | None, seed: int) -> Processor:
+def _final_options(m: _Method, job: _Job | None, seed: int) -> dict[str, Any]:
+    """Constructor options of one cell: the user's, plus the seed, the task's horizon and the validation split."""
     opts = dict(m.options)
     names = m.cls.param_names()
     if "seed" in names and "seed" not in m.spec.options:
@@ -126,10 +133,11 @@ def _instantiate(m: _Method, job: _Job | None, seed: int) -> Processor:
         fit_rows = job.seg.fit.stop - job.seg.fit.start
         if "validation_fraction" in names and "validation_fraction" not in opts and val_rows > 0:
             opts["validation_fraction"] = round(val_rows / fit_rows, 6)
-    for key in list(opts):
-        if key.startswith("_"):
-            opts.pop(key)
-    return m.cls(**opts)
+    return {k: v for k, v in opts.items() if not k.startswith("_")}
+
+
+def _instantiate(m: _Method, job: _Job | None, seed: int) -> Processor:
+    return m.cls(**_final_options(m, job, seed))
 
 
 def _signal_summary(sig: Signal, path: str | None) -> dict[str, Any]:
@@ -150,21 +158,14 @@ def _metrics(task: Task, y: np.ndarray, pred: np.ndarray, context: dict[str, Any
     return out
 
 
-def _time_latency(proc: Processor, row: np.ndarray) -> float:
-    best = math.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
-        proc.predict(row)
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 class _Runner:
     """Runs the cells of one comparison or sweep and keeps the result file current."""
 
     def __init__(self, task: Task, methods: list[_Method], protocol: Protocol, *, kind: str,
                  output: str | os.PathLike[str] | None, base: str | None, signal: Signal | None,
-                 resume: bool, config: dict[str, Any], keep_predictions: bool = True) -> None:
+                 resume: bool, config: dict[str, Any], keep_predictions: bool = True, workers: int = 1,
+                 timeout: float | None = None, scheduler: str | None = None) -> None:
+        self.workers, self.timeout, self.scheduler = workers, timeout, scheduler
         self.task, self.methods, self.protocol, self.kind = task, methods, protocol, kind
         self.output = Path(output) if output is not None else None
         self.base, self.signal, self.config = base, signal, config
@@ -204,124 +205,155 @@ class _Runner:
                 return r
         return None
 
-    def run_job(self, job: _Job) -> None:
-        """Run every method on one grid point."""
+    def run_jobs(self, jobs: Sequence[_Job]) -> None:
+        """Run every method on every grid point through the executor; rows are finalised, observed and
+        checkpointed as soon as all their seeds are back (and the grid point's reference, for the bound)."""
         res = self.results
-        if not res.signal:
-            res.signal = job.signal
-        test_rows = job.seg.test
-        y_test = job.data.targets[test_rows]
-        context: dict[str, Any] = {"sample_rate_hz": job.data.sample_rate_hz,
-                                   "observed_at_target": None if job.data.observed_at_target is None
-                                   else job.data.observed_at_target[test_rows]}
-        if not res.test and self.kind != "sweep":
-            res.test = {"targets": np.asarray(y_test), "target_index": job.data.target_index[test_rows]}
-            if context["observed_at_target"] is not None:
-                res.test["observed"] = np.asarray(context["observed_at_target"])
-        for m in self.methods:
-            label = m.spec.label
-            previous = self._done(job.grid, label)
-            if previous is not None:
-                row = previous
-                for (pl, seed), pred in (self.previous.predictions.items() if self.previous else []):
-                    if pl == label and self.kind != "sweep":
-                        res.predictions[(pl, seed)] = pred
+        for job in jobs:
+            if not job.methods:
+                job.methods = list(self.methods)
+            if not res.signal:
+                res.signal = job.signal
+            job.context = {"sample_rate_hz": job.data.sample_rate_hz,
+                           "observed_at_target": None if job.data.observed_at_target is None
+                           else job.data.observed_at_target[job.seg.test]}
+            if not res.test and self.kind != "sweep":
+                res.test = {"targets": np.asarray(job.data.targets[job.seg.test]),
+                            "target_index": job.data.target_index[job.seg.test]}
+                if job.context["observed_at_target"] is not None:
+                    res.test["observed"] = np.asarray(job.context["observed_at_target"])
+        cells: list[Cell] = []
+        self._pending: dict[tuple[int, str], dict[int, dict[str, Any]]] = {}
+        self._expected: dict[tuple[int, str], int] = {}
+        self._order = [(j, m) for j, job in enumerate(jobs) for m in job.methods]
+        self._jobs = list(jobs)
+        self._finished: set[tuple[int, str]] = set()
+        for j, job in enumerate(jobs):
+            for m in job.methods:
+                previous = self._done(job.grid, m.spec.label)
+                if previous is not None:
+                    self._reuse(j, m, previous)
+                    continue
+                seeds = self.protocol.seed_list(m.stochastic)
+                self._expected[(j, m.spec.label)] = len(seeds)
+                self._pending[(j, m.spec.label)] = {}
+                prequential = self.protocol.mode == "prequential"
+                for seed in seeds:
+                    cells.append(Cell(j, m.spec.label, m.spec.name, _final_options(m, job, seed), seed, prequential))
+        self._flush()
+        executor = make_executor({j: (job.data, job.seg) for j, job in enumerate(jobs)}, workers=self.workers,
+                                 timeout=self.timeout, scheduler=self.scheduler)
+        recipes = {j: job.recipe for j, job in enumerate(jobs) if job.recipe is not None}
+        if not isinstance(executor, InlineExecutor) and len(recipes) < len(jobs):
+            raise ConfigError("expected a signal file or a source for parallel runs; save the signal first")
+        try:
+            for cell, out in executor.run(cells, recipes):
+                self._report(cell, out)
+                self._pending[(cell.job, cell.label)][cell.seed] = out
+                self._flush()
+        finally:
+            executor.close()
+
+    def _reuse(self, j: int, m: _Method, row: MethodRow) -> None:
+        res = self.results
+        if self.previous is not None and self.kind != "sweep":
+            for (pl, seed), pred in self.previous.predictions.items():
+                if pl == m.spec.label:
+                    res.predictions[(pl, seed)] = pred
+        self._rows_ready = getattr(self, "_rows_ready", {})
+        self._rows_ready[(j, m.spec.label)] = row
+
+    def _report(self, cell: Cell, out: dict[str, Any]) -> None:
+        if is_quiet():
+            return
+        job = self._jobs[cell.job]
+        grid = " ".join(f"{k}={v}" for k, v in job.grid.items())
+        m = next(m for m in job.methods if m.spec.label == cell.label)
+        seed_txt = f" seed {cell.seed}" if m.stochastic else ""
+        head = f"  {escape(grid + ' ' if grid else '')}{escape(cell.label)}{seed_txt}"
+        if "error" in out:
+            self.console.print(f"{head} [red]failed[/]: {escape(out['error'])}")
+        else:
+            self.console.print(f"{head}: fit {out['fit_s']:.2f} s")
+
+    def _flush(self) -> None:
+        """Finalise, in method order, every row whose seeds are all back and whose bound is known."""
+        ready = getattr(self, "_rows_ready", {})
+        for j, m in self._order:
+            key = (j, m.spec.label)
+            if key in self._finished:
+                continue
+            job = self._jobs[j]
+            refs = [x.spec.label for x in job.methods if x.is_reference]
+            ref_known = m.is_reference or not refs or (j, refs[0]) in self._finished
+            if key in ready:
+                row = ready[key]
+            elif key in self._pending and len(self._pending[key]) == self._expected[key] and ref_known:
+                row = self._finalise(m, job, self._pending.pop(key))
             else:
-                row = self._run_method(m, job, context, y_test)
+                continue
+            self._finished.add(key)
             if m.is_reference and row.status == "ok":
-                bound_mse = row.metrics.get("mse")
-                context["bound_mse"] = bound_mse
-                bound = {"method": label, "mse": bound_mse, "snr_db": row.metrics.get("snr_db")}
+                job.context["bound_mse"] = row.metrics.get("mse")
+                bound = {"method": m.spec.label, "mse": row.metrics.get("mse"), "snr_db": row.metrics.get("snr_db")}
                 if self.kind == "sweep":
-                    res.bound.setdefault("per_grid", []).append({"grid": job.grid, **bound})
+                    self.results.bound.setdefault("per_grid", []).append({"grid": job.grid, **bound})
                 else:
-                    res.bound = bound
-            res.rows.append(row)
-            job.rows[label] = row
-            problems = get_host().call_observers("on_method_done", run=self.info, method=label, result=row)
-            res.warnings.extend(problems)
+                    self.results.bound = bound
+            self.results.rows.append(row)
+            job.rows[m.spec.label] = row
+            problems = get_host().call_observers("on_method_done", run=self.info, method=m.spec.label, result=row)
+            self.results.warnings.extend(problems)
             self.checkpoint()
 
-    def _run_method(self, m: _Method, job: _Job, context: dict[str, Any], y_test: np.ndarray) -> MethodRow:
+    def _finalise(self, m: _Method, job: _Job, outs: dict[int, dict[str, Any]]) -> MethodRow:
         label = m.spec.label
         row = MethodRow(method=label, name=m.spec.name, family=str(getattr(m.cls, "family", "?")),
                         options=dict(m.options), grid=dict(job.grid), is_reference=m.is_reference,
                         is_chain=bool(getattr(m.cls, "is_chain", False)))
+        y_test = job.data.targets[job.seg.test]
         per_seed: list[dict[str, Any]] = []
-        seeds = self.protocol.seed_list(m.stochastic)
-        for seed in seeds:
-            start = time.perf_counter()
-            if not is_quiet():
-                grid = " ".join(f"{k}={v}" for k, v in job.grid.items())
-                seed_txt = f" seed {seed}" if m.stochastic else ""
-                self.console.print(f"  {escape(grid + ' ' if grid else '')}{escape(label)}{seed_txt} …", end="")
-            try:
-                cell = self._run_cell(m, job, seed, context, y_test)
-            except KeyboardInterrupt:
-                if not is_quiet():
-                    self.console.print(" interrupted")
-                raise
-            except Exception as exc:  # a failing method is a failed row, never a crash of the comparison
-                row.status = "failed"
-                row.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
-                row.seeds.append(seed)
-                if not is_quiet():
-                    self.console.print(f" [red]failed[/]: {escape(row.error)}")
-                break
-            if not is_quiet():
-                self.console.print(f" {time.perf_counter() - start:.1f} s")
+        for seed in sorted(outs):
+            out = outs[seed]
             row.seeds.append(seed)
-            per_seed.append(cell)
-        row.per_seed = [{k: v for k, v in c.items() if k not in ("prediction", "describe")} for c in per_seed]
+            if "error" in out:
+                row.status, row.error = "failed", out["error"]
+                break
+            per_seed.append(self._score(m, job, seed, out, y_test))
         if per_seed:
             row.describe = per_seed[0]["describe"]
-        if row.status == "ok":
-            for name in per_seed[0]["metrics"]:
-                mean, ci = mean_ci([c["metrics"][name] for c in per_seed])
-                row.metrics[name] = mean
-                row.metrics[f"{name}_ci"] = ci
-            desc = row.describe
-            fit_s = [c["fit_s"] for c in per_seed]
-            row.cost = {
-                "params": desc.get("trainable_params"),
-                "macs_per_sample": desc.get("macs_per_sample"),
-                "memory_bytes": desc.get("memory_bytes"),
-                "fit_s": float(np.mean(fit_s)),
-                "fit_s_ci": mean_ci(fit_s)[1],
-                "samples_per_s": float(np.mean([c["samples_per_s"] for c in per_seed])),
-                "latency_s": float(np.mean([c["latency_s"] for c in per_seed])),
-            }
-            if desc.get("convergence_samples") is not None:
-                row.metrics["convergence_samples"] = float(desc["convergence_samples"])
-            if self.keep_predictions:
-                for c in per_seed:
-                    self.results.predictions[(label, c["seed"])] = c["prediction"]
+        row.per_seed = [{k: v for k, v in c.items() if k not in ("prediction", "describe")} for c in per_seed]
+        if row.status != "ok":
+            return row
+        for name in per_seed[0]["metrics"]:
+            mean, ci = mean_ci([c["metrics"][name] for c in per_seed])
+            row.metrics[name] = mean
+            row.metrics[f"{name}_ci"] = ci
+        desc = row.describe
+        fit_s = [c["fit_s"] for c in per_seed]
+        row.cost = {
+            "params": desc.get("trainable_params"),
+            "macs_per_sample": desc.get("macs_per_sample"),
+            "memory_bytes": desc.get("memory_bytes"),
+            "fit_s": float(np.mean(fit_s)),
+            "fit_s_ci": mean_ci(fit_s)[1],
+            "samples_per_s": float(np.mean([c["samples_per_s"] for c in per_seed])),
+            "latency_s": float(np.mean([c["latency_s"] for c in per_seed])),
+        }
+        if desc.get("convergence_samples") is not None:
+            row.metrics["convergence_samples"] = float(desc["convergence_samples"])
+        if self.keep_predictions:
+            for c in per_seed:
+                self.results.predictions[(label, c["seed"])] = c["prediction"]
         return row
 
-    def _run_cell(self, m: _Method, job: _Job, seed: int, context: dict[str, Any],
-                  y_test: np.ndarray) -> dict[str, Any]:
-        data, seg = job.data, job.seg
-        proc = _instantiate(m, job, seed)
-        t0 = time.perf_counter()
-        proc.fit(data.inputs[seg.fit], data.targets[seg.fit], sample_rate=data.sample_rate_hz)
-        fit_s = time.perf_counter() - t0
-        test_in = data.inputs[seg.test]
-        t1 = time.perf_counter()
-        online = self.protocol.mode == "prequential" and proc.online
-        pred = proc.predict_online(test_in, y_test) if online else proc.predict(test_in)
-        predict_s = time.perf_counter() - t1
-        pred = np.asarray(pred, dtype=np.float64)
-        if pred.shape != y_test.shape:
-            raise ValidationError(f"expected predictions of shape {y_test.shape}; received: {pred.shape}")
-        bad = ~np.isfinite(pred)
-        if bad.any():
-            raise ValueError(f"non-finite predictions: {int(bad.sum())} of {pred.size} (first at test row "
-                             f"{int(np.argwhere(bad)[0][0])})")
-        ctx = dict(context)
+    def _score(self, m: _Method, job: _Job, seed: int, out: dict[str, Any], y_test: np.ndarray) -> dict[str, Any]:
+        pred = out["prediction"]
+        ctx = dict(job.context)
         if m.is_reference:
             ctx["bound_mse"] = float(np.mean(np.square(y_test - pred)))
         metrics = _metrics(self.task, y_test, pred, ctx)
-        if online:
+        if out.get("online"):
             k = max(1, round(self.protocol.transient * len(y_test)))
             for part, sl in (("transient", slice(0, k)), ("steady", slice(k, None))):
                 if len(y_test[sl]):
@@ -330,11 +362,10 @@ class _Runner:
                         sub_ctx["observed_at_target"] = ctx["observed_at_target"][sl]
                     part_metrics = _metrics(self.task, y_test[sl], pred[sl], sub_ctx)
                     metrics[f"{self.task.main_metric}_{part}"] = part_metrics[self.task.main_metric]
-        describe = proc.describe()
-        return {"seed": seed, "metrics": metrics, "fit_s": fit_s, "predict_s": predict_s,
+        predict_s = out["predict_s"]
+        return {"seed": seed, "metrics": metrics, "fit_s": out["fit_s"], "predict_s": predict_s,
                 "samples_per_s": len(y_test) / predict_s if predict_s > 0 else math.inf,
-                "latency_s": _time_latency(proc, test_in[:1]), "prediction": pred.astype(np.float32)
-                if pred.dtype == np.float64 and self.kind == "sweep" else pred, "describe": describe}
+                "latency_s": out["latency_s"], "prediction": pred, "describe": out["describe"]}
 
     @property
     def info(self) -> RunInfo:
@@ -379,8 +410,7 @@ def _execute(runner: _Runner, jobs: Sequence[_Job]) -> Results:
     host = get_host()
     runner.results.warnings.extend(host.call_observers("on_run_start", run=runner.info))
     try:
-        for job in jobs:
-            runner.run_job(job)
+        runner.run_jobs(jobs)
     except KeyboardInterrupt:
         runner.checkpoint("interrupted")
         raise
@@ -395,7 +425,8 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
             split: tuple[float, float, float] = (0.6, 0.2, 0.2), train_samples: int | None = None,
             mode: str = "offline", transient: float = 0.1, reference: str = "wiener", include_naive: bool = True,
             output: str | os.PathLike[str] | None = None, resume: bool = False, signal_name: str | None = None,
-            kind: str = "compare") -> Results:
+            kind: str = "compare", workers: int = 1, timeout: float | None = None,
+            scheduler: str | None = None) -> Results:
     """Compare methods on one signal under one protocol.
 
     Parameters
@@ -420,6 +451,12 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
         Result file, written atomically after every method.
     resume : bool
         Reuse finished rows of a run with the same configuration in ``output``.
+    workers : int, default 1
+        Processes running cells (method × seed) in parallel; see :mod:`sigbench.executors`.
+    timeout : float, optional
+        Seconds a cell may run before it is stopped and its row fails (runs cells in worker processes).
+    scheduler : str, optional
+        ``local-dask`` or ``tcp://HOST:PORT`` to run the cells on Dask.
 
     Returns
     -------
@@ -447,8 +484,31 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
     summary["target_kind"] = data.target_kind
     config = _config(kind, task_obj, methods_r, protocol, task_opts, summary)
     runner = _Runner(task_obj, methods_r, protocol, kind=kind, output=output, base=path, signal=sig,
-                     resume=resume, config=config)
-    return _execute(runner, [_Job({}, data, seg, summary)])
+                     resume=resume, config=config, workers=workers, timeout=timeout, scheduler=scheduler)
+    job = _Job({}, data, seg, summary)
+    parallel = workers > 1 or timeout is not None or scheduler is not None
+    with _signal_file(sig, path, parallel) as file:
+        if file is not None:
+            job.recipe = DataRecipe("file", task, task_opts, protocol.as_dict(), path=file,
+                                    signal_name=signal_name if path else None)
+        return _execute(runner, [job])
+
+
+@contextlib.contextmanager
+def _signal_file(sig: Signal, path: str | None, needed: bool) -> Iterator[str | None]:
+    """The signal's file for worker processes: its own path, or a temporary copy of an in-memory signal."""
+    if not needed or path is not None:
+        yield path
+        return
+    from sigbench.h5 import save_signal
+
+    tmp = tempfile.mkdtemp(prefix="sigbench-")
+    try:
+        target = Path(tmp) / "signal.h5"
+        save_signal(sig, target)
+        yield str(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run_method(method: str, signal: Signal | str | os.PathLike[str], task: str = "predict",
@@ -470,6 +530,7 @@ def _grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], task: str = "predict",
           methods: Sequence[str] | None = None, *, source_params: dict[str, Any] | None = None,
           n: int | None = None, output: str | os.PathLike[str] | None = None, resume: bool = False,
+          workers: int = 1, timeout: float | None = None, scheduler: str | None = None,
           **options: Any) -> Results:
     """Run :func:`compare` over every point of ``grid`` and gather one table (one row per point × method).
 
@@ -511,49 +572,41 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
                                                               "hop") if k in options}
     if options:
         raise ConfigError(f"unknown sweep option {sorted(options)[0]!r}")
-    jobs: list[tuple[dict[str, Any], Signal]] = []
+    jobs: list[tuple[dict[str, Any], Signal, dict[str, Any]]] = []
     for point in _grid_points(grid):
+        sp = dict(source_params or {})
         if is_source:
             from sigbench.registry import generate
 
-            sp = dict(source_params or {})
             sp.update({k: v for k, v in point.items() if k in source_keys})
             sig = generate(str(source), n=n, **sp)
         else:
             assert sig0 is not None
             sig = sig0
-        jobs.append((point, sig))
+        jobs.append((point, sig, sp))
     summary = _signal_summary(jobs[0][1], path) if jobs else {}
     config = _config("sweep", task_obj, base_methods, protocol, task_opts, summary, grid)
     config["source_params"] = source_params or {}
     # sweeps keep metrics per grid point but no per-point predictions (files stay small)
     runner = _Runner(task_obj, base_methods, protocol, kind="sweep", output=output, base=path,
-                     signal=None if is_source else sig0, resume=resume, config=config, keep_predictions=False)
-    built: list[_Job] = []
-    for point, sig in jobs:
-        opts: dict[str, Any] = {**task_opts, **{k: v for k, v in point.items() if k in task_keys}}
-        data = task_obj.prepare(sig, **opts)
-        s = _signal_summary(sig, path)
-        built.append(_Job(point, data, protocol.split(data), s))
-    runner.methods = base_methods
-    return _execute_sweep(runner, built)
-
-
-def _execute_sweep(runner: _Runner, jobs: list[_Job]) -> Results:
-    base = runner.methods
-    host = get_host()
-    runner.results.warnings.extend(host.call_observers("on_run_start", run=runner.info))
-    try:
-        for job in jobs:
-            runner.methods = [_with_grid_options(m, job.grid) for m in base]
-            runner.run_job(job)
-    except KeyboardInterrupt:
-        runner.checkpoint("interrupted")
-        raise
-    runner.methods = base
-    runner.checkpoint("complete")
-    runner.results.warnings.extend(host.call_observers("on_run_end", run=runner.info))
-    return runner.results
+                     signal=None if is_source else sig0, resume=resume, config=config, keep_predictions=False,
+                     workers=workers, timeout=timeout, scheduler=scheduler)
+    parallel = workers > 1 or timeout is not None or scheduler is not None
+    with _signal_file(sig0, path, parallel and not is_source) if sig0 is not None else \
+            contextlib.nullcontext(None) as file:
+        built: list[_Job] = []
+        for point, sig, sp in jobs:
+            opts: dict[str, Any] = {**task_opts, **{k: v for k, v in point.items() if k in task_keys}}
+            data = task_obj.prepare(sig, **opts)
+            job = _Job(point, data, protocol.split(data), _signal_summary(sig, path),
+                       methods=[_with_grid_options(m, point) for m in base_methods])
+            if is_source:
+                job.recipe = DataRecipe("source", task, opts, protocol.as_dict(), source=str(source), n=n,
+                                        source_params=sp)
+            elif file is not None:
+                job.recipe = DataRecipe("file", task, opts, protocol.as_dict(), path=file)
+            built.append(job)
+        return _execute(runner, built)
 
 
 def _with_grid_options(m: _Method, point: dict[str, Any]) -> _Method:

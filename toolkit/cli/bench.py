@@ -59,8 +59,11 @@ def render_leaderboard(results: Any) -> None:
         table.add_column(col, justify="right" if col not in ("method", "family", "status") else "left")
     rank = 0
     notes: list[str] = []
+    last_grid: dict[str, Any] | None = None
     for r in results.rows:
         m = r.metrics
+        if r.grid != last_grid:  # ranks restart at each grid point of a sweep
+            rank, last_grid = 0, r.grid
         if r.status == "ok":
             rank += 1
             ci = m.get(f"{main}_ci")
@@ -117,6 +120,9 @@ ModeOpt = typer.Option("offline", "--mode", help="offline or prequential.")
 SeedOpt = typer.Option(0, "--seed", min=0, help="First seed.")
 SignalOpt = typer.Option(None, "--signal", help="Signal name in a file that holds several.")
 JsonOpt = typer.Option(False, "--json", help="Print the results as JSON on stdout.")
+WorkersOpt = typer.Option(1, "--workers", min=1, help="Processes running (method × seed × grid point) cells.")
+TimeoutOpt = typer.Option(None, "--timeout", min=0.001, help="Seconds one cell may run before its row fails.")
+SchedulerOpt = typer.Option(None, "--scheduler", help="local-dask, or tcp://HOST:PORT of a Dask scheduler.")
 
 
 def run(
@@ -151,7 +157,8 @@ def compare(
     task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, centered: bool = CenteredOpt,
     channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
-    signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt,
+    signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, workers: int = WorkersOpt,
+    timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
 ) -> None:
     """Compare methods on one signal under one protocol; print the leaderboard (with the Wiener bound)."""
     import sigbench as sb
@@ -163,7 +170,8 @@ def compare(
     _sigterm_as_interrupt()
     res = sb.compare(file, task, method or None, seeds=seeds, seed=seed, split=_split(split),
                      train_samples=train_samples, mode=mode, reference=reference, output=output, resume=resume,
-                     signal_name=signal_name, **_task_options(window, horizon, centered, channel, target, hop))
+                     signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
+                     **_task_options(window, horizon, centered, channel, target, hop))
     if report is not None:
         _write_report(res, output, report)
     _finish(res, json_out, output)
@@ -212,6 +220,7 @@ def sweep(
     resume: bool = typer.Option(False, "--resume", help="Keep finished cells of the same sweep in OUTPUT."),
     task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, seed: int = SeedOpt, json_out: bool = JsonOpt,
+    workers: int = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
 ) -> None:
     """Repeat a comparison over a grid (e.g. --grid snr_db=0,5,10,20): one row per grid point × method."""
     import sigbench as sb
@@ -228,7 +237,8 @@ def sweep(
     _sigterm_as_interrupt()
     res = sb.sweep(source, parsed, task, method or None, source_params=source_params, n=n, output=output,
                    resume=resume, seeds=seeds, seed=seed, split=_split(split), train_samples=train_samples,
-                   reference=reference, window=window, horizon=horizon)
+                   reference=reference, window=window, horizon=horizon, workers=workers, timeout=timeout,
+                   scheduler=scheduler)
     _finish(res, json_out, output)
 
 

@@ -1,0 +1,142 @@
+"""Executors: a process pool and Dask give the serial results; timeouts and dead workers become failed rows."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import sigbench as sb
+
+PLUGIN = textwrap.dedent('''
+    """Processors for executor tests (importable by spawned workers through an entry point)."""
+    import os
+    import time
+
+    import numpy as np
+
+    from sigbench import Processor, hookimpl
+
+
+    class Hang(Processor):
+        """Sleeps far longer than any test timeout."""
+
+        name = "exec-hang"
+
+        def __init__(self) -> None:
+            super().__init__()
+
+        def _fit(self, inputs, targets):
+            time.sleep(120)
+
+
+    class Die(Processor):
+        """Kills its own process while fitting (a crashed worker)."""
+
+        name = "exec-die"
+
+        def __init__(self) -> None:
+            super().__init__()
+
+        def _fit(self, inputs, targets):
+            os._exit(3)
+
+
+    class Noisy(Processor):
+        """Stochastic: the last sample plus seeded noise."""
+
+        name = "exec-noisy"
+        deterministic = False
+
+        def __init__(self, seed: int = 0) -> None:
+            super().__init__(seed=seed)
+            self.seed = seed
+
+        def _fit(self, inputs, targets):
+            pass
+
+        def _predict(self, inputs):
+            return inputs[:, -1] + np.random.default_rng(self.seed).normal(0, 0.1, inputs.shape[0])
+
+
+    @hookimpl
+    def register_processors(register):
+        for cls in (Hang, Die, Noisy):
+            register(cls)
+''')
+
+
+@pytest.fixture
+def exec_plugin(host, tmp_path, monkeypatch):
+    """The plugin as an installed distribution on PYTHONPATH (for workers) and registered here."""
+    import importlib
+    import sys
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sigbench_exec_plugin.py").write_text(PLUGIN)
+    info = site / "sigbench_exec_plugin-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sigbench-exec-plugin\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[sigbench]\nexec-plugin = sigbench_exec_plugin\n")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.setenv("SIGBENCH_LOAD_PLUGINS", "exec-plugin")
+    monkeypatch.syspath_prepend(str(site))
+    module = importlib.import_module("sigbench_exec_plugin")
+    host.register(module, name="exec-plugin")
+    try:
+        yield host
+    finally:
+        host.unregister("exec-plugin")
+        sys.modules.pop("sigbench_exec_plugin", None)
+
+
+@pytest.fixture
+def signal_file(tmp_path):
+    path = tmp_path / "s.h5"
+    sb.save_signal(sb.generate("sines", n=1200, seed=0), path)
+    return path
+
+
+def _metrics(res):
+    return {r.method: (r.status, r.metrics.get("mse")) for r in res.rows}
+
+
+def test_process_pool_equals_serial(exec_plugin, signal_file):
+    methods = ["wiener", "lms", "exec-noisy"]
+    serial = sb.compare(signal_file, methods=methods, window=16, seeds=2)
+    pooled = sb.compare(signal_file, methods=methods, window=16, seeds=2, workers=2)
+    assert _metrics(pooled) == _metrics(serial)
+    assert [r.method for r in pooled.rows] == [r.method for r in serial.rows]
+
+
+def test_in_memory_signal_runs_in_workers_through_a_temporary_file(exec_plugin):
+    sig = sb.generate("sines", n=1000, seed=0)
+    pooled = sb.compare(sig, methods=["wiener", "lms"], window=16, workers=2)
+    serial = sb.compare(sig, methods=["wiener", "lms"], window=16)
+    assert _metrics(pooled) == _metrics(serial)
+
+
+def test_timeout_fails_the_hanging_method_only(exec_plugin, signal_file):
+    res = sb.compare(signal_file, methods=["wiener", "exec-hang", "lms"], window=16, timeout=5)
+    row = res.row("exec-hang")
+    assert row.status == "failed" and "timed out after 5 s" in row.error
+    assert res.row("wiener").status == "ok" and res.row("lms").status == "ok"
+
+
+def test_a_dying_worker_is_retried_then_failed(exec_plugin, signal_file):
+    res = sb.compare(signal_file, methods=["wiener", "exec-die"], window=16, workers=2)
+    row = res.row("exec-die")
+    assert row.status == "failed" and "worker died 2 times" in row.error
+    assert res.row("wiener").status == "ok" and res.row("naive").status == "ok"
+
+
+def test_sweep_on_a_local_dask_cluster_equals_serial(exec_plugin):
+    pytest.importorskip("dask.distributed")
+    grid = {"snr_db": [0.0, 10.0]}
+    kwargs = {"methods": ["wiener", "exec-noisy"], "n": 800, "window": 16, "seeds": 2}
+    serial = sb.sweep("sines", grid, **kwargs)
+    dasked = sb.sweep("sines", grid, scheduler="local-dask", workers=2, **kwargs)
+    key = lambda r: (r.grid["snr_db"], r.method)  # noqa: E731
+    assert [(key(r), r.metrics["mse"]) for r in sorted(dasked.rows, key=key)] == \
+        [(key(r), r.metrics["mse"]) for r in sorted(serial.rows, key=key)]
