@@ -194,8 +194,8 @@ class PoolExecutor:
         self.workers, self.timeout, self.retries = workers, timeout, retries
         self._pool: cf.ProcessPoolExecutor | None = None
 
-    def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+    def _new_pool(self, workers: int) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                       initializer=_limit_threads)
 
     def _kill_pool(self) -> None:
@@ -206,45 +206,65 @@ class PoolExecutor:
             proc.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    def run(self, cells: Sequence[Cell], recipes: dict[int, DataRecipe]) -> Iterator[tuple[Cell, dict[str, Any]]]:
-        """Yield ``(cell, output)`` as cells finish (in completion order)."""
-        pending = list(cells)
-        attempts: dict[tuple[int, str, int], int] = {}
-        while pending:
-            if self._pool is None:
-                self._pool = self._new_pool()
-            pool = self._pool
-            futures = {pool.submit(run_cell, recipes[c.job], c): c for c in pending}
-            started = {f: time.monotonic() for f in futures}
-            pending = []
-            restart = False
-            while futures and not restart:
+    def _batch(self, cells: list[Cell], recipes: dict[int, DataRecipe], workers: int,
+               broken: list[Cell]) -> Iterator[tuple[Cell, dict[str, Any]]]:
+        """Run ``cells`` on a pool of ``workers``; cells caught in a pool crash are appended to ``broken``."""
+        if self._pool is None:
+            self._pool = self._new_pool(workers)
+        futures = {self._pool.submit(run_cell, recipes[c.job], c): c for c in cells}
+        started = {f: time.monotonic() for f in futures}
+        try:
+            while futures:
                 done, _ = cf.wait(list(futures), timeout=0.2, return_when=cf.FIRST_COMPLETED)
                 for fut in done:
                     cell = futures.pop(fut)
                     try:
-                        yield cell, fut.result()
+                        out = fut.result()
                     except cf.process.BrokenProcessPool:
-                        key = (cell.job, cell.label, cell.seed)
-                        attempts[key] = attempts.get(key, 0) + 1
-                        if attempts[key] > self.retries:
-                            yield cell, {"error": f"worker died {attempts[key]} times running this cell"}
-                        else:
-                            pending.append(cell)
-                        restart = True
-                if self.timeout is not None and not restart:
-                    now = time.monotonic()
-                    late = [f for f in futures if f.running() and now - started[f] > self.timeout]
-                    if late:
-                        for fut in late:
-                            yield futures.pop(fut), {"error": f"timed out after {self.timeout:g} s"}
-                        restart = True
-                for fut in futures:  # a cell only starts its clock once it runs
-                    if not fut.running() and not fut.done():
-                        started[fut] = time.monotonic()
-            if restart:
-                pending.extend(futures.values())
+                        broken.append(cell)
+                        continue
+                    yield cell, out
+                if broken:  # the pool is gone: everything still in flight is a suspect
+                    broken.extend(futures.values())
+                    return
+                now = time.monotonic()
+                for fut in list(futures):
+                    if not fut.running():
+                        started[fut] = now  # a cell's clock starts when it runs
+                    elif self.timeout is not None and now - started[fut] > self.timeout:
+                        yield futures.pop(fut), {"error": f"timed out after {self.timeout:g} s"}
+                        self._kill_pool()  # the only way to stop a running cell
+                        broken.extend(futures.values())  # innocent: rerun them
+                        return
+        finally:
+            if broken:
                 self._kill_pool()
+
+    def run(self, cells: Sequence[Cell], recipes: dict[int, DataRecipe]) -> Iterator[tuple[Cell, dict[str, Any]]]:
+        """Yield ``(cell, output)`` as cells finish (in completion order).
+
+        After a worker crash every cell that was in flight is rerun **alone** in a one-worker pool, so the
+        crash is attributed to the cell that causes it; that cell is retried ``retries`` times, then fails.
+        """
+        queue = list(cells)
+        attempts: dict[tuple[int, str, int], int] = {}
+        while queue:
+            broken: list[Cell] = []
+            yield from self._batch(queue, recipes, self.workers, broken)
+            queue = []
+            for cell in broken:  # isolation: one at a time
+                key = (cell.job, cell.label, cell.seed)
+                while True:
+                    crashed: list[Cell] = []
+                    results = list(self._batch([cell], recipes, 1, crashed))
+                    self._kill_pool()
+                    if not crashed:
+                        yield from results
+                        break
+                    attempts[key] = attempts.get(key, 0) + 1
+                    if attempts[key] > self.retries:
+                        yield cell, {"error": f"worker died {attempts[key]} times running this cell"}
+                        break
 
     def close(self) -> None:
         """Stop the workers."""
