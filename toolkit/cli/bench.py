@@ -9,11 +9,12 @@ from typing import Any, Optional
 import typer
 
 from sigbench.cli._common import emit_json, escape, fmt, get_console
+from sigbench.cli._io import check_stdout, display, input_argument, is_dash, stdin_file, stdin_source, stdout_file
 from sigbench.console import is_quiet, set_quiet
 
 __all__ = ["register", "render_leaderboard"]
 
-_FILE = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="sigbench HDF5 signal file.")
+_FILE = input_argument("sigbench HDF5 signal file.")
 
 
 def _task_options(window: int, horizon: int, centered: bool, channel: str, target: str,
@@ -100,7 +101,7 @@ def _finish(results: Any, json_out: bool, output: Optional[Path]) -> None:
     else:
         render_leaderboard(results)
         if output is not None:
-            get_console().print(f"Wrote {escape(str(output))} (run {escape(results.run_id)}).")
+            get_console().print(f"Wrote {escape(display(output))} (run {escape(results.run_id)}).")
     if results.failed:
         raise typer.Exit(ExitCode.METHOD_FAILED)
 
@@ -128,7 +129,7 @@ SchedulerOpt = typer.Option(None, "--scheduler", help="local-dask, or tcp://HOST
 def run(
     method: str = typer.Argument(..., help="Method spec, e.g. lms:mu=0.005,numtaps=64 or 'fir-bank | dnn'."),
     file: Path = _FILE,
-    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="Result file (HDF5)."),
+    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="Result file (HDF5; '-': stdout)."),
     task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, centered: bool = CenteredOpt,
     channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
@@ -137,19 +138,22 @@ def run(
     """Run one method on a signal file and store its predictions and metrics in OUTPUT."""
     import sigbench as sb
 
+    check_stdout(output, json_out=json_out)
     if json_out:
         set_quiet(True)
     _sigterm_as_interrupt()
-    res = sb.run_method(method, file, task, seeds=1, seed=seed, split=_split(split), train_samples=train_samples,
-                        mode=mode, output=output, signal_name=signal_name,
-                        **_task_options(window, horizon, centered, channel, target, hop))
+    with stdin_file(file) as src, stdout_file(output) as out:
+        res = sb.run_method(method, src, task, seeds=1, seed=seed, split=_split(split),
+                            train_samples=train_samples, mode=mode, output=out, signal_name=signal_name,
+                            **_task_options(window, horizon, centered, channel, target, hop))
     _finish(res, json_out, output)
 
 
 def compare(
     file: Path = _FILE,
     method: list[str] = typer.Option([], "--method", "-m", help="Method spec (repeatable); default: per task."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", dir_okay=False, help="Result file (HDF5)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", dir_okay=False,
+                                          help="Result file (HDF5; '-': stdout)."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Runs of each stochastic method."),
     reference: str = typer.Option("wiener", "--reference", help="Method whose MSE is the bound."),
     resume: bool = typer.Option(False, "--resume", help="Keep finished rows of the same run in OUTPUT."),
@@ -163,15 +167,17 @@ def compare(
     """Compare methods on one signal under one protocol; print the leaderboard (with the Wiener bound)."""
     import sigbench as sb
 
+    check_stdout(output, json_out=json_out)
     if json_out:
         set_quiet(True)
-    if resume and output is None:
-        raise typer.BadParameter("--resume needs --output", param_hint="'--resume'")
+    if resume and (output is None or is_dash(output)):
+        raise typer.BadParameter("--resume needs --output FILE", param_hint="'--resume'")
     _sigterm_as_interrupt()
-    res = sb.compare(file, task, method or None, seeds=seeds, seed=seed, split=_split(split),
-                     train_samples=train_samples, mode=mode, reference=reference, output=output, resume=resume,
-                     signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
-                     **_task_options(window, horizon, centered, channel, target, hop))
+    with stdin_file(file) as src, stdout_file(output) as out:
+        res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
+                         train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
+                         signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
+                         **_task_options(window, horizon, centered, channel, target, hop))
     if report is not None:
         _write_report(res, output, report)
     _finish(res, json_out, output)
@@ -208,11 +214,12 @@ def _parse_grid(items: list[str]) -> dict[str, list[Any]]:
 
 
 def sweep(
-    source: str = typer.Argument(..., help="A source name (e.g. sines) or a sigbench HDF5 file."),
+    source: str = typer.Argument(..., help="A source name (e.g. sines) or a sigbench HDF5 file ('-': stdin)."),
     grid: list[str] = typer.Option(..., "--grid", "-g", help="KEY=V1,V2,… (repeatable): source parameter, "
                                    "window/horizon, or METHOD.OPTION."),
     method: list[str] = typer.Option([], "--method", "-m", help="Method spec (repeatable); default: per task."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", dir_okay=False, help="Result file (HDF5)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", dir_okay=False,
+                                          help="Result file (HDF5; '-': stdout)."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Runs of each stochastic method."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Samples per generated signal."),
     param: list[str] = typer.Option([], "--param", "-p", help="Fixed source parameter KEY=VALUE."),
@@ -226,19 +233,21 @@ def sweep(
     import sigbench as sb
     from sigbench.params import coerce_params, parse_kv
 
+    check_stdout(output, json_out=json_out)
     if json_out:
         set_quiet(True)
-    if resume and output is None:
-        raise typer.BadParameter("--resume needs --output", param_hint="'--resume'")
+    if resume and (output is None or is_dash(output)):
+        raise typer.BadParameter("--resume needs --output FILE", param_hint="'--resume'")
     parsed = _parse_grid(grid)
     source_params: dict[str, Any] = {}
     if param:
         source_params = coerce_params(sb.get_source(source), parse_kv(param))
     _sigterm_as_interrupt()
-    res = sb.sweep(source, parsed, task, method or None, source_params=source_params, n=n, output=output,
-                   resume=resume, seeds=seeds, seed=seed, split=_split(split), train_samples=train_samples,
-                   reference=reference, window=window, horizon=horizon, workers=workers, timeout=timeout,
-                   scheduler=scheduler)
+    with stdin_source(source) as src, stdout_file(output) as out:
+        res = sb.sweep(src, parsed, task, method or None, source_params=source_params, n=n, output=out,
+                       resume=resume, seeds=seeds, seed=seed, split=_split(split), train_samples=train_samples,
+                       reference=reference, window=window, horizon=horizon, workers=workers, timeout=timeout,
+                       scheduler=scheduler)
     _finish(res, json_out, output)
 
 

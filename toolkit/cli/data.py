@@ -8,6 +8,7 @@ from typing import Any, Optional
 import typer
 
 from sigbench.cli._common import emit_json, escape, fmt, get_console
+from sigbench.cli._io import check_stdout, display, input_argument, is_dash, stdin_file, stdout_file
 
 __all__ = ["register"]
 
@@ -43,7 +44,7 @@ def _summary(info: dict[str, Any]) -> None:
 
 def generate(
     source: str = typer.Argument(..., help="Source name (see `sigbench plugins`), e.g. sines."),
-    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="HDF5 file to write."),
+    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="HDF5 file to write ('-': stdout)."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Number of samples (source default if omitted)."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Noise seed (default 0)."),
     snr_db: Optional[float] = typer.Option(None, "--snr-db", help="Input SNR in dB, for sources that add noise."),
@@ -56,6 +57,7 @@ def generate(
     import sigbench as sb
     from sigbench.params import coerce_params, parse_kv
 
+    _check_output(output, json_out, append)
     factory = sb.get_source(source)
     raw: dict[str, Any] = parse_kv(param)
     if snr_db is not None:
@@ -63,8 +65,11 @@ def generate(
     params = coerce_params(factory, raw, what=f"parameter of source {source!r}")
     sig = sb.generate(source, n=n, seed=seed, **params)
     sig = sig.with_(name=name or sig.name or source)
-    sb.save_signal(sig, output, append=append)
-    info = sb.file_info(output)
+    with stdout_file(output) as out:
+        assert out is not None
+        sb.save_signal(sig, out, append=append)
+        info = sb.file_info(out)
+    info["path"] = display(output)
     if json_out:
         emit_json(info)
     else:
@@ -72,8 +77,9 @@ def generate(
 
 
 def import_(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="File to import."),
-    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="sigbench HDF5 file to write."),
+    file: Path = input_argument("File to import (with '-', give --format)."),
+    output: Path = typer.Option(..., "--output", "-o", dir_okay=False,
+                                help="sigbench HDF5 file to write ('-': stdout)."),
     fmt_: Optional[str] = typer.Option(None, "--format", "-f", help="wav, csv, npy or hdf5 (default: by extension)."),
     sample_rate: Optional[float] = typer.Option(None, "--sample-rate", help="Sample rate in Hz (csv, npy, hdf5)."),
     param: list[str] = typer.Option([], "--param", "-p", help="Importer parameter KEY=VALUE (repeatable)."),
@@ -86,24 +92,38 @@ def import_(
     from sigbench.errors import ValidationError
     from sigbench.params import coerce_params, parse_kv
 
-    loader_name = fmt_ or _IMPORTERS.get(file.suffix.lower())
+    _check_output(output, json_out, append)
+    loader_name = fmt_ or (None if is_dash(file) else _IMPORTERS.get(file.suffix.lower()))
     if loader_name is None:
         raise ValidationError(
-            f"expected --format wav, csv, npy or hdf5 for {file.name}; received: suffix {file.suffix!r}"
+            f"expected --format wav, csv, npy or hdf5 for {display(file, 'stdin')}; received: suffix {file.suffix!r}"
         )
     loader = sb.get_source(loader_name)
     raw: dict[str, Any] = parse_kv(param)
     if sample_rate is not None:
         raw["sample_rate_hz"] = sample_rate
     params = coerce_params(loader, raw, what=f"parameter of importer {loader_name!r}")
-    sig = sb.load_source(loader_name, str(file), **params)
-    sig = sig.with_(name=name or _safe_name(file.stem))
-    sb.save_signal(sig, output, append=append)
-    info = sb.file_info(output)
+    suffix = {v: k for k, v in reversed(_IMPORTERS.items())}.get(loader_name, "")
+    with stdin_file(file, suffix=suffix) as src:
+        sig = sb.load_source(loader_name, str(src), **params)
+    sig = sig.with_(name=name or (_safe_name(file.stem) if not is_dash(file) else "stdin"))
+    with stdout_file(output) as out:
+        assert out is not None
+        sb.save_signal(sig, out, append=append)
+        info = sb.file_info(out)
+    info["path"] = display(output)
     if json_out:
         emit_json(info)
     else:
         _summary(info)
+
+
+def _check_output(output: Path, json_out: bool, append: bool) -> None:
+    from sigbench.errors import ValidationError
+
+    check_stdout(output, json_out=json_out)
+    if append and is_dash(output):
+        raise ValidationError("expected a file to append to; received: --append with -o -")
 
 
 def _safe_name(stem: str) -> str:
@@ -112,13 +132,15 @@ def _safe_name(stem: str) -> str:
 
 
 def info(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="sigbench HDF5 file."),
+    file: Path = input_argument("sigbench HDF5 file."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout instead of a table."),
 ) -> None:
     """Summarise a sigbench file: signals (samples, rate, duration, RMS, SNR when clean is known) and runs."""
     import sigbench as sb
 
-    summary = sb.file_info(file)
+    with stdin_file(file) as src:
+        summary = sb.file_info(src)
+    summary["path"] = display(file, "stdin")
     if json_out:
         emit_json(summary)
     else:

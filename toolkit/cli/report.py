@@ -8,11 +8,12 @@ from typing import Optional
 import typer
 
 from sigbench.cli._common import escape, get_console
+from sigbench.cli._io import input_argument, stdin_file
 from sigbench.console import is_quiet
 
 __all__ = ["plot", "register", "report"]
 
-_FILE = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="sigbench result file (HDF5).")
+_FILE = input_argument("sigbench result file (HDF5).")
 _RUN = typer.Option(None, "--run", help="Run id inside FILE (default: the latest; see `sigbench info`).")
 
 
@@ -30,7 +31,8 @@ def report(
 
     if fmt_ not in FORMATS:
         raise ValidationError(f"expected --format among {', '.join(FORMATS)}; received: format={fmt_!r}")
-    res = load_results(file, run)
+    with stdin_file(file) as src:
+        res = load_results(src, run)
     write_report(res, output, fmt=fmt_)
     if not is_quiet():
         extra = f" and {output.with_name(output.stem + '_files')}/" if fmt_ == "md" else ""
@@ -49,7 +51,8 @@ def plot(
     from sigbench.plots import make_figure, save_figure
     from sigbench.results import load_results
 
-    res = load_results(file, run)
+    with stdin_file(file) as src:
+        res = load_results(src, run)
     save_figure(make_figure(res, what), output, dpi=dpi)
     if not is_quiet():
         get_console().print(f"Wrote {escape(str(output))} ({escape(what)}, run {escape(res.run_id)}).")
