@@ -49,6 +49,10 @@ class Chain(Processor):
         ``"fir-bank:bands=8 | dnn:units=32,8"``.
     seed : int, default 0
         Passed to every stochastic stage.
+    horizon : int, optional
+        The task's horizon, passed to stages that take one (unless their spec sets it).
+    validation_fraction : float, optional
+        The protocol's validation share, passed to stages that take one (unless their spec sets it).
 
     Raises
     ------
@@ -60,8 +64,9 @@ class Chain(Processor):
     family = "dsp"
     is_chain = True
 
-    def __init__(self, stages: str, seed: int = 0) -> None:
-        super().__init__(stages=stages, seed=seed)
+    def __init__(self, stages: str, seed: int = 0, horizon: int | None = None,
+                 validation_fraction: float | None = None) -> None:
+        super().__init__(stages=stages, seed=seed, horizon=horizon, validation_fraction=validation_fraction)
         from sigbench.host import get_host
 
         registry = get_host().registry
@@ -70,8 +75,10 @@ class Chain(Processor):
             spec = parse_method_spec(text)
             cls = registry.get("processors", spec.name).obj
             opts = coerce_params(cls.__init__, spec.options, what=f"option of method {spec.name!r}")
-            if "seed" in cls.param_names() and "seed" not in opts:
-                opts["seed"] = seed
+            names = cls.param_names()
+            for key, value in (("seed", seed), ("horizon", horizon), ("validation_fraction", validation_fraction)):
+                if value is not None and key in names and key not in opts:
+                    opts[key] = value
             self.stages.append(cls(**opts))
 
     def _forward(self, inputs: np.ndarray, upto: int) -> np.ndarray:

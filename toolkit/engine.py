@@ -98,22 +98,26 @@ def resolve_methods(methods: Sequence[str] | None, task: Task, reference: str,
     from sigbench.chains import is_chain_spec, resolve_chain
 
     specs = [parse_method_spec(m) for m in (methods or DEFAULT_METHODS.get(task.name, ("wiener",)))]
-    labels = [s.label for s in specs]
-    if reference and reference not in [s.name for s in specs] and reference not in labels:
+    plain = [None if is_chain_spec(s.label) else s.name for s in specs]  # a chain is never "its first stage"
+    ref_index = next((i for i, s in enumerate(specs) if s.label == reference), None)
+    if ref_index is None:
+        ref_index = next((i for i, name in enumerate(plain) if name == reference), None)
+    if reference and ref_index is None:
         specs.insert(0, parse_method_spec(reference))
-    if include_naive and task.has_naive and "naive" not in [s.name for s in specs]:
+        ref_index = 0
+    if include_naive and task.has_naive and "naive" not in plain:
         specs.append(parse_method_spec("naive"))
     if len({s.label for s in specs}) != len(specs):
         raise ConfigError(f"expected each method once; received: {', '.join(s.label for s in specs)}")
     resolved: list[_Method] = []
     registry = get_host().registry
-    for spec in specs:
+    for index, spec in enumerate(specs):
         if is_chain_spec(spec.label):
             cls, options = resolve_chain(spec.label)
         else:
             cls = registry.get("processors", spec.name).obj
             options = coerce_params(cls.__init__, spec.options, what=f"option of method {spec.name!r}")
-        m = _Method(spec, cls, options, is_reference=spec.name == reference or spec.label == reference)
+        m = _Method(spec, cls, options, is_reference=bool(reference) and index == ref_index)
         _instantiate(m, None, seed=0)  # validates the options now
         resolved.append(m)
     resolved.sort(key=lambda m: not m.is_reference)  # the reference runs first: it defines the bound
@@ -563,7 +567,7 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
         method_name = key.split(".", 1)[0]
         if key in task_keys or key in source_keys:
             continue
-        if "." in key and any(m.spec.name == method_name for m in base_methods):
+        if "." in key and any(m.spec.name == method_name and not _is_chain(m) for m in base_methods):
             continue
         raise ConfigError(f"expected grid keys among task options ({', '.join(sorted(task_keys))}), parameters of "
                           f"the source, or METHOD.OPTION; received: {key!r}")
@@ -609,7 +613,13 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
         return _execute(runner, built)
 
 
+def _is_chain(m: _Method) -> bool:
+    return bool(getattr(m.cls, "is_chain", False))
+
+
 def _with_grid_options(m: _Method, point: dict[str, Any]) -> _Method:
+    if _is_chain(m):  # METHOD.OPTION grids address plain methods, not chain stages
+        return m
     extra = {k.split(".", 1)[1]: v for k, v in point.items() if "." in k and k.split(".", 1)[0] == m.spec.name}
     if not extra:
         return m

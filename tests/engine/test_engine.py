@@ -332,3 +332,23 @@ def test_chain_save_load_round_trip(tmp_path):
     ch.save(tmp_path / "c")
     back = type(ch).load(tmp_path / "c")
     np.testing.assert_array_equal(back.predict(data.inputs[700:]), ch.predict(data.inputs[700:]))
+
+
+def test_a_chain_is_never_the_reference():
+    from sigbench.engine import resolve_methods
+
+    ms = resolve_methods(["wiener:numtaps=16 | lms", "lms"], PredictTask(), "wiener")
+    assert [(m.spec.label, m.is_reference) for m in ms][:2] == [("wiener", True), ("wiener:numtaps=16 | lms", False)]
+    ms = resolve_methods(["wiener", "wiener:numtaps=16"], PredictTask(), "wiener")
+    assert sum(m.is_reference for m in ms) == 1
+
+
+def test_chain_stages_get_the_task_horizon():
+    res = sb.compare(founding(1500), methods=["wiener | linear-extrapolation"], window=16, horizon=5)
+    assert res.row("wiener | linear-extrapolation").describe["stages"][1]["params"]["horizon"] == 5
+
+
+def test_method_option_grid_skips_chains():
+    res = sb.sweep("sines", {"lms.mu": [0.001, 0.01]}, methods=["lms:numtaps=16 | wiener", "lms"], n=1500,
+                   window=16, seeds=1)
+    assert all(r.status == "ok" for r in res.rows) and len(res.rows) == 8
