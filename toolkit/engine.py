@@ -39,7 +39,8 @@ __all__ = ["DEFAULT_METHODS", "RunInfo", "compare", "resolve_methods", "run_meth
 
 #: methods compared when none are named, per task
 DEFAULT_METHODS: dict[str, tuple[str, ...]] = {
-    "predict": ("dnn", "cnn", "lstm", "cnn-lstm", "lms", "wiener", "fir-bank:mode=features", "naive"),
+    "predict": ("dnn", "cnn", "lstm", "cnn-lstm", "lms", "wiener", "fir-bank:mode=features,numtaps=31,bands=16",
+                "naive"),
     "denoise": ("dnn", "cnn", "lstm", "lms", "wiener", "fir-bank", "naive"),
     "identify": ("dnn", "lstm", "lms", "nlms", "rls", "wiener"),
     "spectrum": ("dnn", "fft", "wiener"),

@@ -19,8 +19,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "pipelines"
 
 #: the founding study, reduced for CI: 1500 samples, one seed, DSP rows plus one-epoch networks and two hybrids
 FOUNDING_CI = ["signal.n=1500", "protocol.train_samples=1200", "protocol.seeds=1",
-               'methods=["wiener", "lms", "fir-bank:mode=features", "naive", "dnn:epochs=1", '
-               '"fir-bank:mode=features | dnn:epochs=1", "wiener | lms"]']
+               'methods=["wiener", "lms", "fir-bank:mode=features,numtaps=31,bands=16", "naive", "dnn:epochs=1", '
+               '"fir-bank:mode=features,numtaps=31,bands=16 | dnn:epochs=1", "wiener | lms"]']
 
 
 def _cli(args: list[str]) -> tuple[int, str, str]:
@@ -40,8 +40,8 @@ def test_founding_example_runs_reduced_and_round_trips(tmp_path: Path) -> None:
     code, _, err = _cli(args)
     assert code == 0, err
     res = load_results(first)
-    assert {r.method for r in res.rows} == {"wiener", "lms", "fir-bank:mode=features", "naive", "dnn:epochs=1",
-                                            "fir-bank:mode=features | dnn:epochs=1", "wiener | lms"}
+    assert {r.method for r in res.rows} == {"wiener", "lms", "fir-bank:mode=features,numtaps=31,bands=16", "naive", "dnn:epochs=1",
+                                            "fir-bank:mode=features,numtaps=31,bands=16 | dnn:epochs=1", "wiener | lms"}
     assert all(r.status == "ok" for r in res.rows), [(r.method, r.error) for r in res.rows]
     assert res.row("wiener | lms").is_chain and res.row("wiener").is_reference
     assert (tmp_path / "r.md").exists()

@@ -271,7 +271,7 @@ def demo(
         console.print(f"Founding signal: {sig.n_samples} samples at {sig.sample_rate_hz:g} Hz, measured SNR "
                       f"{sig.snr_db():.2f} dB. Training on 4000 samples, testing on 1000.")
     sb.save_signal(sig.with_(name="founding"), output)
-    methods = ["dnn", "lms", "wiener", "fir-bank:mode=features", "naive"] if fast else None
+    methods = ["dnn", "lms", "wiener", "fir-bank:mode=features,numtaps=31,bands=16", "naive"] if fast else None
     _sigterm_as_interrupt()
     res = sb.compare(output, "predict", methods, seeds=seeds, window=64, train_samples=4000, output=output)
     try:
