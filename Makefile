@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
+export NO_MKDOCS_2_WARNING ?= 1
 
 .PHONY: demo test test-fast test-slow lint typecheck docs bench install clean
 

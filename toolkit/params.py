@@ -9,6 +9,7 @@ comma-separated piece without ``=`` continues the previous value, so ``dnn:units
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import math
 import types
@@ -87,11 +88,11 @@ def coerce_value(name: str, raw: Any, annotation: Any) -> Any:
         if raw in args:
             return raw
         raise ConfigError(f"expected {name} to be one of {', '.join(map(str, args))}; received: {name}={raw!r}")
-    if origin in (tuple, list) or annotation in (tuple, list):
+    if origin in (tuple, list, collections.abc.Sequence) or annotation in (tuple, list):
         item_type = args[0] if args else float
         items = [p.strip() for p in raw.replace(";", ",").split(",") if p.strip()]
         values = [coerce_value(name, p, item_type) for p in items]
-        return tuple(values) if (origin is tuple or annotation is tuple) else values
+        return values if (origin is list or annotation is list) else tuple(values)
     if annotation is bool:
         return _parse_bool(name, raw)
     if annotation is int:

@@ -40,7 +40,9 @@ Example
 from __future__ import annotations
 
 import itertools
+import json
 import math
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -283,6 +285,13 @@ class AdaptiveFilter(DSPProcessor):
         self.samples_seen = int(state["samples_seen"])
         template = self._init_extra_state(self.weights.shape[1])
         self.extra_state = {k: np.array(state[k], dtype=np.float64) for k in template}
+
+    def _save_extra(self, path: Path) -> None:
+        (path / "convergence.json").write_text(json.dumps(self.convergence))
+
+    def _load_extra(self, path: Path) -> None:
+        record = path / "convergence.json"
+        self.convergence = json.loads(record.read_text()) if record.exists() else None
 
     def trainable_params(self) -> int:
         """Number of adapted weights."""

@@ -165,6 +165,10 @@ class FIR(DSPProcessor):
         return self._taps
 
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
+        if targets.ndim != 1 and targets.shape[1] != 1:
+            raise ValidationError(
+                f"expected one target per row (a filter has one output); received: targets.shape={targets.shape}"
+            )
         if self.numtaps > inputs.shape[1]:
             raise ValidationError(
                 f"expected numtaps <= window ({inputs.shape[1]} samples); received: numtaps={self.numtaps}"

@@ -1,6 +1,9 @@
-"""``sigbench plugins``: list what is registered and what failed to load."""
+"""``sigbench plugins``: list what is registered and what failed to load; ``validate`` and ``new`` for authors."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -51,3 +54,75 @@ def plugins(
         for b in listing["broken"]:
             table.add_row(escape(b["name"]), escape(b["package"]), escape(b["stage"]), escape(b["error"]))
         console.print(table)
+
+
+@plugins_app.command("validate")
+def validate(
+    name: Optional[str] = typer.Argument(
+        None, help="A processor, source or metric name, or a plugin's entry-point or distribution name. "
+                   "Default: everything installed plugins register."),
+    all_: bool = typer.Option(False, "--all", help="Also check sigbench's built-ins."),
+    json_out: bool = typer.Option(False, "--json", help="Print the reports as JSON on stdout."),
+) -> None:
+    """Run the conformance checks (sigbench.testing) on installed plugins: fit/predict shapes, save/load round
+    trip, describe() keys, seeded determinism, no global RNG, input validation, no TensorFlow import from DSP
+    processors. Exit 1 when a check fails or a plugin failed to load."""
+    from rich.table import Table
+
+    from sigbench.console import is_quiet, set_quiet
+    from sigbench.errors import PluginError
+    from sigbench.testing import FAILED, NOT_SUPPORTED, PASSED, validate_registered
+
+    quiet = is_quiet()
+    set_quiet(True)  # no training progress bars between the report lines
+    try:
+        reports = validate_registered(name, include_builtins=all_)
+    finally:
+        set_quiet(quiet)
+    failed = [r for r in reports if not r.passed]
+    console = get_console()
+    if json_out:
+        emit_json({"passed": not failed, "reports": [r.as_dict() for r in reports]})
+    elif not reports:
+        console.print("No plugins installed: nothing to validate (use --all for the built-ins).")
+    else:
+        style = {PASSED: "green", FAILED: "bold red", NOT_SUPPORTED: "yellow"}
+        for report in reports:
+            verdict = "[green]passed[/]" if report.passed else "[bold red]FAILED[/]"
+            table = Table(title=f"{report.kind} {escape(report.subject)} ({escape(report.package)}): {verdict}",
+                          title_justify="left")
+            for col in ("check", "result", "seconds", "note"):
+                table.add_column(col)
+            for c in report.checks:
+                table.add_row(escape(c.name), f"[{style.get(c.status, 'dim')}]{c.status}[/]", f"{c.duration_s:.2f}",
+                              escape(c.message))
+            console.print(table)
+        console.print(f"{len(reports) - len(failed)} of {len(reports)} passed.")
+    if failed:
+        names = ", ".join(f"{r.kind} {r.subject}" for r in failed)
+        raise PluginError(f"{len(failed)} of {len(reports)} failed the conformance checks: {names}")
+
+
+@plugins_app.command("new")
+def new(
+    name: str = typer.Argument(..., help="Plugin name, e.g. kalman or my-filter (the distribution is sigbench-NAME)."),
+    output: Path = typer.Option(Path("."), "--output", "-o", file_okay=False,
+                                help="Folder to create sigbench-NAME in (default: the current folder)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the created path and files as JSON on stdout."),
+) -> None:
+    """Create a ready-to-install plugin package sigbench-NAME: pyproject.toml with the sigbench entry point, one
+    DSP processor with its register_processors hook, tests using the conformance harness, and a README.
+    Refuses to overwrite an existing folder."""
+    from sigbench.testing import new_plugin
+
+    path = new_plugin(name, output)
+    files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
+    if json_out:
+        emit_json({"path": str(path), "files": files})
+        return
+    console = get_console()
+    console.print(f"Created {escape(str(path))}:")
+    for f in files:
+        console.print(f"  {escape(f)}")
+    console.print(f"Next: pip install -e {escape(str(path))} && sigbench plugins validate "
+                  f"{escape(path.name.removeprefix('sigbench-'))}")
