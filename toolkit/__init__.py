@@ -57,6 +57,8 @@ _LAZY = {
     "Results": "sigbench.results",
     "load_results": "sigbench.results",
     "chain": "sigbench.chains",
+    "stream_run": "sigbench.streaming",
+    "stream_generate": "sigbench.streaming",
 }
 
 __all__ = [
@@ -98,6 +100,8 @@ __all__ = [
     "run_method",
     "save_signal",
     "sliding_windows",
+    "stream_generate",
+    "stream_run",
     "sweep",
 ]
 

@@ -57,6 +57,8 @@ __all__ = ["DIVERGENCE_FACTOR", "AdaptiveFilter", "DSPProcessor", "predict_linea
 DIVERGENCE_FACTOR = 1e6
 #: blocks of the training-time learning curve recorded by ``fit`` (``describe()['convergence']``)
 CONVERGENCE_BLOCKS = 50
+#: rows converted to float64 at a time when the input is float32
+CONVERT_ROWS = 65536
 
 #: rows per block when a contiguous copy of windows is needed (bounded memory)
 CHUNK_ROWS = 65536
@@ -240,15 +242,20 @@ class AdaptiveFilter(DSPProcessor):
         """Run the compiled loop over ``inputs`` against ``d`` ``(rows, outputs)``; commit on success."""
         numtaps = self.weights.shape[1]
         x = inputs[:, inputs.shape[1] - numtaps:]
-        if x.dtype != np.float64:
-            x = x.astype(np.float64)
         d = np.ascontiguousarray(d, dtype=np.float64)
         w = self.weights.copy()
         extra = [v.copy() for v in self.extra_state.values()]
         y = np.empty(d.shape, dtype=np.float64)
-        bad = int(kernel(self.kernel_name)(x, d, w, *extra, *self._kernel_args(), self.error_limit, y))
-        if bad >= 0:
-            self._raise_diverged(inputs, bad, d, y, power)
+        run = kernel(self.kernel_name)
+        # a float32 view is converted one block of rows at a time (never a rows × numtaps float64 copy);
+        # the state carries across blocks, so the result equals one pass
+        step = x.shape[0] if x.dtype == np.float64 else CONVERT_ROWS
+        for start in range(0, x.shape[0], step):
+            stop = min(start + step, x.shape[0])
+            block = x[start:stop] if x.dtype == np.float64 else x[start:stop].astype(np.float64)
+            bad = int(run(block, d[start:stop], w, *extra, *self._kernel_args(), self.error_limit, y[start:stop]))
+            if bad >= 0:
+                self._raise_diverged(inputs, start + bad, d, y, power)
         self.weights = w
         self.extra_state = dict(zip(self.extra_state, extra, strict=True))
         self.samples_seen += int(inputs.shape[0])

@@ -6,11 +6,13 @@ import signal as _signal
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 import typer
 
 from sigbench.cli._common import emit_json, escape, fmt, get_console
 from sigbench.cli._io import check_stdout, display, input_argument, is_dash, stdin_file, stdin_source, stdout_file
 from sigbench.console import is_quiet, set_quiet
+from sigbench.errors import ConfigError
 
 __all__ = ["register", "render_leaderboard"]
 
@@ -134,19 +136,46 @@ def run(
     channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt,
+    memory_budget: Optional[str] = typer.Option(
+        None, "--memory-budget", help="Signals larger than this (e.g. 500M, 2G) are streamed in chunks; "
+        "default: SIGBENCH_MEMORY_BUDGET or half the available memory."),
+    stream: bool = typer.Option(False, "--stream", help="Stream the signal in chunks whatever its size."),
 ) -> None:
-    """Run one method on a signal file and store its predictions and metrics in OUTPUT."""
+    """Run one method on a signal file and store its predictions and metrics in OUTPUT.
+
+    A signal larger than the memory budget is streamed: read, fitted and predicted chunk by chunk with
+    bounded memory (DSP methods; see docs/scaling.md)."""
     import sigbench as sb
+    from sigbench.h5 import memory_budget_bytes, parse_bytes
 
     check_stdout(output, json_out=json_out)
     if json_out:
         set_quiet(True)
+    budget = parse_bytes(memory_budget) if memory_budget else memory_budget_bytes()
     _sigterm_as_interrupt()
     with stdin_file(file) as src, stdout_file(output) as out:
-        res = sb.run_method(method, src, task, seeds=1, seed=seed, split=_split(split),
-                            train_samples=train_samples, mode=mode, output=out, signal_name=signal_name,
-                            **_task_options(window, horizon, centered, channel, target, hop))
+        if stream or _signal_bytes(src, signal_name) > budget:
+            if mode != "offline" or hop is not None or task not in ("predict", "denoise"):
+                raise ConfigError("expected --task predict or denoise, --mode offline and no --hop for a streamed "
+                                  "run (the signal is over the memory budget)")
+            res = sb.stream_run(method, src, task=task, window=window, horizon=horizon, centered=centered,
+                                channel=int(channel) if channel.isdigit() else channel, target=target,
+                                split=_split(split), train_samples=train_samples, seed=seed, output=out,
+                                signal_name=signal_name, budget_bytes=budget)
+        else:
+            res = sb.run_method(method, src, task, seeds=1, seed=seed, split=_split(split),
+                                train_samples=train_samples, mode=mode, output=out, signal_name=signal_name,
+                                **_task_options(window, horizon, centered, channel, target, hop))
     _finish(res, json_out, output)
+
+
+def _signal_bytes(path: Any, name: Optional[str]) -> int:
+    """Bytes a whole-signal read of ``path`` would take (data, clean and aux), without reading it."""
+    from sigbench.h5 import open_signal
+
+    with open_signal(path, name) as lazy:
+        per_sample = int(np.prod(lazy.shape[1:], dtype=np.int64)) * 8
+        return lazy.n_samples * per_sample * (2 if lazy.has_clean else 1) * 2  # float64 copy + windows' targets
 
 
 def compare(

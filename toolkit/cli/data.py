@@ -52,6 +52,8 @@ def generate(
     name: Optional[str] = typer.Option(None, "--name", help="Signal name inside the file (default: the source)."),
     append: bool = typer.Option(False, "--append", help="Keep the signals and runs already in OUTPUT."),
     json_out: bool = typer.Option(False, "--json", help="Print the file summary as JSON on stdout."),
+    stream: bool = typer.Option(False, "--stream", help="Write chunk by chunk with bounded memory (sines, white "
+                                "noise); automatic when the signal would exceed the memory budget."),
 ) -> None:
     """Generate a signal from a source and write it to an HDF5 file (atomically)."""
     import sigbench as sb
@@ -63,6 +65,19 @@ def generate(
     if snr_db is not None:
         raw["snr_db"] = snr_db
     params = coerce_params(factory, raw, what=f"parameter of source {source!r}")
+    from sigbench.h5 import memory_budget_bytes
+
+    if (stream or (n is not None and n * 16 > memory_budget_bytes())) and not append and name is None:
+        with stdout_file(output) as out:
+            assert out is not None
+            sb.stream_generate(source, out, n if n is not None else 5000, seed=seed or 0, **params)
+            info = sb.file_info(out)
+        info["path"] = display(output)
+        if json_out:
+            emit_json(info)
+        else:
+            _summary(info)
+        return
     sig = sb.generate(source, n=n, seed=seed, **params)
     sig = sig.with_(name=name or sig.name or source)
     with stdout_file(output) as out:

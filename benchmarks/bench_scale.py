@@ -1,0 +1,147 @@
+"""Scale: an out-of-core ``run lms`` over a 2 GB float32 file, and a 16-cell sweep with 1 vs 2 workers.
+
+Run: ``python benchmarks/bench_scale.py`` (``--size-gb 0.2`` on a short disk, ``--quick`` for a smoke
+run, ``--skip-big`` / ``--skip-sweep`` to run one half). Every measured case runs in a fresh child
+process, which prints its own peak RSS (``ru_maxrss``) and timings as one JSON line:
+
+* ``stream-big``: ``stream_run("lms")`` over a ``sines`` signal written by ``stream_generate`` as float32
+  (``data`` + ``clean`` = ``--size-gb`` on disk), output file with the signal copy and the predictions;
+* ``stream-fit`` / ``memory-fit``: the same method streamed vs the in-memory ``run_method`` on a float64
+  signal that fits (same per-sample work), for the throughput comparison;
+* ``sweep``: ``sb.sweep("sines", {"snr_db": 4 values}, methods=[rls, lms, nlms, wiener])`` — 16 cells —
+  with ``workers=1`` and ``workers=2`` (a spawned process pool).
+
+The big file lives in a temporary directory (``--dir``), removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def child(args) -> None:
+    """One measured case, in this (fresh) process; prints one JSON line."""
+    import sigbench as sb
+    from sigbench.streaming import stream_generate, stream_run
+
+    out: dict = {"case": args.case}
+    if args.case == "generate":
+        t0 = time.perf_counter()
+        stream_generate("sines", args.path, args.n, seed=0, dtype=args.dtype, chunk_samples=args.chunk)
+        out.update(wall_s=time.perf_counter() - t0, n=args.n, bytes=os.path.getsize(args.path))
+    elif args.case == "sweep":
+        sb.get_processor("lms")(numtaps=4).fit(sb.sliding_windows(sb.generate("sines", n=200).data, 4)[:-1],
+                                               sb.generate("sines", n=200).data[4:])  # warm the kernel cache
+        t0 = time.perf_counter()
+        res = sb.sweep("sines", {"snr_db": [0.0, 5.0, 10.0, 20.0]}, "predict", ["rls", "lms", "nlms", "wiener"],
+                       n=args.n, window=args.window, seeds=1, include_naive=False, workers=args.workers)
+        out.update(wall_s=time.perf_counter() - t0, cells=len(res.rows),
+                   failed=[r.method for r in res.rows if r.status != "ok"], workers=args.workers)
+    else:
+        sb.get_processor("lms")(numtaps=4).fit(sb.sliding_windows(sb.generate("sines", n=200).data, 4)[:-1],
+                                               sb.generate("sines", n=200).data[4:])  # warm the kernel cache
+        out["rss_before_mb"] = _rss_mb()
+        t0 = time.perf_counter()
+        if args.case == "memory":
+            res = sb.run_method("lms", args.path, "predict", window=args.window, output=args.output)
+        else:
+            res = stream_run("lms", args.path, window=args.window, output=args.output, chunk_samples=args.chunk)
+        wall = time.perf_counter() - t0
+        row = res.rows[0]
+        n = res.signal["samples"]
+        out.update(wall_s=wall, n=n, samples_per_s=n / wall, fit_s=row.cost.get("fit_s"),
+                   predict_samples_per_s=row.cost.get("samples_per_s"), snr_db=row.metrics.get("snr_db"),
+                   status=row.status, output_bytes=os.path.getsize(args.output))
+    out["peak_rss_mb"] = _rss_mb()
+    print(json.dumps(out))
+
+
+def run_child(**kw) -> dict:
+    cmd = [sys.executable, __file__, "--child"]
+    for key, value in kw.items():
+        cmd += [f"--{key.replace('_', '-')}", str(value)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kw}: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--case", default="stream")
+    ap.add_argument("--path", default="")
+    ap.add_argument("--output", default="")
+    ap.add_argument("--n", type=int, default=0)
+    ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--window", type=int, default=64)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--chunk", type=int, default=2**20)
+    ap.add_argument("--size-gb", type=float, default=2.0, help="size of the big file (data + clean, float32)")
+    ap.add_argument("--fit-samples", type=int, default=2**23, help="samples of the in-memory comparison")
+    ap.add_argument("--sweep-n", type=int, default=200_000, help="samples per sweep grid point")
+    ap.add_argument("--dir", default=None, help="directory for the temporary files (default: system temp)")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--skip-sweep", action="store_true")
+    args = ap.parse_args()
+    if args.child:
+        child(args)
+        return
+    if args.quick:
+        args.size_gb, args.fit_samples, args.sweep_n = 0.02, 2**18, 20_000
+    tmp = Path(tempfile.mkdtemp(prefix="sigbench-scale-", dir=args.dir))
+    try:
+        if not args.skip_big:
+            free = shutil.disk_usage(tmp).free
+            need = args.size_gb * 2**30 * 2.8  # input + output (signal copy + predictions and test arrays)
+            if free < need:
+                sys.exit(f"need about {need / 2**30:.1f} GiB free in {tmp}, have {free / 2**30:.1f}; "
+                         "use --size-gb or --dir")
+            n_big = int(args.size_gb * 2**30 / 8)  # float32 data + clean
+            big = tmp / "big.h5"
+            gen = run_child(case="generate", path=big, n=n_big, dtype="float32")
+            print(f"generate sines  n={n_big:,}  {gen['bytes'] / 2**30:.2f} GiB  {gen['wall_s']:.1f} s  "
+                  f"{n_big / gen['wall_s'] / 1e6:.1f} M samples/s  peak RSS {gen['peak_rss_mb']:.0f} MB")
+            r = run_child(case="stream", path=big, output=tmp / "big-out.h5")
+            print(f"stream lms      n={r['n']:,}  {r['wall_s']:.1f} s  {r['samples_per_s'] / 1e6:.2f} M samples/s "
+                  f"(fit {r['fit_s']:.1f} s, predict {r['predict_samples_per_s'] / 1e6:.1f} M rows/s)  "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB (after imports {r['rss_before_mb']:.0f} MB)  "
+                  f"output {r['output_bytes'] / 2**30:.2f} GiB  status {r['status']}")
+            (tmp / "big-out.h5").unlink()
+            big.unlink()
+            fit_file = tmp / "fit.h5"
+            run_child(case="generate", path=fit_file, n=args.fit_samples, dtype="float64")
+            for case in ("memory", "stream"):
+                r = run_child(case=case, path=fit_file, output=tmp / f"fit-{case}.h5")
+                label = "in-memory lms" if case == "memory" else "stream lms   "
+                print(f"{label}   n={r['n']:,} float64  {r['wall_s']:.1f} s  "
+                      f"{r['samples_per_s'] / 1e6:.2f} M samples/s "
+                      f"(fit {r['fit_s']:.1f} s)  peak RSS {r['peak_rss_mb']:.0f} MB  snr_db {r['snr_db']:.6f}")
+        if not args.skip_sweep:
+            walls = {}
+            for workers in (1, 2):
+                r = run_child(case="sweep", n=args.sweep_n, workers=workers)
+                walls[workers] = r["wall_s"]
+                print(f"sweep 16 cells  workers={workers}  {r['wall_s']:.1f} s  ({r['wall_s'] / 16:.2f} s/cell)  "
+                      f"failed {r['failed'] or 'none'}")
+            print(f"sweep speed-up 2 vs 1 workers: {walls[1] / walls[2]:.2f}x")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,735 @@
+r"""Out-of-core runs and generation: signals larger than memory, processed chunk by chunk.
+
+:func:`stream_run` runs one method on a signal file without ever holding the signal: it reads the
+file in chunks of ``chunk_samples`` samples (consecutive chunks overlap by ``window − 1 + horizon``
+samples, so every row — a window plus its target — is built exactly, also where it crosses a chunk
+edge), fits the method on the fit segment and predicts the test segment chunk by chunk, writing the
+predictions into the output file as they come. Peak memory is ``O(chunk_samples)`` whatever the
+file's length.
+
+How each method trains from a stream
+------------------------------------
+``lms``, ``nlms``, ``rls`` (adaptive filters)
+    ``fit`` on the first row, then ``predict_online`` over the remaining fit rows chunk by chunk: the
+    same updates, in the same order, as ``fit`` on all the rows at once (the weights are bit for bit
+    the same). The learning curve (``describe()['convergence']``) is rebuilt over the same 50 blocks.
+    One difference: the divergence limit (10⁶ × the training-target RMS) uses the RMS of the first
+    chunk's targets instead of the whole fit segment's.
+``wiener``
+    ``lstsq``/``auto``: the block QR (TSQR) of :func:`~sigbench.plugins.dsp.wiener.block_lstsq` fed
+    block by block from the file, on the same 65 536-row blocks — bit for bit the in-memory weights.
+    ``toeplitz``: the autocorrelation and cross-correlation accumulated chunk by chunk (equal to the
+    FFT-based in-memory values to rounding).
+``naive``, ``linear-extrapolation``
+    Nothing to fit (fitted on the first chunk's rows for the shape checks).
+any other method (neural networks, FIR designs, chains)
+    Its fit segment is loaded when it fits the memory budget; otherwise :class:`SigbenchError`.
+
+Prediction is always frozen (offline protocol) and chunked. Metrics come from sums accumulated over
+the test chunks (``nmse_db`` uses a chunk-wise combination of means and squared deviations), equal to
+the in-memory engine's to rounding.
+
+:func:`stream_generate` writes a source's signal chunk by chunk (10⁹ samples and more) with the same
+numbers as :func:`sigbench.generate` for the same ``n`` and ``seed``: NumPy's ``Generator`` draws the
+same stream whether ``standard_normal`` is called once or chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import itertools
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import h5py
+import numpy as np
+
+from sigbench._validate import positive_int
+from sigbench.errors import SigbenchError, ValidationError
+from sigbench.h5 import CHUNK_SAMPLES, LazySignal, atomic_h5, memory_budget_bytes, open_signal
+from sigbench.metrics import db_ratio
+from sigbench.results import MethodRow, Results, environment, mean_ci
+from sigbench.windows import sliding_windows
+
+__all__ = ["DEFAULT_CHUNK_SAMPLES", "STREAM_SOURCES", "stream_generate", "stream_run"]
+
+#: samples read per chunk by default (8 MiB of float64)
+DEFAULT_CHUNK_SAMPLES = 2**20
+#: sources :func:`stream_generate` can write chunk by chunk
+STREAM_SOURCES = ("sines", "noise")
+#: methods with nothing to fit: fitted on the first chunk's rows (shape checks only)
+_STATELESS = ("naive", "linear-extrapolation")
+#: rows per block of the Wiener block QR (that of ``block_lstsq``, so the weights are bit for bit equal)
+_WIENER_BLOCK_ROWS = 65536
+_CONVERGENCE_BLOCKS = 50
+
+
+# -- geometry of the rows ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Layout:
+    """Rows of a predict/denoise task with hop 1: row ``r`` reads samples ``r … r+window−1`` and targets
+    sample ``r + offset``; it touches ``span`` samples."""
+
+    window: int
+    span: int
+    offset: int
+    n: int
+
+    @property
+    def rows(self) -> int:
+        return self.n - self.span + 1
+
+    def rows_within(self, start: int, stop: int) -> tuple[int, int]:
+        """Rows whose whole span lies in samples ``[start, stop)`` (as ``TaskData.rows_within``)."""
+        first = start
+        last = min(stop - self.span, self.rows - 1)
+        return (first, first) if last < first else (first, last + 1)
+
+
+def _layout(task: str, window: int, horizon: int, centered: bool, n: int) -> _Layout:
+    if task == "predict":
+        span = window + horizon
+        if span > n:
+            raise ValidationError(f"expected window + horizon <= {n} samples; received: window={window}, "
+                                  f"horizon={horizon}")
+        return _Layout(window, span, window - 1 + horizon, n)
+    if task == "denoise":
+        if window > n:
+            raise ValidationError(f"expected window <= {n} samples; received: window={window}")
+        return _Layout(window, window, window // 2 if centered else window - 1, n)
+    raise ValidationError(f"expected task predict or denoise for a streamed run; received: task={task!r}")
+
+
+@dataclass
+class _Block:
+    """Rows ``r0 … r1−1``: their input windows, targets and the noisy observation at each target."""
+
+    r0: int
+    r1: int
+    stream: np.ndarray  # samples r0 … r1−2+window, the stream behind ``inputs``
+    inputs: np.ndarray
+    targets: np.ndarray
+    observed: np.ndarray
+
+
+class _Reader:
+    """Reads row blocks from a lazy signal; checks every sample once and accumulates the signal's SNR."""
+
+    def __init__(self, lazy: LazySignal, layout: _Layout, channel: int, use_clean: bool, as_float64: bool) -> None:
+        self.lazy, self.layout, self.channel = lazy, layout, channel
+        self.use_clean, self.as_float64 = use_clean, as_float64
+        self.covered = 0
+        self.power = 0.0
+        self.noise = 0.0
+
+    def _col(self, raw: np.ndarray) -> np.ndarray:
+        return raw if raw.ndim == 1 else np.ascontiguousarray(raw[:, self.channel])
+
+    def _account(self, s0: int, data: np.ndarray, clean: np.ndarray | None) -> None:
+        """Check and accumulate samples of ``data`` (starting at sample ``s0``) not seen before."""
+        skip = self.covered - s0
+        if skip >= data.shape[0]:
+            return
+        new = data[max(skip, 0):]
+        bad = ~np.isfinite(new)
+        if bad.any():
+            first = s0 + max(skip, 0) + int(np.argwhere(bad)[0][0])
+            raise ValidationError(f"expected finite samples in data; received: NaN/inf values, first at sample "
+                                  f"{first} of {self.lazy.path}")
+        if clean is not None:
+            c = np.asarray(clean[max(skip, 0):], dtype=np.float64)
+            if not np.isfinite(c).all():
+                raise ValidationError(f"expected finite samples in clean; received: NaN/inf in {self.lazy.path}")
+            self.power += float(np.sum(np.square(c)))
+            self.noise += float(np.sum(np.square(np.asarray(new, dtype=np.float64) - c)))
+        self.covered = s0 + data.shape[0]
+
+    def block(self, r0: int, r1: int) -> _Block:
+        """Rows ``r0 … r1−1`` (reads samples ``r0 … r1−2+span``)."""
+        lay = self.layout
+        s0, s1 = r0, r1 - 1 + lay.span
+        raw = self.lazy.read(s0, s1)
+        raw_clean = self.lazy.read(s0, s1, which="clean") if self.lazy.has_clean else None
+        self._account(s0, raw, raw_clean)
+        x = self._col(raw)
+        rows = r1 - r0
+        observed = x[lay.offset: lay.offset + rows]
+        targets = self._col(raw_clean)[lay.offset: lay.offset + rows] if (
+            self.use_clean and raw_clean is not None) else observed
+        stream = np.ascontiguousarray(x, dtype=np.float64) if self.as_float64 else np.ascontiguousarray(x)
+        inputs = sliding_windows(stream, lay.window)[:rows]
+        return _Block(r0, r1, stream, inputs, targets, observed)
+
+    def blocks(self, start: int, stop: int, rows_per_block: int) -> Iterator[_Block]:
+        """Consecutive blocks of rows ``start … stop−1``."""
+        for r0 in range(start, stop, rows_per_block):
+            yield self.block(r0, min(r0 + rows_per_block, stop))
+
+    def cover_until(self, stop: int, chunk: int) -> None:
+        """Check and account samples ``covered … stop−1`` not read by the run itself."""
+        for s0 in range(self.covered, stop, chunk):
+            s1 = min(s0 + chunk, stop)
+            self._account(s0, self.lazy.read(s0, s1),
+                          self.lazy.read(s0, s1, which="clean") if self.lazy.has_clean else None)
+
+    def snr_db(self) -> float | None:
+        """The whole signal's SNR (clean power over noise power), as ``Signal.snr_db``."""
+        if not self.lazy.has_clean:
+            return None
+        if self.noise == 0.0:
+            return math.inf
+        if self.power == 0.0:
+            return -math.inf
+        return 10.0 * math.log10(self.power / self.noise)
+
+
+# -- metrics from streamed sums ----------------------------------------------------------------
+@dataclass
+class _ErrorSums:
+    """Sums over the test rows from which every error metric follows."""
+
+    n: int = 0
+    sse: float = 0.0
+    sae: float = 0.0
+    max_abs: float = 0.0
+    sum_y2: float = 0.0
+    sse_observed: float = 0.0
+    mean_y: float = 0.0
+    m2_y: float = 0.0  # Σ (y − mean y)², combined chunk by chunk (Chan et al.)
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def add(self, y: np.ndarray, pred: np.ndarray, observed: np.ndarray) -> None:
+        yt = np.asarray(y, dtype=np.float64)
+        e = yt - pred
+        k = yt.size
+        self.sse += float(np.sum(np.square(e)))
+        self.sae += float(np.sum(np.abs(e)))
+        self.max_abs = max(self.max_abs, float(np.max(np.abs(e))))
+        self.sum_y2 += float(np.sum(np.square(yt)))
+        self.sse_observed += float(np.sum(np.square(yt - np.asarray(observed, dtype=np.float64))))
+        mean_b = float(np.mean(yt))
+        m2_b = float(np.sum(np.square(yt - mean_b)))
+        total = self.n + k
+        delta = mean_b - self.mean_y
+        self.m2_y += m2_b + delta * delta * self.n * k / total
+        self.mean_y += delta * k / total
+        self.n = total
+
+    def metrics(self, names: tuple[str, ...]) -> dict[str, float]:
+        mse = self.sse / self.n
+        snr = db_ratio(self.sum_y2, self.sse)
+        values = {
+            "mse": mse, "rmse": math.sqrt(mse), "mae": self.sae / self.n, "max_abs_error": self.max_abs,
+            "nmse_db": db_ratio(self.sse, self.m2_y), "snr_db": snr,
+            "snr_gain_db": snr - db_ratio(self.sum_y2, self.sse_observed),
+        }
+        return {name: values[name] for name in names if name in values}
+
+
+# -- fitting from a stream -----------------------------------------------------------------------
+class _MethodFailed(Exception):
+    """The method itself raised (a failed row, not an aborted run)."""
+
+
+def _guard(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn``; an exception of the method becomes :class:`_MethodFailed` with the engine's error text."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        raise _MethodFailed(f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
+
+
+def _strategy(cls: type, proc: Any) -> str:
+    from sigbench.plugins.dsp._adaptive import AdaptiveFilter
+    from sigbench.plugins.dsp.wiener import Wiener
+
+    if isinstance(proc, AdaptiveFilter):
+        return "adaptive"
+    if isinstance(proc, Wiener):
+        return "wiener"
+    if getattr(cls, "name", "") in _STATELESS:
+        return "stateless"
+    return "load"
+
+
+def _fit_adaptive(proc: Any, reader: _Reader, fit_rows: int, rows_per_block: int, rate: float) -> None:
+    """Adapt over the fit rows chunk by chunk: the same updates as ``fit`` on all of them."""
+    from sigbench.plugins.dsp._adaptive import DIVERGENCE_FACTOR
+
+    edges = np.unique(np.linspace(0, fit_rows, min(_CONVERGENCE_BLOCKS, fit_rows) + 1).astype(int))
+    block_sse = np.zeros(len(edges) - 1)
+    block_weights: list[list[float]] = []
+    outputs = 1
+    for blk in reader.blocks(0, fit_rows, rows_per_block):
+        start = blk.r0
+        if blk.r0 == 0:
+            _guard(proc.fit, blk.inputs[:1], blk.targets[:1], sample_rate=rate)
+            d = np.asarray(blk.targets, dtype=np.float64)
+            rms = math.sqrt(float(np.mean(np.square(d))))
+            proc.error_limit = DIVERGENCE_FACTOR * max(rms, float(np.finfo(np.float64).tiny))
+            block_sse[0] += float(np.sum(np.square(d[:1])))  # zero initial weights: the a-priori error is d
+            outputs = int(proc.weights.shape[0])
+            if edges[1] == 1:
+                block_weights.append(proc.weights[0].tolist())
+            start = 1
+        while start < blk.r1:
+            i = int(np.searchsorted(edges, start, side="right")) - 1
+            stop = min(int(edges[i + 1]), blk.r1)
+            lo, hi = start - blk.r0, stop - blk.r0
+            y = _guard(proc.predict_online, blk.inputs[lo:hi], blk.targets[lo:hi])
+            d = np.asarray(blk.targets[lo:hi], dtype=np.float64).reshape(hi - lo, -1)
+            block_sse[i] += float(np.sum(np.square(d - np.asarray(y).reshape(hi - lo, -1))))
+            if stop == edges[i + 1]:
+                block_weights.append(proc.weights[0].tolist())
+            start = stop
+    samples = [int(s) for s in edges[1:]]
+    error_db: list[float] = []
+    for (a, b), sse in zip(itertools.pairwise(edges), block_sse, strict=True):
+        power = float(sse) / ((int(b) - int(a)) * outputs)
+        error_db.append(10.0 * math.log10(power) if power > 0 else -300.0)
+    final = float(np.mean(error_db[-max(1, len(error_db) // 5):]))
+    converged = next((s for s, e in zip(samples, error_db, strict=True) if e <= final + 1.0), samples[-1])
+    proc.convergence = {"sample": samples, "error_db": error_db, "weights": block_weights,
+                        "steady_error_db": final, "convergence_samples": int(converged)}
+
+
+def _fit_wiener(proc: Any, reader: _Reader, fit_rows: int, rate: float) -> None:
+    """Least squares (block QR) or Wiener-Hopf (streamed correlations) over the fit rows."""
+    from sigbench.plugins.dsp._adaptive import resolve_numtaps
+
+    first = reader.block(0, min(_WIENER_BLOCK_ROWS, fit_rows))
+    _guard(proc.fit, first.inputs, first.targets, sample_rate=rate)  # checks, bookkeeping
+    window = reader.layout.window
+    numtaps = resolve_numtaps(proc.numtaps_param, window)
+    outputs = int(proc.weights.shape[1])
+    toeplitz = proc.method == "toeplitz"
+    loading = float(proc.loading)
+    if toeplitz:
+        n_s = fit_rows + numtaps - 1  # length of the stream behind the fit rows' newest numtaps samples
+        w0 = window - numtaps
+        acf = np.zeros(numtaps)
+        p = np.zeros((numtaps, outputs))
+    else:
+        r = np.zeros((0, numtaps))
+        z = np.zeros((0, outputs))
+        if loading > 0:
+            r = np.sqrt(loading * fit_rows) * np.eye(numtaps)
+            z = np.zeros((numtaps, outputs))
+    for blk in itertools.chain([first], reader.blocks(first.r1, fit_rows, _WIENER_BLOCK_ROWS)):
+        x = np.asarray(blk.inputs[:, window - numtaps:], dtype=np.float64)
+        d = np.asarray(blk.targets, dtype=np.float64).reshape(blk.r1 - blk.r0, -1)
+        if not np.isfinite(d).all():
+            raise _MethodFailed("ValidationError: expected finite targets; received: NaN/inf in targets")
+        if toeplitz:
+            p += x.T @ d
+            stream = np.asarray(blk.stream, dtype=np.float64)
+            t_stop = blk.r1 if blk.r1 < fit_rows else n_s
+            for lag in range(numtaps):
+                hi = min(t_stop, n_s - lag) - blk.r0
+                if hi > 0:
+                    acf[lag] += float(np.dot(stream[w0: w0 + hi], stream[w0 + lag: w0 + lag + hi]))
+        else:
+            q, r = np.linalg.qr(np.vstack([r, x]), mode="reduced")
+            z = q.T @ np.vstack([z, d])
+    if toeplitz:
+        from scipy.linalg import solve_toeplitz
+
+        acf /= n_s
+        acf[0] += loading
+        p /= fit_rows
+        weights = np.asarray(solve_toeplitz(acf, p), dtype=np.float64).reshape(numtaps, -1)
+    else:
+        weights = np.asarray(np.linalg.lstsq(r, z, rcond=None)[0], dtype=np.float64)
+    proc.weights = weights
+
+
+def _check_budget(lazy: LazySignal, fit_stop: int, as_float64: bool, budget: int, method: str) -> None:
+    """Refuse a method that must load its fit segment when that segment exceeds the memory budget."""
+    itemsize = np.dtype(lazy.header.dtype).itemsize
+    channels = 1 if len(lazy.shape) == 1 else int(lazy.shape[1])
+    need = fit_stop * itemsize * channels * (2 if lazy.has_clean else 1) + (fit_stop * 8 if as_float64 else 0)
+    if need > budget:
+        raise SigbenchError(
+            f"{method} cannot stream its training: its fit segment ({need / 2**20:.0f} MiB) is over the memory "
+            f"budget ({budget / 2**20:.0f} MiB); raise --memory-budget / SIGBENCH_MEMORY_BUDGET, train on fewer "
+            "samples (--train-samples), or use a method that streams (lms, nlms, rls, wiener, naive)"
+        )
+
+
+def _fit_loaded(proc: Any, reader: _Reader, fit_rows: int, rate: float) -> None:
+    """Fit on the whole fit segment, loaded (the caller checked the memory budget)."""
+    blk = reader.block(0, fit_rows)
+    _guard(proc.fit, blk.inputs, blk.targets, sample_rate=rate)
+
+
+# -- the run -------------------------------------------------------------------------------------
+def _channel_index(lazy: LazySignal, channel: int | str) -> int:
+    names = list(lazy.header.channel_names) or [f"ch{i}" for i in range(1 if len(lazy.shape) == 1 else lazy.shape[1])]
+    count = 1 if len(lazy.shape) == 1 else int(lazy.shape[1])
+    if isinstance(channel, str) and not channel.strip().isdigit():
+        if channel not in names:
+            raise ValidationError(f"expected a channel among {', '.join(names)}; received: channel={channel!r}")
+        return names.index(channel)
+    index = int(channel)
+    if not 0 <= index < count:
+        raise ValidationError(f"expected channel in [0, {count - 1}]; received: channel={channel!r}")
+    return index
+
+
+def _new_run_id() -> str:
+    import uuid
+
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+class _Sink:
+    """Resizable datasets written block by block (predictions and the test arrays)."""
+
+    def __init__(self, group: h5py.Group | None) -> None:
+        self.group = group
+        self.sets: dict[str, h5py.Dataset] = {}
+
+    def append(self, key: str, values: np.ndarray) -> None:
+        if self.group is None:
+            return
+        ds = self.sets.get(key)
+        if ds is None:
+            ds = self.group.create_dataset(key, shape=(0, *values.shape[1:]), maxshape=(None, *values.shape[1:]),
+                                           dtype=values.dtype, chunks=(CHUNK_SAMPLES, *values.shape[1:]))
+            self.sets[key] = ds
+        n = ds.shape[0]
+        ds.resize(n + values.shape[0], axis=0)
+        ds[n:] = values
+
+
+def stream_run(method: str, path: str | os.PathLike[str], *, task: str = "predict", window: int = 64,
+               horizon: int = 1, centered: bool = False, channel: int | str = 0, target: str = "auto",
+               split: tuple[float, float, float] = (0.6, 0.2, 0.2), train_samples: int | None = None,
+               seed: int = 0, output: str | os.PathLike[str] | None = None,
+               chunk_samples: int = DEFAULT_CHUNK_SAMPLES, signal_name: str | None = None,
+               budget_bytes: int | None = None) -> Results:
+    """Run one method on a signal file chunk by chunk, with memory bounded by ``chunk_samples``.
+
+    The result is that of :func:`sigbench.run_method` on the same file (same rows, same split, same
+    metrics to rounding; see the module docstring for how each method trains from a stream).
+
+    Parameters
+    ----------
+    method : str
+        Method specification ``name[:key=value,…]``.
+    path : path-like
+        A sigbench HDF5 file.
+    task : {"predict", "denoise"}, default "predict"
+    window, horizon, centered, channel, target
+        Task options as in :meth:`sigbench.tasks.Task.prepare` (hop is 1).
+    split, train_samples
+        The chronological split (see :class:`sigbench.protocol.Protocol`).
+    seed : int, default 0
+        Seed of a stochastic method (one seed).
+    output : path-like, optional
+        Result file: the input file's contents plus this run, written atomically; the predictions and
+        the test arrays are written chunk by chunk. Without it only the metrics are returned.
+    chunk_samples : int, default 2**20
+        Samples read per chunk; at least ``window + horizon`` (``window`` for denoise).
+    signal_name : str, optional
+        Signal of a file that holds several.
+    budget_bytes : int, optional
+        Memory budget for methods that must load their fit segment (default
+        :func:`sigbench.h5.memory_budget_bytes`).
+
+    Returns
+    -------
+    Results
+        One row (kind ``run``); ``predictions`` and ``test`` are left empty (they are in ``output``:
+        read them with :func:`sigbench.load_results`).
+
+    Raises
+    ------
+    ValidationError
+        Bad options, ``chunk_samples`` shorter than a row, segments without rows, non-finite samples.
+    SigbenchError
+        The method cannot stream its training and its fit segment exceeds the budget.
+    """
+    from sigbench.engine import _config, _final_options, resolve_methods
+    from sigbench.host import get_host
+    from sigbench.protocol import Protocol
+
+    window = positive_int("window", window)
+    horizon = positive_int("horizon", horizon)
+    chunk_samples = positive_int("chunk_samples", chunk_samples)
+    if target not in ("auto", "observed"):
+        raise ValidationError(f"expected target auto or observed; received: target={target!r}")
+    budget = memory_budget_bytes() if budget_bytes is None else int(budget_bytes)
+    registry = get_host().registry
+    task_obj = registry.get("tasks", task).obj
+    protocol = Protocol(*split, train_samples=train_samples, mode="offline", seeds=1, seed=seed, reference="")
+    (m,) = resolve_methods([method], task_obj, "", include_naive=False)
+    src = str(path)
+    with open_signal(path, signal_name) as lazy:
+        lay = _layout(task, window, horizon, centered, lazy.n_samples)
+        if chunk_samples < lay.span:
+            what = "window + horizon" if task == "predict" else "window"
+            raise ValidationError(f"expected chunk_samples >= {lay.span} (one row: {what}); "
+                                  f"received: chunk_samples={chunk_samples}")
+        rows_per_block = chunk_samples - lay.span + 1
+        ch = _channel_index(lazy, channel)
+        use_clean = target == "auto" and lazy.has_clean
+        a, b, n = protocol.boundaries(lay.n)
+        fit = lay.rows_within(0, b)
+        val = lay.rows_within(a, b)
+        test = lay.rows_within(b, n)
+        for name, (r0, r1), length in (("training", fit, b), ("test", test, n - b)):
+            if r1 - r0 < 2:
+                raise ValidationError(f"expected the {name} segment ({length} samples) to hold rows of {lay.span} "
+                                      f"samples (window + horizon); received: window={window}, segment of "
+                                      f"{length} samples")
+        fit_rows = fit[1]
+        options = {"window": window, "horizon": horizon} if task == "predict" else {"window": window}
+        job = SimpleNamespace(data=SimpleNamespace(options=options),
+                              seg=SimpleNamespace(fit=slice(*fit), val=slice(*val)))
+        proc = m.cls(**_final_options(m, job, seed))  # type: ignore[arg-type]
+        strategy = _strategy(m.cls, proc)
+        rate = lazy.sample_rate_hz
+        as_float64 = m.cls.family == "dsp"
+        if strategy == "load":  # refuse before any work is done
+            _check_budget(lazy, fit_rows - 1 + lay.span, as_float64, budget, m.spec.label)
+        reader = _Reader(lazy, lay, ch, use_clean, as_float64=as_float64)
+        header = lazy.header
+        metric = registry.get("metrics", task_obj.main_metric)
+        summary: dict[str, Any] = {
+            "name": lazy.name, "path": src, "samples": lay.n, "channels": 1 if len(lazy.shape) == 1 else lazy.shape[1],
+            "sample_rate_hz": rate, "snr_db": None, "source": header.metadata.get("source"),
+            "seed": header.metadata.get("seed"), "params": header.metadata.get("params"),
+            "target_kind": "clean" if use_clean else "observed"}
+        task_opts: dict[str, Any] = {"window": window, "horizon": horizon, "centered": centered, "channel": channel,
+                                     "target": target, "hop": None}
+        res = Results(run_id=_new_run_id(), kind="run", task=task_obj.name, main_metric=task_obj.main_metric,
+                      higher_is_better=bool(metric.info.get("higher_is_better", True)), signal=summary,
+                      protocol=protocol.as_dict(), bound={}, config=_config("run", task_obj, [m], protocol, task_opts,
+                                                                            summary),
+                      environment=environment(), status="complete",
+                      created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        writer: AbstractContextManager[h5py.File | None] = (
+            atomic_h5(output, base=path) if output is not None else nullcontext(None))
+        with writer as f:
+            stage = f.create_group(f"_stream_{res.run_id}") if f is not None else None
+            sink = _Sink(stage)
+            row, ok = _run_streamed(m, proc, strategy, seed, reader, lay, fit_rows, test, rows_per_block, rate,
+                                    task_obj.metrics, sink)
+            reader.cover_until(n, chunk_samples)
+            summary["snr_db"] = reader.snr_db()
+            res.config = _config("run", task_obj, [m], protocol, task_opts, summary)
+            res.rows.append(row)
+            if f is not None and stage is not None:
+                res.write_into(f)
+                run = f["runs"][res.run_id]
+                if ok:
+                    for key in ("targets", "target_index", "observed"):
+                        f.move(f"{stage.name}/{key}", f"{run.name}/test/{key}")
+                    f.move(f"{stage.name}/prediction", f"{run.name}/methods/m00/seed_{seed}")
+                del f[stage.name]
+    return res
+
+
+def _run_streamed(m: Any, proc: Any, strategy: str, seed: int, reader: _Reader, lay: _Layout,
+                  fit_rows: int, test: tuple[int, int], rows_per_block: int, rate: float,
+                  metric_names: tuple[str, ...], sink: _Sink) -> tuple[MethodRow, bool]:
+    """Fit, then predict the test rows block by block; a method's own error becomes a failed row."""
+    from sigbench.executors import _time_latency
+
+    row = MethodRow(method=m.spec.label, name=m.spec.name, family=str(getattr(m.cls, "family", "?")),
+                    options=dict(m.options), is_chain=bool(getattr(m.cls, "is_chain", False)))
+    row.seeds.append(seed)
+    sums = _ErrorSums()
+    try:
+        t0 = time.perf_counter()
+        if strategy == "adaptive":
+            _fit_adaptive(proc, reader, fit_rows, rows_per_block, rate)
+        elif strategy == "wiener":
+            _fit_wiener(proc, reader, fit_rows, rate)
+        elif strategy == "stateless":
+            first = reader.block(0, min(rows_per_block, fit_rows))
+            _guard(proc.fit, first.inputs, first.targets, sample_rate=rate)
+        else:
+            _fit_loaded(proc, reader, fit_rows, rate)
+        fit_s = time.perf_counter() - t0
+        proc.fit_s = fit_s
+        reader.cover_until(test[0], rows_per_block + lay.span - 1)
+        predict_s = 0.0
+        latency = math.nan
+        for blk in reader.blocks(test[0], test[1], rows_per_block):
+            t1 = time.perf_counter()
+            pred = np.asarray(_guard(proc.predict, blk.inputs), dtype=np.float64)
+            predict_s += time.perf_counter() - t1
+            if pred.shape != blk.targets.shape:
+                raise _MethodFailed(f"ValueError: expected predictions of shape {blk.targets.shape}; "
+                                    f"received: {pred.shape}")
+            bad = ~np.isfinite(pred)
+            if bad.any():
+                raise _MethodFailed(f"ValueError: non-finite predictions (first at test row "
+                                    f"{blk.r0 - test[0] + int(np.argwhere(bad)[0][0])})")
+            if blk.r0 == test[0]:
+                latency = _guard(_time_latency, proc, blk.inputs[:1])
+            sums.add(blk.targets, pred, blk.observed)
+            sink.append("prediction", pred)
+            sink.append("targets", np.asarray(blk.targets))
+            sink.append("target_index", np.arange(blk.r0, blk.r1, dtype=np.int64) + lay.offset)
+            sink.append("observed", np.asarray(blk.observed))
+    except _MethodFailed as exc:
+        row.status, row.error = "failed", str(exc)
+        return row, False
+    metrics = sums.metrics(metric_names)
+    desc = proc.describe()
+    row.describe = desc
+    n_test = test[1] - test[0]
+    per_seed = {"seed": row.seeds[0], "metrics": metrics, "fit_s": fit_s, "predict_s": predict_s,
+                "samples_per_s": n_test / predict_s if predict_s > 0 else math.inf, "latency_s": latency}
+    row.per_seed = [per_seed]
+    for name, value in metrics.items():
+        mean, ci = mean_ci([value])
+        row.metrics[name] = mean
+        row.metrics[f"{name}_ci"] = ci
+    row.cost = {"params": desc.get("trainable_params"), "macs_per_sample": desc.get("macs_per_sample"),
+                "memory_bytes": desc.get("memory_bytes"), "fit_s": fit_s, "fit_s_ci": None,
+                "samples_per_s": per_seed["samples_per_s"], "latency_s": latency}
+    if desc.get("convergence_samples") is not None:
+        row.metrics["convergence_samples"] = float(desc["convergence_samples"])
+    return row, True
+
+
+# -- streamed generation -------------------------------------------------------------------------
+def _chunked_moments(draw: Callable[[int], np.ndarray], n: int, chunk: int) -> tuple[float, float]:
+    """Mean and Σ(x − mean)² of a stream drawn chunk by chunk (Chan et al. combination)."""
+    count, mean, m2 = 0, 0.0, 0.0
+    for s0 in range(0, n, chunk):
+        x = draw(min(chunk, n - s0))
+        k = x.size
+        mb = float(np.mean(x))
+        m2b = float(np.sum(np.square(x - mb)))
+        total = count + k
+        delta = mb - mean
+        m2 += m2b + delta * delta * count * k / total
+        mean += delta * k / total
+        count = total
+    return mean, m2
+
+
+def _sines_clean(pairs: list[tuple[float, float]], step: float, s0: int, s1: int) -> np.ndarray:
+    """Samples ``s0 … s1−1`` of ``Σ a·sin(ω·k·step)``, computed as ``sigbench.datasets.synthetic.sines`` does."""
+    t = np.arange(s0, s1) * step
+    out = np.zeros(s1 - s0)
+    for a, w in pairs:
+        out += a * np.sin(w * t)
+    return out
+
+
+def stream_generate(source: str, path: str | os.PathLike[str], n: int, seed: int = 0, *,
+                    chunk_samples: int = DEFAULT_CHUNK_SAMPLES, dtype: str = "float64",
+                    **params: Any) -> Path:
+    """Generate a source's signal chunk by chunk into a new sigbench file (no sample limit, bounded memory).
+
+    The samples equal those of ``sigbench.generate(source, n=n, seed=seed, **params)`` — bit for bit for
+    ``sines`` with ``noise_convention="sigma"`` (the default), to rounding where the source normalises by
+    a whole-signal statistic (``sines`` with ``"true"``: the clean power; ``noise``: mean and standard
+    deviation, computed in a first pass that draws the same stream).
+
+    Parameters
+    ----------
+    source : {"sines", "noise"}
+        ``noise`` with ``color="white"`` only (coloured noise is shaped by one FFT over the whole record).
+    path : path-like
+        The file to write (atomically; replaced if it exists).
+    n : int
+        Samples, any number ≥ 1 (≥ 2 for ``noise``): 10⁹ is fine.
+    seed : int, default 0
+    chunk_samples : int, default 2**20
+        Samples generated and written per step.
+    dtype : {"float64", "float32"}, default "float64"
+        Storage type of ``data`` and ``clean`` (float32 halves the file; the numbers are rounded once).
+    **params
+        The source's parameters (``snr_db``, ``step_s``, …).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValidationError
+        An unknown or unsupported source, a bad parameter (the source's own checks), a bad dtype.
+    """
+    from sigbench.datasets._common import COLORS
+    from sigbench.registry import generate
+
+    if source not in STREAM_SOURCES:
+        raise ValidationError(f"expected a source that streams ({', '.join(STREAM_SOURCES)}); received: {source!r}")
+    n = positive_int("n", n, minimum=2 if source == "noise" else 1)
+    chunk = positive_int("chunk_samples", chunk_samples)
+    if dtype not in ("float64", "float32"):
+        raise ValidationError(f"expected dtype float64 or float32; received: dtype={dtype!r}")
+    probe = generate(source, n=min(n, 64) if source == "sines" else max(2, min(n, 64)), seed=seed, **params)
+    meta = json.loads(json.dumps(probe.metadata))
+    meta["params"]["n"] = n
+    p = meta["params"]
+    rng = np.random.default_rng(p["seed"])
+    clean_fn: Callable[[int, int], np.ndarray] | None = None
+    std = 1.0
+    if source == "sines":
+        pairs = [(float(a), float(w)) for a, w in zip(p["amplitudes"], p["frequencies_rad_s"], strict=True)]
+        snr = float(p["snr_db"])
+        clean_fn = functools.partial(_sines_clean, pairs, float(p["step_s"]))
+
+        if snr == math.inf:
+            sigma = 0.0
+        elif p["noise_convention"] == "sigma":
+            sigma = float(10.0 ** (-snr / 20.0))
+        else:
+            fn = clean_fn
+            power = sum(float(np.sum(np.square(fn(s0, min(s0 + chunk, n))))) for s0 in range(0, n, chunk)) / n
+            if power == 0.0:
+                raise ValidationError("expected a clean signal with non-zero power to set a true SNR; "
+                                      "received: clean signal of all zeros (use noise_convention='sigma')")
+            sigma = math.sqrt(power / 10.0 ** (snr / 10.0))
+        meta["noise_std"] = float(sigma)
+        scale, shift = sigma, 0.0
+    else:
+        if COLORS[p["color"]] != 0.0:
+            raise ValidationError(f"expected color='white' for a streamed noise source (coloured noise needs one FFT "
+                                  f"over the whole record); received: color={p['color']!r}")
+        mean, m2 = _chunked_moments(np.random.default_rng(p["seed"]).standard_normal, n, chunk)
+        std = math.sqrt(m2 / n)
+        if std == 0.0:
+            raise ValidationError(f"expected n >= 2 samples to shape white noise; received: n={n}")
+        scale, shift = float(p["std"]), mean
+    target = Path(path)
+    with atomic_h5(target) as f:
+        sg = f.require_group("signals").create_group(probe.name)
+        sg.attrs["sample_rate_hz"] = probe.sample_rate_hz
+        sg.attrs["t0_s"] = probe.t0_s
+        sg.attrs["units"] = probe.units
+        sg.attrs["channel_names"] = json.dumps(list(probe.channel_names))
+        sg.attrs["metadata"] = json.dumps(meta)
+        chunks = (min(n, CHUNK_SAMPLES),)
+        data = sg.create_dataset("data", shape=(n,), dtype=dtype, chunks=chunks)
+        clean = sg.create_dataset("clean", shape=(n,), dtype=dtype, chunks=chunks) if clean_fn else None
+        for s0 in range(0, n, chunk):
+            s1 = min(s0 + chunk, n)
+            w = rng.standard_normal(s1 - s0)
+            if clean_fn is not None and clean is not None:
+                c = clean_fn(s0, s1)
+                data[s0:s1] = c + scale * w
+                clean[s0:s1] = c
+            else:
+                data[s0:s1] = scale * ((w - shift) / std)
+    return target
