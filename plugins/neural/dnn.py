@@ -1,1 +1,103 @@
-"""(being written)"""
+r"""``dnn``: a fully connected network on the raw window (the founding article's DNN).
+
+.. code-block:: text
+
+    window (W) ─ standardise ─ Dense(64, sigmoid) ─ Dense(32, sigmoid) ─ Dense(8, sigmoid) ─ Dense(outputs) ─ unscale
+
+Each hidden layer computes :math:`h_{l} = \sigma(W_l h_{l-1} + b_l)`; the output layer is linear.
+Trained with Adam on the mean squared error (see :mod:`sigbench.plugins.neural._base`).
+
+Cost per output row: :math:`\sum_l n_{l-1} n_l` multiply-accumulates (window 64, default units:
+64·64 + 64·32 + 32·8 + 8·1 = 6 408, plus 65 for the standardisation); parameters: the same plus the
+biases (6 513 for window 64).
+
+Example
+-------
+>>> import numpy as np, sigbench as sb
+>>> x = np.sin(0.1 * np.arange(600))
+>>> X, y = sb.sliding_windows(x[:-1], 32), x[32:]
+>>> model = sb.get_processor("dnn")(units=(16,), epochs=2).fit(X, y)
+>>> model.predict(X).shape
+(568,)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from sigbench import hookimpl
+from sigbench.plugins.neural._base import NeuralProcessor, _activation, _common_params, positive_int_tuple
+
+__all__ = ["DNN"]
+
+
+class DNN(NeuralProcessor):
+    """Dense network: ``units`` hidden layers of ``activation``, then a linear output layer.
+
+    Parameters
+    ----------
+    units : sequence of int, default ``(64, 32, 8)``
+        Width of each hidden layer, input side first. ``()`` gives a linear model.
+    activation : str, default ``"sigmoid"``
+        Hidden-layer activation, one of :data:`~sigbench.plugins.neural._base.ACTIVATIONS`.
+    seed : int, default 0
+        Seeds the weights and the batch order.
+    epochs : int, default 50
+        Maximum passes over the training rows.
+    batch_size : int, default 64
+        Rows per gradient step.
+    learning_rate : float, default 2e-3
+        Adam step size.
+    validation_fraction : float, default 0.2
+        Chronologically last fraction of the training rows held out for validation/early stopping.
+    patience : int or None, default 10
+        Epochs without a better validation loss before stopping (best weights restored); None: never.
+    standardize : bool, default True
+        Scale inputs and targets with training statistics (sigmoid units saturate otherwise).
+    steps_per_execution : int, default 16
+        Batches per compiled call (speed only).
+
+    Input shape
+    -----------
+    ``(rows, window)``, oldest sample first.
+
+    Output shape
+    ------------
+    ``(rows,)`` or ``(rows, outputs)``, as the training targets.
+
+    Raises
+    ------
+    ValidationError
+        An entry of ``units`` below 1, an unknown activation, or an invalid training parameter.
+
+    Examples
+    --------
+    >>> import sigbench as sb
+    >>> sb.get_processor("dnn")(units=(32, 8), activation="tanh").get_params()["units"]
+    [32, 8]
+    """
+
+    name: ClassVar[str] = "dnn"
+
+    def __init__(self, units: Sequence[int] = (64, 32, 8), activation: str = "sigmoid", *, seed: int = 0,
+                 epochs: int = 50, batch_size: int = 64, learning_rate: float = 2e-3,
+                 validation_fraction: float = 0.2, patience: int | None = 10, standardize: bool = True,
+                 steps_per_execution: int = 16) -> None:
+        self.units = positive_int_tuple("units", units, allow_empty=True)
+        self.activation = _activation("activation", activation)
+        common = _common_params(seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                                validation_fraction=validation_fraction, patience=patience,
+                                standardize=standardize, steps_per_execution=steps_per_execution)
+        super().__init__(units=list(self.units), activation=self.activation, **common)
+
+    def _body(self, keras: Any, x: Any, window: int) -> Any:
+        for i, width in enumerate(self.units):
+            x = keras.layers.Dense(width, activation=self.activation, name=f"dense_{i}")(x)
+        return x
+
+
+@hookimpl
+def register_processors(register: Callable[..., None]) -> None:
+    """Register ``dnn``."""
+    register(DNN)

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 from sigbench import ValidationError, hookimpl
 
 # The neural base class of the built-in processors (training loop, batches, safe persistence, cost).
-from sigbench.plugins.neural._base import NeuralProcessor
+from sigbench.plugins.neural import NeuralProcessor
 
 __all__ = ["GRU"]
 

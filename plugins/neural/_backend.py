@@ -1,0 +1,147 @@
+"""The one place that imports Keras, lazily, with TensorFlow's log noise silenced.
+
+Nothing under ``sigbench.plugins.neural`` imports Keras (or TensorFlow, JAX, torch) at module import
+time: ``sigbench --help`` and every command that trains no network stay free of them. A processor
+calls :func:`import_keras` when it builds its model.
+
+Keras picks its backend from ``KERAS_BACKEND`` (TensorFlow by default). Model code uses
+``keras.layers``/``keras.ops`` only, so the same processor runs under ``jax`` or ``torch``; this module
+touches a backend package only when that backend is the active one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import sys
+import warnings
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+__all__ = ["backend_name", "device_name", "import_keras", "seeded"]
+
+
+def import_keras() -> ModuleType:
+    """Import and return ``keras``, silencing TensorFlow/absl logging first.
+
+    ``TF_CPP_MIN_LOG_LEVEL`` is set to ``3`` unless the user set it; the ``tensorflow`` and ``absl``
+    Python loggers are raised to ERROR; unless ``TF_CPP_MIN_LOG_LEVEL=0``, the C++ start-up messages
+    written during the first import are discarded (see :func:`_silenced_fd2`).
+
+    Returns
+    -------
+    module
+        The ``keras`` package (Keras 3).
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    for name in ("tensorflow", "absl", "h5py._conv"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    try:
+        quiet = int(os.environ["TF_CPP_MIN_LOG_LEVEL"]) >= 1
+    except ValueError:
+        quiet = True
+    with warnings.catch_warnings(), (_silenced_fd2() if quiet else contextlib.nullcontext()):
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import keras
+    return keras
+
+
+@contextlib.contextmanager
+def _silenced_fd2() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for the duration (the first ``import keras``).
+
+    TensorFlow ≥ 2.19 logs through absl before ``absl::InitializeLog()``, which ignores
+    ``TF_CPP_MIN_LOG_LEVEL``: "oneDNN custom operations are on", "Could not find cuda drivers", …
+    are written straight to fd 2 during the import. An import error still surfaces as a Python
+    exception after fd 2 is restored. Set ``TF_CPP_MIN_LOG_LEVEL=0`` to see the messages.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def backend_name() -> str:
+    """The active Keras backend (``"tensorflow"``, ``"jax"``, ``"torch"``, …)."""
+    return str(import_keras().backend.backend())
+
+
+def device_name() -> str:
+    """A short name of the device the active backend computes on, e.g. ``"CPU"`` or ``"GPU:0 (cuda)"``."""
+    backend = backend_name()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_logical_devices("GPU")
+            return f"GPU:0 ({len(gpus)} visible)" if gpus else "CPU"
+        if backend == "jax":
+            import jax
+
+            dev = jax.devices()[0]
+            return f"{dev.platform.upper()}:{dev.id} ({getattr(dev, 'device_kind', dev.platform)})"
+        if backend == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                return f"GPU:0 ({torch.cuda.get_device_name(0)})"
+            return "CPU"
+    except Exception as exc:  # a device query must never fail a fit; say what happened instead
+        return f"unknown ({type(exc).__name__})"
+    return "unknown"
+
+
+def _enable_determinism(keras: ModuleType) -> bool:
+    """Ask the backend for deterministic kernels where it offers a switch; True if enabled."""
+    if keras.backend.backend() != "tensorflow":
+        return False  # jax on CPU/GPU is deterministic by default for these layers; torch has no global switch here
+    import tensorflow as tf
+
+    try:
+        tf.config.experimental.enable_op_determinism()
+    except (AttributeError, RuntimeError, ValueError):
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[Any]:
+    """Seed Keras for a build-and-fit, and give the caller's global RNG state back afterwards.
+
+    ``keras.utils.set_random_seed`` also reseeds Python's ``random`` and NumPy's global generator,
+    and Keras draws the seeds of unseeded initializers from ``random``. Inside the block those are
+    seeded (so the same ``seed`` builds the same model); on exit the caller's states are restored,
+    so a sigbench fit neither uses nor disturbs the global NumPy RNG of the program around it.
+
+    Yields
+    ------
+    module
+        ``keras``.
+    """
+    keras = import_keras()
+    py_state = random.getstate()
+    np_state = np.random.get_state()
+    try:
+        keras.utils.set_random_seed(int(seed))
+        _enable_determinism(keras)
+        yield keras
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)

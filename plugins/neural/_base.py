@@ -1,0 +1,564 @@
+r"""The shared base of the neural processors: training loop, streamed windows, persistence, cost.
+
+:class:`NeuralProcessor` owns everything the four architectures have in common; a subclass only
+validates its architecture parameters and builds its layers (:meth:`NeuralProcessor._body`).
+
+Training
+    Adam on the mean squared error of standardised targets, ``epochs`` passes over the training
+    rows in a fresh seeded order each epoch, mini-batches of ``batch_size`` rows. The last
+    ``validation_fraction`` of the rows (chronologically: the end of the training segment, never
+    shuffled into training) is the validation set; with ``patience`` set, training stops after
+    ``patience`` epochs without a better validation loss and the best epoch's weights are restored.
+
+Windows without copies
+    Inputs are usually a read-only strided view ``(rows, window)`` of the signal. Keras is fed
+    through a ``keras.utils.PyDataset`` that copies **one batch** at a time (``batch_size × window``
+    float32), for training, validation and prediction alike; the ``rows × window`` array is never
+    built. Peak memory grows with the number of rows only through the shuffled row order (8 bytes
+    per row) and the predictions (4 bytes per output).
+
+Reproducibility
+    ``seed`` goes to ``keras.utils.set_random_seed`` before the model is built, the batch order comes
+    from ``numpy.random.default_rng(seed)``, and TensorFlow's deterministic ops are enabled when the
+    backend is TensorFlow. Same seed, same data → identical predictions. The caller's global
+    ``random``/NumPy RNG states are restored after the fit.
+
+Persistence
+    ``save(dir)`` writes ``processor.json`` and ``state.npz`` (the base class: parameters and the
+    standardisation statistics) plus ``model.weights.h5`` (Keras weights only) and
+    ``architecture.json`` (sigbench's own record of the layers and of the training history).
+    ``load`` rebuilds the model **in code** from the parameters, checks that it matches the record,
+    checks the weights file for links, external storage, virtual datasets and oversized datasets,
+    and loads the weights. No Keras configuration is ever deserialised.
+
+Cost
+    ``macs_per_sample()`` counts the multiply-accumulates of one prediction (one input row) from the
+    layer shapes: Dense ``in × units``; Conv1D ``out_length × kernel_size × in_channels × filters``;
+    LSTM, per time step, ``4 · units · (features + units)`` for the gates plus ``3 · units``
+    element-wise products; the standardisation adds ``window + outputs``. Activations, pooling
+    comparisons and additions are not counted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from sigbench._validate import in_range, one_of, positive_float, positive_int
+from sigbench.console import get_console, is_quiet
+from sigbench.errors import FileFormatError, UnsafeFileError, ValidationError
+from sigbench.plugins.neural._backend import backend_name, device_name, import_keras, seeded
+from sigbench.processor import Processor
+
+__all__ = [
+    "ACTIVATIONS",
+    "ARCHITECTURE_FILE",
+    "WEIGHTS_FILE",
+    "NeuralProcessor",
+    "check_weights_file",
+    "positive_int_tuple",
+]
+
+#: activations accepted by the ``activation`` parameters (Keras names)
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "elu", "gelu", "swish", "softplus")
+#: file names written next to ``processor.json``
+WEIGHTS_FILE = "model.weights.h5"
+ARCHITECTURE_FILE = "architecture.json"
+_RECORD_FORMAT = "sigbench-neural-architecture"
+#: rows used to estimate the input standardisation (evenly spaced, so the estimate is deterministic)
+_STATS_VALUES = 1 << 20
+#: rows per prediction batch (prediction holds no gradients, so larger batches are cheap)
+_PREDICT_BATCH = 4096
+
+
+# -- validation helpers ----------------------------------------------------------------------------
+def positive_int_tuple(name: str, value: Any, *, allow_empty: bool = False) -> list[int]:
+    """Return ``value`` (an int or a sequence of ints ≥ 1) as a list of ints.
+
+    Raises
+    ------
+    ValidationError
+        An entry is not an integer ≥ 1 (``"expected every entry of units to be an integer >= 1;
+        received: units=(64, 0)"``), or the sequence is empty and ``allow_empty`` is false.
+    """
+    items: Sequence[Any]
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        items = [value]
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        raise ValidationError(f"expected {name} to be a sequence of integers >= 1; received: {name}={value!r}")
+    if not items and not allow_empty:
+        raise ValidationError(f"expected at least one entry in {name}; received: {name}={value!r}")
+    out: list[int] = []
+    for item in items:
+        ok = isinstance(item, (int, np.integer)) and not isinstance(item, bool) and int(item) >= 1
+        if not ok:
+            raise ValidationError(f"expected every entry of {name} to be an integer >= 1; received: {name}={value!r}")
+        out.append(int(item))
+    return out
+
+
+def _common_params(*, seed: Any, epochs: Any, batch_size: Any, learning_rate: Any, validation_fraction: Any,
+                   patience: Any, standardize: Any, steps_per_execution: Any) -> dict[str, Any]:
+    """Validate the training parameters every neural processor takes; returns them normalised."""
+    if patience is not None:
+        patience = positive_int("patience", patience, minimum=0)
+    if not isinstance(standardize, (bool, np.bool_)):
+        raise ValidationError(f"expected standardize to be True or False; received: standardize={standardize!r}")
+    return {
+        "seed": positive_int("seed", seed, minimum=0),
+        "epochs": positive_int("epochs", epochs),
+        "batch_size": positive_int("batch_size", batch_size),
+        "learning_rate": positive_float("learning_rate", learning_rate),
+        "validation_fraction": in_range("validation_fraction", validation_fraction, 0.0, 1.0, high_open=True),
+        "patience": patience,
+        "standardize": bool(standardize),
+        "steps_per_execution": positive_int("steps_per_execution", steps_per_execution),
+    }
+
+
+def _activation(name: str, value: Any) -> str:
+    return one_of(name, value, ACTIVATIONS)
+
+
+# -- the batch pipeline (a PyDataset class built lazily, so that Keras is imported only on use) ----
+@lru_cache(maxsize=1)
+def _window_dataset_class() -> type:
+    keras = import_keras()
+
+    class WindowBatches(keras.utils.PyDataset):  # type: ignore[name-defined,misc]
+        """Rows ``start:stop`` of a (possibly strided) ``(rows, window)`` array, one batch copy at a time.
+
+        ``batch i`` holds float32 copies of at most ``batch_size`` rows, standardised with
+        ``(x - x_shift) / x_scale``; targets likewise with per-output statistics. With ``seed`` the
+        rows are visited in a new ``default_rng(seed)`` permutation every epoch (sorted inside a
+        batch, for memory locality); without it, in order.
+        """
+
+        def __init__(self, inputs: np.ndarray, targets: np.ndarray | None, batch_size: int, *,
+                     start: int, stop: int, stats: dict[str, np.ndarray], seed: int | None) -> None:
+            super().__init__()
+            self.inputs, self.targets = inputs, targets
+            self.batch_size, self.start, self.stop = batch_size, start, stop
+            self.x_shift = np.float32(stats["x_shift"])
+            self.x_inv = np.float32(1.0 / stats["x_scale"])
+            self.y_shift = np.asarray(stats["y_shift"], dtype=np.float32)
+            self.y_inv = np.asarray(1.0 / stats["y_scale"], dtype=np.float32)
+            self._rng = None if seed is None else np.random.default_rng(seed)
+            self._order: np.ndarray | None = None
+            self.max_batch_bytes = 0  # largest input batch handed out (tests check the pipeline copies batches only)
+            self.on_epoch_end()
+
+        def __len__(self) -> int:
+            return max(0, math.ceil((self.stop - self.start) / self.batch_size))
+
+        def _rows(self, index: int) -> slice | np.ndarray:
+            lo = index * self.batch_size
+            hi = min(lo + self.batch_size, self.stop - self.start)
+            if self._order is None:
+                return slice(self.start + lo, self.start + hi)
+            return np.sort(self._order[lo:hi]) + self.start
+
+        def __getitem__(self, index: int) -> Any:
+            if index < 0 or index >= len(self):
+                raise IndexError(index)
+            rows = self._rows(index)
+            x = np.asarray(self.inputs[rows], dtype=np.float32)  # one batch copy
+            x -= self.x_shift
+            x *= self.x_inv
+            self.max_batch_bytes = max(self.max_batch_bytes, x.nbytes)
+            if self.targets is None:
+                return x
+            y = np.asarray(self.targets[rows], dtype=np.float32).reshape(x.shape[0], -1)
+            return x, (y - self.y_shift) * self.y_inv
+
+        def on_epoch_end(self) -> None:
+            if self._rng is not None:
+                self._order = self._rng.permutation(self.stop - self.start)
+
+    return WindowBatches
+
+
+def window_batches(inputs: np.ndarray, targets: np.ndarray | None, batch_size: int, *, start: int = 0,
+                   stop: int | None = None, stats: dict[str, np.ndarray] | None = None,
+                   seed: int | None = None) -> Any:
+    """A ``keras.utils.PyDataset`` over rows ``start:stop`` of ``inputs`` (see ``WindowBatches``).
+
+    Parameters
+    ----------
+    inputs : ndarray, shape ``(rows, window)``
+        Often a read-only strided view; only batches are copied.
+    targets : ndarray, shape ``(rows,)`` or ``(rows, outputs)``, or None
+        None for prediction (the dataset then yields inputs only).
+    batch_size : int
+        Rows per batch.
+    start, stop : int
+        The row range served (``stop`` defaults to all rows).
+    stats : dict, optional
+        ``x_shift``, ``x_scale``, ``y_shift``, ``y_scale``; default: identity.
+    seed : int, optional
+        Shuffle rows every epoch with ``default_rng(seed)``; default: in order.
+    """
+    if stats is None:
+        outputs = 1 if targets is None or targets.ndim == 1 else targets.shape[1]
+        stats = {"x_shift": np.zeros(()), "x_scale": np.ones(()), "y_shift": np.zeros(outputs),
+                 "y_scale": np.ones(outputs)}
+    cls = _window_dataset_class()
+    return cls(inputs, targets, batch_size, start=start, stop=inputs.shape[0] if stop is None else stop,
+               stats=stats, seed=seed)
+
+
+# -- progress display -------------------------------------------------------------------------------
+def _progress_callback(keras: Any, label: str, epochs: int) -> Any:
+    """A Keras callback showing per-epoch loss/val loss: rich bar on a TTY, plain lines otherwise."""
+    console = get_console()
+
+    class Progress(keras.callbacks.Callback):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self._progress: Any = None
+            self._task: Any = None
+
+        def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+            if console.is_terminal:
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeElapsedColumn,
+                    TimeRemainingColumn,
+                )
+
+                self._progress = Progress(
+                    TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=console, transient=True,
+                )
+                self._progress.start()
+                self._task = self._progress.add_task(f"{label} epochs", total=epochs, losses="")
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            logs = logs or {}
+            losses = f"loss {logs.get('loss', math.nan):.4g}"
+            if "val_loss" in logs:
+                losses += f"  val loss {logs['val_loss']:.4g}"
+            if self._progress is not None:
+                self._progress.update(self._task, completed=epoch + 1, losses=losses)
+            else:
+                console.print(f"{label}: epoch {epoch + 1}/{epochs}  {losses}", markup=False, highlight=False)
+
+        def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+            if self._progress is not None:
+                self._progress.stop()
+                self._progress = None
+
+    return Progress()
+
+
+# -- the weights file check -----------------------------------------------------------------------
+def check_weights_file(path: Path, *, max_bytes: int) -> None:
+    """Refuse an HDF5 weights file holding anything but plain, modest, internal datasets.
+
+    Raises
+    ------
+    FileFormatError
+        Not an HDF5 file.
+    UnsafeFileError
+        A soft or external link, a dataset with external raw storage, a virtual dataset, or datasets
+        declaring more than ``max_bytes`` in total (a shape bomb).
+    """
+    import h5py
+
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as exc:
+        raise FileFormatError(f"not a readable weights file: {path} ({exc})") from None
+    declared = 0
+    with handle as f:
+        stack: list[Any] = [f]
+        while stack:
+            group = stack.pop()
+            for key in group:
+                link = group.get(key, getlink=True)
+                if isinstance(link, (h5py.SoftLink, h5py.ExternalLink)):
+                    kind = type(link).__name__
+                    raise UnsafeFileError(f"refusing weights file {path}: {group.name}/{key} is a {kind}")
+                obj = group[key]
+                if isinstance(obj, h5py.Group):
+                    stack.append(obj)
+                    continue
+                if not isinstance(obj, h5py.Dataset):
+                    raise UnsafeFileError(f"refusing weights file {path}: unexpected object at {obj.name}")
+                if obj.is_virtual:
+                    raise UnsafeFileError(f"refusing weights file {path}: {obj.name} is a virtual dataset")
+                if obj.external:
+                    raise UnsafeFileError(f"refusing weights file {path}: {obj.name} uses external storage")
+                declared += int(np.prod(obj.shape, dtype=np.float64)) * obj.dtype.itemsize
+                if declared > max_bytes:
+                    raise UnsafeFileError(
+                        f"refusing weights file {path}: datasets declare more than {max_bytes} bytes "
+                        f"(the model holds far less)"
+                    )
+
+
+# -- the base class ---------------------------------------------------------------------------------
+class NeuralProcessor(Processor):
+    """Base of the Keras processors: training, streamed batches, persistence, cost.
+
+    Subclasses validate their architecture parameters in ``__init__``, pass **all** constructor
+    parameters to ``super().__init__`` and implement :meth:`_body` (and :meth:`_check_window` for
+    constraints that depend on the window).
+
+    Parameters
+    ----------
+    **params
+        The subclass's validated constructor parameters, including the common training ones:
+        ``seed`` (int ≥ 0), ``epochs`` (int ≥ 1), ``batch_size`` (rows, ≥ 1), ``learning_rate``
+        (Adam step, > 0), ``validation_fraction`` (in ``[0, 1)``: the chronologically last fraction
+        of the training rows), ``patience`` (epochs without improvement before stopping; None: never
+        stop early), ``standardize`` (scale inputs and targets with training statistics) and
+        ``steps_per_execution`` (batches per compiled call; a speed knob, results do not depend on it;
+        1 under the torch backend, which allows no other value).
+
+    Input shape
+    -----------
+    2-D array ``(rows, window)``: row *i* holds ``window`` consecutive samples, oldest first.
+
+    Output shape
+    ------------
+    ``(rows,)`` when fitted on 1-D targets, ``(rows, outputs)`` when fitted on 2-D targets.
+    """
+
+    family: ClassVar[str] = "neural"
+    deterministic: ClassVar[bool] = False
+    requires: ClassVar[tuple[str, ...]] = ("keras",)
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.seed: int = params["seed"]
+        self.epochs: int = params["epochs"]
+        self.batch_size: int = params["batch_size"]
+        self.learning_rate: float = params["learning_rate"]
+        self.validation_fraction: float = params["validation_fraction"]
+        self.patience: int | None = params["patience"]
+        self.standardize: bool = params["standardize"]
+        self.steps_per_execution: int = params["steps_per_execution"]
+        self.model: Any = None
+        self._stats: dict[str, np.ndarray] = {}
+        self._training: dict[str, Any] = {}
+
+    # -- for subclasses ----------------------------------------------------------------------
+    def _check_window(self, window: int) -> None:
+        """Raise :class:`ValidationError` when the architecture cannot take ``window`` samples."""
+
+    def _body(self, keras: Any, x: Any, window: int) -> Any:
+        """Layers between the ``(batch, window)`` input tensor and the linear output layer."""
+        raise NotImplementedError
+
+    # -- model -------------------------------------------------------------------------------
+    def _build_model(self, window: int, n_outputs: int) -> Any:
+        keras = import_keras()
+        inputs = keras.Input(shape=(window,), name="window")
+        x = self._body(keras, inputs, window)
+        outputs = keras.layers.Dense(n_outputs, name="output")(x)
+        return keras.Model(inputs, outputs, name=self.name.replace("-", "_"))
+
+    def _compile(self, model: Any) -> None:
+        keras = import_keras()
+        # Keras's torch trainer accepts only one step per call; the result does not depend on it
+        steps = 1 if keras.backend.backend() == "torch" else self.steps_per_execution
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate), loss="mse",
+                      steps_per_execution=steps)
+
+    def _architecture(self) -> list[dict[str, Any]]:
+        """The model's layers as plain data: name, class, output shape, parameter count, key settings."""
+        layers = []
+        for layer in self.model.layers:
+            entry: dict[str, Any] = {
+                "name": layer.name,
+                "class": type(layer).__name__,
+                "output_shape": list(layer.output.shape[1:]),
+                "params": int(layer.count_params()),
+            }
+            config = layer.get_config()
+            for key in ("units", "filters", "kernel_size", "pool_size", "activation", "return_sequences",
+                        "target_shape", "axis"):
+                if key in config:
+                    value = config[key]
+                    entry[key] = list(value) if isinstance(value, tuple) else value
+            layers.append(entry)
+        return layers
+
+    # -- statistics --------------------------------------------------------------------------
+    def _compute_stats(self, inputs: np.ndarray, targets: np.ndarray) -> dict[str, np.ndarray]:
+        outputs = 1 if targets.ndim == 1 else targets.shape[1]
+        if not self.standardize:
+            return {"x_shift": np.zeros(()), "x_scale": np.ones(()), "y_shift": np.zeros(outputs),
+                    "y_scale": np.ones(outputs)}
+        rows = inputs.shape[0]
+        take = min(rows, max(1, _STATS_VALUES // inputs.shape[1]))
+        idx = np.unique(np.linspace(0, rows - 1, take).astype(np.int64))
+        sample = np.asarray(inputs[idx], dtype=np.float64)
+        x_scale = float(sample.std()) or 1.0
+        y = np.asarray(targets, dtype=np.float64).reshape(rows, -1)
+        y_scale = y.std(axis=0)
+        y_scale[y_scale == 0] = 1.0
+        return {"x_shift": np.asarray(sample.mean()), "x_scale": np.asarray(x_scale),
+                "y_shift": y.mean(axis=0), "y_scale": y_scale}
+
+    # -- Processor overrides -----------------------------------------------------------------
+    def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
+        window = int(inputs.shape[1])
+        self._check_window(window)
+        rows = int(inputs.shape[0])
+        n_val = round(rows * self.validation_fraction)
+        if n_val and rows - n_val < 1:
+            raise ValidationError(
+                f"expected at least one training row after the validation split; received: rows={rows}, "
+                f"validation_fraction={self.validation_fraction}"
+            )
+        n_outputs = 1 if targets.ndim == 1 else int(targets.shape[1])
+        self._stats = self._compute_stats(inputs, targets)
+        with seeded(self.seed) as keras:
+            self.model = self._build_model(window, n_outputs)
+            self._compile(self.model)
+            train = window_batches(inputs, targets, self.batch_size, stop=rows - n_val, stats=self._stats,
+                                   seed=self.seed)
+            val = (window_batches(inputs, targets, max(self.batch_size, 256), start=rows - n_val, stats=self._stats)
+                   if n_val else None)
+            callbacks: list[Any] = []
+            if self.patience is not None:
+                callbacks.append(keras.callbacks.EarlyStopping(
+                    monitor="val_loss" if n_val else "loss", patience=self.patience, restore_best_weights=True))
+            if not is_quiet():
+                callbacks.append(_progress_callback(keras, self.name, self.epochs))
+            start = time.perf_counter()
+            history = self.model.fit(train, validation_data=val, epochs=self.epochs, verbose=0,
+                                     callbacks=callbacks, shuffle=False)
+            train_s = time.perf_counter() - start
+        losses = [float(v) for v in history.history.get("loss", [])]
+        val_losses = [float(v) for v in history.history.get("val_loss", [])]
+        monitored = val_losses or losses
+        best = int(np.argmin(monitored)) if monitored else 0
+        self._training = {
+            "epochs_run": len(losses),
+            "best_epoch": best + 1,
+            "stopped_early": len(losses) < self.epochs,
+            "final_loss": losses[-1] if losses else math.nan,
+            "final_val_loss": val_losses[-1] if val_losses else None,
+            "best_val_loss": val_losses[best] if val_losses else None,
+            "loss_history": losses,
+            "val_loss_history": val_losses,
+            "loss_units": "MSE of standardised targets" if self.standardize else "MSE",
+            "train_rows": rows - n_val,
+            "validation_rows": n_val,
+            "train_s": train_s,
+            "max_batch_bytes": int(train.max_batch_bytes),
+            "backend": backend_name(),
+            "device": device_name(),
+            "keras_version": str(keras.__version__),
+        }
+
+    def _predict(self, inputs: np.ndarray) -> np.ndarray:
+        data = window_batches(inputs, None, max(self.batch_size, _PREDICT_BATCH), stats=self._stats)
+        out = np.asarray(self.model.predict(data, verbose=0), dtype=np.float64)
+        return out * self._stats["y_scale"] + self._stats["y_shift"]
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """The standardisation statistics (the weights live in ``model.weights.h5``)."""
+        return {k: np.asarray(v, dtype=np.float64) for k, v in self._stats.items()}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore the standardisation statistics."""
+        expected = {"x_shift", "x_scale", "y_shift", "y_scale"}
+        if set(state) != expected:
+            raise FileFormatError(f"expected state arrays {sorted(expected)}; received: {sorted(state)}")
+        self._stats = {k: np.asarray(v, dtype=np.float64) for k, v in state.items()}
+
+    def trainable_params(self) -> int:
+        """Number of trainable weights of the Keras model."""
+        return int(sum(int(np.prod(w.shape)) for w in self.model.trainable_weights))
+
+    def memory_bytes(self) -> int:
+        """Bytes of the model's weights plus the standardisation statistics."""
+        weights = sum(int(np.prod(w.shape)) * np.dtype(str(w.dtype)).itemsize for w in self.model.weights)
+        return int(weights + super().memory_bytes())
+
+    def macs_per_sample(self) -> float:
+        """Multiply-accumulates per prediction (one input row), from the layer shapes (see module notes)."""
+        macs = 0
+        for layer in self.model.layers:
+            kind = type(layer).__name__
+            if kind == "Dense":
+                in_shape = layer.input.shape
+                macs += int(np.prod(in_shape[1:-1], dtype=np.int64)) * int(in_shape[-1]) * int(layer.units)
+            elif kind == "Conv1D":
+                out_len = int(layer.output.shape[1])
+                in_ch = int(layer.input.shape[-1])
+                macs += out_len * int(layer.kernel_size[0]) * in_ch * int(layer.filters)
+            elif kind == "LSTM":
+                steps, features = int(layer.input.shape[1]), int(layer.input.shape[2])
+                units = int(layer.units)
+                macs += steps * (4 * units * (features + units) + 3 * units)
+        if self.standardize:
+            macs += int(self.window or 0) + int(self.n_outputs or 0)
+        return float(macs)
+
+    def extra_description(self) -> dict[str, Any]:
+        """Training record: epochs run, best epoch, final and per-epoch losses, time, backend, device."""
+        return dict(self._training)
+
+    def _save_extra(self, path: Path) -> None:
+        record = {
+            "format": _RECORD_FORMAT,
+            "format_version": 1,
+            "name": self.name,
+            "window": self.window,
+            "n_outputs": self.n_outputs,
+            "layers": self._architecture(),
+            "training": self._training,
+        }
+        (path / ARCHITECTURE_FILE).write_text(json.dumps(record, indent=2))
+        self.model.save_weights(str(path / WEIGHTS_FILE))
+
+    def _load_extra(self, path: Path) -> None:
+        try:
+            record = json.loads((path / ARCHITECTURE_FILE).read_text())
+        except FileNotFoundError:
+            raise FileFormatError(f"not a saved neural processor (no {ARCHITECTURE_FILE}): {path}") from None
+        except json.JSONDecodeError as exc:
+            raise FileFormatError(f"corrupt {ARCHITECTURE_FILE} in {path}: {exc}") from None
+        if not isinstance(record, dict) or record.get("format") != _RECORD_FORMAT or record.get("format_version") != 1:
+            raise FileFormatError(f"unsupported architecture record in {path}")
+        if record.get("name") != self.name or record.get("window") != self.window \
+                or record.get("n_outputs") != self.n_outputs:
+            raise FileFormatError(f"architecture record in {path} does not match processor.json")
+        window, n_outputs = int(self.window or 0), int(self.n_outputs or 0)
+        self._check_window(window)
+        self.model = self._build_model(window, n_outputs)
+        if record.get("layers") != self._architecture():
+            raise FileFormatError(
+                f"the architecture record in {path} does not match the model built from its parameters "
+                f"(saved by another sigbench version, or edited)"
+            )
+        weights = path / WEIGHTS_FILE
+        if not weights.is_file():
+            raise FileFormatError(f"missing {WEIGHTS_FILE} in {path}")
+        expected = sum(int(np.prod(w.shape)) * 8 for w in self.model.weights)  # float64 at most
+        check_weights_file(weights, max_bytes=2 * expected + (1 << 20))
+        try:
+            self.model.load_weights(str(weights))
+        except (ValueError, KeyError, OSError) as exc:
+            raise FileFormatError(f"cannot load {weights}: {exc}".splitlines()[0]) from None
+        training = record.get("training")
+        self._training = dict(training) if isinstance(training, dict) else {}
+
