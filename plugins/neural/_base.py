@@ -107,13 +107,14 @@ def positive_int_tuple(name: str, value: Any, *, allow_empty: bool = False) -> l
 
 
 def _common_params(*, seed: Any, epochs: Any, batch_size: Any, learning_rate: Any, validation_fraction: Any,
-                   patience: Any, standardize: Any, steps_per_execution: Any) -> dict[str, Any]:
+                   patience: Any, standardize: Any, steps_per_execution: Any, window: Any = None) -> dict[str, Any]:
     """Validate the training parameters every neural processor takes; returns them normalised."""
     if patience is not None:
         patience = positive_int("patience", patience, minimum=0)
     if not isinstance(standardize, (bool, np.bool_)):
         raise ValidationError(f"expected standardize to be True or False; received: standardize={standardize!r}")
     return {
+        "window": None if window is None else positive_int("window", window),
         "seed": positive_int("seed", seed, minimum=0),
         "epochs": positive_int("epochs", epochs),
         "batch_size": positive_int("batch_size", batch_size),
@@ -355,6 +356,10 @@ class NeuralProcessor(Processor):
         self.model: Any = None
         self._stats: dict[str, np.ndarray] = {}
         self._training: dict[str, Any] = {}
+        #: the window declared at construction (optional): checked now and against the data at fit
+        self.expected_window: int | None = params.get("window")
+        if self.expected_window is not None:
+            self._check_window(self.expected_window)
 
     # -- for subclasses ----------------------------------------------------------------------
     def _check_window(self, window: int) -> None:
@@ -418,6 +423,9 @@ class NeuralProcessor(Processor):
     # -- Processor overrides -----------------------------------------------------------------
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
         window = int(inputs.shape[1])
+        if self.expected_window is not None and window != self.expected_window:
+            raise ValidationError(f"expected windows of {self.expected_window} samples "
+                                  f"(window={self.expected_window}); received: inputs.shape={inputs.shape}")
         self._check_window(window)
         rows = int(inputs.shape[0])
         n_val = round(rows * self.validation_fraction)

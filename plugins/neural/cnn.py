@@ -104,7 +104,8 @@ class CNN(NeuralProcessor):
 
     def __init__(self, kernel_sizes: Sequence[int] = (3, 5, 9, 17), filters: int = 8, pooling: str = "max",
                  pool_size: int = 2, conv_activation: str = "relu", dense_units: Sequence[int] = (32,),
-                 activation: str = "relu", *, seed: int = 0, epochs: int = 50, batch_size: int = 32,
+                 activation: str = "relu", *,
+                 window: int | None = None, seed: int = 0, epochs: int = 50, batch_size: int = 32,
                  learning_rate: float = 1e-3, validation_fraction: float = 0.2, patience: int | None = 10,
                  standardize: bool = True, steps_per_execution: int = 16) -> None:
         self.kernel_sizes = positive_int_tuple("kernel_sizes", kernel_sizes)
@@ -114,9 +115,11 @@ class CNN(NeuralProcessor):
         self.conv_activation = _activation("conv_activation", conv_activation)
         self.dense_units = positive_int_tuple("dense_units", dense_units, allow_empty=True)
         self.activation = _activation("activation", activation)
-        common = _common_params(seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                                validation_fraction=validation_fraction, patience=patience,
-                                standardize=standardize, steps_per_execution=steps_per_execution)
+        common = _common_params(
+            window=window, seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            validation_fraction=validation_fraction, patience=patience, standardize=standardize,
+            steps_per_execution=steps_per_execution,
+        )
         super().__init__(kernel_sizes=list(self.kernel_sizes), filters=self.filters, pooling=self.pooling,
                          pool_size=self.pool_size, conv_activation=self.conv_activation,
                          dense_units=list(self.dense_units), activation=self.activation, **common)

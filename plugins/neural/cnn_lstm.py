@@ -87,7 +87,8 @@ class CNNLSTM(NeuralProcessor):
 
     def __init__(self, filters: int = 16, kernel_size: int = 5, pooling: str = "max", pool_size: int = 2,
                  conv_activation: str = "relu", units: Sequence[int] = (32,), dense_units: Sequence[int] = (),
-                 activation: str = "relu", *, seed: int = 0, epochs: int = 30, batch_size: int = 128,
+                 activation: str = "relu", *,
+                 window: int | None = None, seed: int = 0, epochs: int = 30, batch_size: int = 128,
                  learning_rate: float = 5e-3, validation_fraction: float = 0.2, patience: int | None = 6,
                  standardize: bool = True, steps_per_execution: int = 16) -> None:
         self.filters = positive_int("filters", filters)
@@ -98,9 +99,11 @@ class CNNLSTM(NeuralProcessor):
         self.units = positive_int_tuple("units", units)
         self.dense_units = positive_int_tuple("dense_units", dense_units, allow_empty=True)
         self.activation = _activation("activation", activation)
-        common = _common_params(seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                                validation_fraction=validation_fraction, patience=patience,
-                                standardize=standardize, steps_per_execution=steps_per_execution)
+        common = _common_params(
+            window=window, seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            validation_fraction=validation_fraction, patience=patience, standardize=standardize,
+            steps_per_execution=steps_per_execution,
+        )
         super().__init__(filters=self.filters, kernel_size=self.kernel_size, pooling=self.pooling,
                          pool_size=self.pool_size, conv_activation=self.conv_activation, units=list(self.units),
                          dense_units=list(self.dense_units), activation=self.activation, **common)

@@ -80,15 +80,18 @@ class DNN(NeuralProcessor):
 
     name: ClassVar[str] = "dnn"
 
-    def __init__(self, units: Sequence[int] = (64, 32, 8), activation: str = "sigmoid", *, seed: int = 0,
+    def __init__(self, units: Sequence[int] = (64, 32, 8), activation: str = "sigmoid", *,
+                 window: int | None = None, seed: int = 0,
                  epochs: int = 50, batch_size: int = 64, learning_rate: float = 2e-3,
                  validation_fraction: float = 0.2, patience: int | None = 10, standardize: bool = True,
                  steps_per_execution: int = 16) -> None:
         self.units = positive_int_tuple("units", units, allow_empty=True)
         self.activation = _activation("activation", activation)
-        common = _common_params(seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                                validation_fraction=validation_fraction, patience=patience,
-                                standardize=standardize, steps_per_execution=steps_per_execution)
+        common = _common_params(
+            window=window, seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            validation_fraction=validation_fraction, patience=patience, standardize=standardize,
+            steps_per_execution=steps_per_execution,
+        )
         super().__init__(units=list(self.units), activation=self.activation, **common)
 
     def _body(self, keras: Any, x: Any, window: int) -> Any:

@@ -99,16 +99,19 @@ class LSTM(NeuralProcessor):
     name: ClassVar[str] = "lstm"
 
     def __init__(self, units: Sequence[int] = (32,), timesteps: int | None = None,
-                 dense_units: Sequence[int] = (), activation: str = "relu", *, seed: int = 0, epochs: int = 30,
+                 dense_units: Sequence[int] = (), activation: str = "relu", *,
+                 window: int | None = None, seed: int = 0, epochs: int = 30,
                  batch_size: int = 128, learning_rate: float = 5e-3, validation_fraction: float = 0.2,
                  patience: int | None = 6, standardize: bool = True, steps_per_execution: int = 16) -> None:
         self.units = positive_int_tuple("units", units)
         self.timesteps = None if timesteps is None else positive_int("timesteps", timesteps)
         self.dense_units = positive_int_tuple("dense_units", dense_units, allow_empty=True)
         self.activation = _activation("activation", activation)
-        common = _common_params(seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                                validation_fraction=validation_fraction, patience=patience,
-                                standardize=standardize, steps_per_execution=steps_per_execution)
+        common = _common_params(
+            window=window, seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+            validation_fraction=validation_fraction, patience=patience, standardize=standardize,
+            steps_per_execution=steps_per_execution,
+        )
         super().__init__(units=list(self.units), timesteps=self.timesteps, dense_units=list(self.dense_units),
                          activation=self.activation, **common)
 

@@ -397,3 +397,16 @@ def test_progress_plain_lines_off_a_tty_and_silent_when_quiet(capsys):
         assert capsys.readouterr().err == ""
     finally:
         set_quiet(False)
+
+
+def test_declared_window_is_checked_at_construction_and_fit():
+    import sigbench as sb
+
+    x = sb.generate("sines", n=500, seed=0).data
+    w, y = sb.sliding_windows(x[:-1], 64), x[64:]
+    p = sb.get_processor("lstm")(window=64, epochs=1).fit(w[:300], y[:300])  # the example
+    assert p.predict(w[300:]).shape == (len(w) - 300,)
+    with pytest.raises(sb.ValidationError, match="window divisible by timesteps"):
+        sb.get_processor("lstm")(window=60, timesteps=7)  # rejected before any data
+    with pytest.raises(sb.ValidationError, match="expected windows of 32 samples"):
+        sb.get_processor("dnn")(window=32, epochs=1).fit(w[:300], y[:300])  # data disagree with the declaration
