@@ -402,7 +402,8 @@ def test_progress_plain_lines_off_a_tty_and_silent_when_quiet(capsys):
 def test_declared_window_is_checked_at_construction_and_fit():
     import sigbench as sb
 
-    x = sb.generate("sines", n=500, seed=0).data
+    t = np.arange(500) * 0.1
+    x = np.sin(t) + np.sin(np.pi * t / 2) + np.random.default_rng(0).normal(0, 0.3, 500)
     w, y = sb.sliding_windows(x[:-1], 64), x[64:]
     p = sb.get_processor("lstm")(window=64, epochs=1).fit(w[:300], y[:300])  # the example
     assert p.predict(w[300:]).shape == (len(w) - 300,)
