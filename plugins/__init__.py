@@ -1,1 +1,4 @@
-"""Built-in processors: ``dsp`` baselines and ``neural`` models, registered through the same hooks as third-party plugins."""
+"""Built-in processors: ``dsp`` baselines and ``neural`` models.
+
+They register through the same hooks as third-party plugins.
+"""

@@ -15,4 +15,5 @@ def test_cli_reference_is_current():
     cog = Path(sys.executable).with_name("cog")
     proc = subprocess.run([str(cog), "--check", str(ROOT / "docs" / "cli.md")], env=env, capture_output=True,
                           text=True)
-    assert proc.returncode == 0, "docs/cli.md is stale: run `COLUMNS=100 cog -r docs/cli.md`\n" + proc.stdout + proc.stderr
+    stale = "docs/cli.md is stale: run `COLUMNS=100 cog -r docs/cli.md`\n"
+    assert proc.returncode == 0, stale + proc.stdout + proc.stderr

@@ -9,8 +9,9 @@ import pickle
 import h5py
 import numpy as np
 import pytest
-import sigbench as sb
 from scipy.io import wavfile
+
+import sigbench as sb
 from sigbench.datasets.importers import SAMPLES_DIR, sample_path
 from sigbench.errors import FileFormatError, UnsafeFileError, ValidationError
 

@@ -12,8 +12,9 @@ import typing
 
 import numpy as np
 import pytest
-import sigbench as sb
 from scipy import signal as sps
+
+import sigbench as sb
 from sigbench.datasets import synthetic, systems
 from sigbench.errors import ValidationError
 from sigbench.params import coerce_params

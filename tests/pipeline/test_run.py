@@ -40,7 +40,8 @@ def test_founding_example_runs_reduced_and_round_trips(tmp_path: Path) -> None:
     code, _, err = _cli(args)
     assert code == 0, err
     res = load_results(first)
-    assert {r.method for r in res.rows} == {"wiener", "lms", "fir-bank:mode=features,numtaps=31,bands=16", "naive", "dnn:epochs=1",
+    assert {r.method for r in res.rows} == {"wiener", "lms", "fir-bank:mode=features,numtaps=31,bands=16", "naive",
+                                            "dnn:epochs=1",
                                             "fir-bank:mode=features,numtaps=31,bands=16 | dnn:epochs=1", "wiener | lms"}
     assert all(r.status == "ok" for r in res.rows), [(r.method, r.error) for r in res.rows]
     assert res.row("wiener | lms").is_chain and res.row("wiener").is_reference
