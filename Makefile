@@ -7,7 +7,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 export NO_MKDOCS_2_WARNING ?= 1
 
-.PHONY: demo test test-fast test-slow lint typecheck docs bench install clean
+.PHONY: demo test test-slow lint typecheck docs audit bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+## Dependency audit (pip-audit; advisories without a fix may be listed in security/audit-ignore.txt)
+audit: $(STAMP)
+	scripts/audit.sh
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --quiet

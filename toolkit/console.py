@@ -8,14 +8,25 @@ silences progress displays.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
+from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _escape_markup
 
 __all__ = ["escape", "get_console", "is_quiet", "set_quiet"]
 
 _QUIET = False
+#: C0 controls but tab and newline, DEL and C1 controls: ESC/CSI/OSC sequences, BEL, carriage return …
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape(text: Any) -> str:
+    """Make text that came from a file, a plugin or an error message safe to hand to rich: console markup
+    is escaped (``[bold]`` prints as typed) and control characters are shown as ``\\xNN``, so a file cannot
+    colour, hide, retitle or rewrite the user's terminal."""
+    return _escape_markup(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
 
 
 @lru_cache(maxsize=1)

@@ -282,8 +282,12 @@ class _Runner:
             self.console.print(f"{head}: fit {out['fit_s']:.2f} s")
 
     def _flush(self) -> None:
-        """Finalise, in method order, every row whose seeds are all back and whose bound is known."""
+        """Finalise, in method order, every row whose seeds are all back and whose bound is known.
+
+        A newly computed row is checkpointed at once; rows reused from a resumed run are checkpointed
+        together, so the file never holds fewer finished rows than it did before the resume."""
         ready = getattr(self, "_rows_ready", {})
+        unsaved = False
         for j, m in self._order:
             key = (j, m.spec.label)
             if key in self._finished:
@@ -309,6 +313,12 @@ class _Runner:
             job.rows[m.spec.label] = row
             problems = get_host().call_observers("on_method_done", run=self.info, method=m.spec.label, result=row)
             self.results.warnings.extend(problems)
+            if key in ready:
+                unsaved = True
+            else:
+                self.checkpoint()
+                unsaved = False
+        if unsaved:
             self.checkpoint()
 
     def _finalise(self, m: _Method, job: _Job, outs: dict[int, dict[str, Any]]) -> MethodRow:

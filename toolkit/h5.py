@@ -358,6 +358,10 @@ class _Header:
 
 def _header(sg: h5py.Group, path: Any) -> _Header:
     name = sg.name.rsplit("/", 1)[-1]
+    if not isinstance(sg, h5py.Group):
+        raise FileFormatError(f"{path}: {sg.name} is not a signal group")
+    if "data" not in sg:
+        raise FileFormatError(f"{path}: {sg.name} has no data dataset")
     data = sg["data"]
     if not isinstance(data, h5py.Dataset):
         raise FileFormatError(f"{path}: {sg.name}/data is not a dataset")
@@ -388,6 +392,8 @@ def _header(sg: h5py.Group, path: Any) -> _Header:
     aux: tuple[str, ...] = ()
     if "aux" in sg:
         ag = sg["aux"]
+        if not isinstance(ag, h5py.Group):
+            raise FileFormatError(f"{path}: {sg.name}/aux is not a group")
         for key in ag:
             ds = ag[key]
             if not isinstance(ds, h5py.Dataset):
@@ -552,9 +558,16 @@ def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:
                 if v is not None:
                     info[key] = v.decode() if isinstance(v, bytes) else str(v)
             methods = rg.get("methods")
-            info["methods"] = list(methods) if isinstance(methods, h5py.Group) else []
+            info["methods"] = ([_label(methods[key], key) for key in methods]
+                               if isinstance(methods, h5py.Group) else [])
             out["runs"].append(info)
     return out
+
+
+def _label(group: Any, key: str) -> str:
+    """A stored method's label (``/runs/<id>/methods/mNN`` keeps it in its ``label`` attribute)."""
+    label = group.attrs.get("label", key) if isinstance(group, h5py.Group) else key
+    return label.decode("utf-8", errors="replace") if isinstance(label, bytes) else str(label)
 
 
 def _streamed_stats(sg: h5py.Group, h: _Header) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from sigbench.errors import FileFormatError, ProcessorError, ValidationError
+from sigbench.errors import FileFormatError, ProcessorError, SigbenchError, ValidationError
 
 __all__ = ["DESCRIBE_KEYS", "Processor"]
 
@@ -292,14 +292,21 @@ class Processor:
             raise FileFormatError(f"unsupported processor record in {path}")
         if cls.name and record.get("name") != cls.name:
             raise FileFormatError(f"{path} holds processor {record.get('name')!r}, not {cls.name!r}")
-        obj = cls(**record["params"])
-        obj.window = record["window"]
-        obj.n_outputs = record["n_outputs"]
-        obj._target_ndim = int(record.get("target_ndim", 1))
-        obj.sample_rate = float(record.get("sample_rate", 1.0))
-        obj.fit_s = float(record.get("fit_s", 0.0))
-        with np.load(path / "state.npz", allow_pickle=False) as npz:
-            obj.set_state({k: npz[k] for k in npz.files})
+        try:
+            obj = cls(**record["params"])
+            obj.window = record["window"]
+            obj.n_outputs = record["n_outputs"]
+            obj._target_ndim = int(record.get("target_ndim", 1))
+            obj.sample_rate = float(record.get("sample_rate", 1.0))
+            obj.fit_s = float(record.get("fit_s", 0.0))
+            # arrays only: a pickled object in the archive is refused by np.load, never unpickled
+            with np.load(path / "state.npz", allow_pickle=False) as npz:
+                obj.set_state({k: npz[k] for k in npz.files})
+        except SigbenchError as exc:
+            raise FileFormatError(f"{path}: invalid saved processor: {exc}") from None
+        except (TypeError, ValueError, KeyError, OSError) as exc:
+            raise FileFormatError(f"{path}: damaged or tampered saved processor "
+                                  f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
         obj._load_extra(path)
         obj.fitted = True
         return obj

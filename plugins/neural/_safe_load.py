@@ -34,6 +34,10 @@ MAX_MEMBER_BYTES = 2 << 30
 #: largest compression ratio accepted for a member bigger than 1 MiB
 MAX_RATIO = 200
 _REFUSED_CLASSES = ("Lambda", "TFSMLayer")
+#: Keras functions that are not model building blocks: a config naming one is refused by sigbench itself,
+#: not left to Keras's safe mode (CVE-2025-9906, CVE-2025-8747)
+_NON_MODELLING_APIS = ("enable_unsafe_" + "deserialization", "get_file", "load_model", "load_weights", "save_model",
+                       "register_keras_serializable", "deserialize_keras_object")
 
 
 def _walk(node: Any) -> Any:
@@ -54,6 +58,10 @@ def _check_config(config: Any, path: Path) -> None:
         if cls == "StringLookup" and isinstance(node.get("config"), dict) \
                 and isinstance(node["config"].get("vocabulary"), str):
             raise UnsafeFileError(f"refusing {path}: a StringLookup layer reads its vocabulary from a file path")
+        named = [v for v in (cls, node.get("registered_name"), node.get("config")) if isinstance(v, str)]
+        calls = [v for v in named if v in _NON_MODELLING_APIS]
+        if calls:
+            raise UnsafeFileError(f"refusing {path}: its config calls a non-modelling Keras API ({calls[0]})")
         module = node.get("module")
         if isinstance(module, str) and module.split(".")[0] != "keras":
             raise UnsafeFileError(f"refusing {path}: its config names module {module!r} (only keras.* is allowed)")

@@ -19,8 +19,8 @@ import typer
 from typer.core import TyperGroup
 
 from sigbench._version import __version__
-from sigbench.cli._common import debug_enabled, set_debug
-from sigbench.console import escape, get_console, set_quiet
+from sigbench.cli._common import debug_enabled, escape, set_debug
+from sigbench.console import get_console, set_quiet
 from sigbench.errors import SigbenchError
 
 __all__ = ["ExitCode", "app", "main"]
