@@ -121,6 +121,8 @@ def _error_text(exc: BaseException) -> str:
 
 # -- worker side -------------------------------------------------------------------------------
 _CACHE: dict[str, tuple[Any, Any]] = {}
+#: grid points a worker keeps built (bounded memory; cells of a few grid points interleave)
+_CACHE_SIZE = 4
 
 
 def _limit_threads() -> None:
@@ -131,7 +133,7 @@ def _limit_threads() -> None:
 
 
 def build_data(recipe: DataRecipe) -> tuple[Any, Any]:
-    """Task data and split of a recipe (cached per process: built once per grid point)."""
+    """Task data and split of a recipe (cached per process: each grid point is built once, a few kept)."""
     key = recipe.key()
     if key not in _CACHE:
         from sigbench.host import get_host
@@ -149,7 +151,8 @@ def build_data(recipe: DataRecipe) -> tuple[Any, Any]:
             sig = generate(recipe.source, n=recipe.n, **recipe.source_params)
         task = get_host().registry.get("tasks", recipe.task).obj
         data = task.prepare(sig, **recipe.task_options)
-        _CACHE.clear()  # one grid point at a time per worker: bounded memory
+        while len(_CACHE) >= _CACHE_SIZE:  # least recently built first
+            _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = (data, Protocol(**recipe.protocol).split(data))
     return _CACHE[key]
 

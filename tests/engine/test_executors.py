@@ -59,9 +59,27 @@ PLUGIN = textwrap.dedent('''
             return inputs[:, -1] + np.random.default_rng(self.seed).normal(0, 0.1, inputs.shape[0])
 
 
+    class DieOnce(Processor):
+        """Kills its worker the first time it runs (a marker file remembers), then predicts the last sample."""
+
+        name = "exec-die-once"
+
+        def __init__(self, marker: str = "") -> None:
+            super().__init__(marker=marker)
+            self.marker = marker
+
+        def _fit(self, inputs, targets):
+            if not os.path.exists(self.marker):
+                open(self.marker, "w").close()
+                os._exit(3)
+
+        def _predict(self, inputs):
+            return inputs[:, -1]
+
+
     @hookimpl
     def register_processors(register):
-        for cls in (Hang, Die, Noisy):
+        for cls in (Hang, Die, Noisy, DieOnce):
             register(cls)
 ''')
 
@@ -140,3 +158,21 @@ def test_sweep_on_a_local_dask_cluster_equals_serial(exec_plugin):
     key = lambda r: (r.grid["snr_db"], r.method)  # noqa: E731
     assert [(key(r), r.metrics["mse"]) for r in sorted(dasked.rows, key=key)] == \
         [(key(r), r.metrics["mse"]) for r in sorted(serial.rows, key=key)]
+
+
+def test_a_worker_killed_mid_sweep_is_retried_and_the_sweep_completes(exec_plugin, tmp_path):
+    marker = tmp_path / "died"
+    res = sb.sweep("sines", {"snr_db": [0.0, 10.0]}, methods=["wiener", f"exec-die-once:marker={marker}"], n=800,
+                   window=16, workers=2)
+    assert marker.exists()  # a worker really died
+    assert all(r.status == "ok" for r in res.rows), [(r.method, r.error) for r in res.rows]
+    assert len(res.rows) == 6
+
+
+def test_a_dask_worker_killed_mid_sweep_is_retried(exec_plugin, tmp_path):
+    pytest.importorskip("dask.distributed")
+    marker = tmp_path / "died"
+    res = sb.sweep("sines", {"snr_db": [0.0, 10.0]}, methods=["wiener", f"exec-die-once:marker={marker}"], n=800,
+                   window=16, scheduler="local-dask", workers=2)
+    assert marker.exists()
+    assert all(r.status == "ok" for r in res.rows), [(r.method, r.error) for r in res.rows]
