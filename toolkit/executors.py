@@ -201,6 +201,25 @@ class PoolExecutor:
         return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                       initializer=_limit_threads)
 
+    def run(self, cells: Sequence[Cell], recipes: dict[int, DataRecipe]) -> Iterator[tuple[Cell, dict[str, Any]]]:
+        """Yield ``(cell, output)`` as cells finish (in completion order).
+
+        The thread limits are in the environment while workers start: BLAS reads them when the worker
+        imports numpy, before any initializer could run (two workers with a BLAS pool each on two cores
+        spin against each other and run several times slower than one process).
+        """
+        saved = {var: os.environ.get(var) for var in _THREAD_VARS}
+        for var in _THREAD_VARS:
+            os.environ.setdefault(var, "1")
+        try:
+            yield from self._run(cells, recipes)
+        finally:
+            for var, value in saved.items():
+                if value is None:
+                    os.environ.pop(var, None)
+                else:
+                    os.environ[var] = value
+
     def _kill_pool(self) -> None:
         pool, self._pool = self._pool, None
         if pool is None:
@@ -243,8 +262,8 @@ class PoolExecutor:
             if broken:
                 self._kill_pool()
 
-    def run(self, cells: Sequence[Cell], recipes: dict[int, DataRecipe]) -> Iterator[tuple[Cell, dict[str, Any]]]:
-        """Yield ``(cell, output)`` as cells finish (in completion order).
+    def _run(self, cells: Sequence[Cell], recipes: dict[int, DataRecipe]) -> Iterator[tuple[Cell, dict[str, Any]]]:
+        """The pool loop of :meth:`run`.
 
         After a worker crash every cell that was in flight is rerun **alone** in a one-worker pool, so the
         crash is attributed to the cell that causes it; that cell is retried ``retries`` times, then fails.
@@ -287,8 +306,17 @@ class DaskExecutor:
         self.timeout, self.retries = timeout, retries
         self._cluster = None
         if address is None:
-            self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, host="127.0.0.1")
+            saved = {var: os.environ.get(var) for var in _THREAD_VARS}
+            os.environ.update({var: os.environ.get(var) or "1" for var in _THREAD_VARS})  # read by the workers
+            try:
+                self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, host="127.0.0.1")
+            finally:
+                for var, value in saved.items():
+                    if value is None:
+                        os.environ.pop(var, None)
+                    else:
+                        os.environ[var] = value
             self.client = Client(self._cluster)
         else:
             self.client = Client(address, timeout=30)
