@@ -9,9 +9,9 @@ Layout (full specification in ``docs/file-format.md``)::
     /signals/<name>/aux/<k> optional aligned series
     /runs/<run_id>/         results of a comparison (see sigbench.results)
 
-Safety: before any data is read, every object reachable from the root is checked — only hard links
-(no soft or external links), no external raw storage, no virtual datasets, no shape bombs (a huge
-declared size with almost no stored bytes), no missing compression filter, no oversized attribute.
+Safety: before any data is read, every object reachable from the root is checked by
+:mod:`sigbench.h5safe` — only hard links, no external raw storage, no virtual datasets, no shape bombs,
+no missing compression filter, no oversized attribute.
 
 Writes never touch an existing file: :func:`atomic_h5` builds the complete new file beside the target
 (unique ``O_EXCL`` temp name ``.<target>.<pid>.<random>.tmp``), validates it read-only, fsyncs it and
@@ -39,11 +39,31 @@ import h5py
 import numpy as np
 
 from sigbench._version import __version__
-from sigbench.errors import FileFormatError, SigbenchError, UnsafeFileError, ValidationError, WriteError
+from sigbench.errors import FileFormatError, ValidationError, WriteError
+from sigbench.h5safe import (
+    BOMB_FLOOR_BYTES,
+    BOMB_RATIO,
+    CHUNK_SAMPLES,
+    FORMAT_VERSION,
+    MAX_ATTR_BYTES,
+    MAX_DECLARED_BYTES,
+    check_dataset,
+    check_tree,
+    memory_budget_bytes,
+    open_file,
+    open_sigbench,
+    parse_bytes,
+    safe_open,
+)
 from sigbench.signal import Signal
 
 __all__ = [
+    "BOMB_FLOOR_BYTES",
+    "BOMB_RATIO",
+    "CHUNK_SAMPLES",
     "FORMAT_VERSION",
+    "MAX_ATTR_BYTES",
+    "MAX_DECLARED_BYTES",
     "LazySignal",
     "atomic_h5",
     "check_dataset",
@@ -52,247 +72,13 @@ __all__ = [
     "list_signals",
     "load_signal",
     "memory_budget_bytes",
+    "open_file",
     "open_signal",
+    "parse_bytes",
     "safe_open",
     "save_signal",
     "write_signal_group",
 ]
-
-FORMAT_VERSION = 1
-#: a declared dataset larger than this with a tiny stored size is a shape bomb
-BOMB_FLOOR_BYTES = 64 * 2**20
-#: declared size / stored size above which a large dataset is refused
-BOMB_RATIO = 1000.0
-#: largest attribute sigbench reads
-MAX_ATTR_BYTES = 1 * 2**20
-#: datasets larger than this are refused outright (1 TiB)
-MAX_DECLARED_BYTES = 2**40
-CHUNK_SAMPLES = 65536
-
-
-def memory_budget_bytes() -> int:
-    """Bytes a whole-signal read may use: ``SIGBENCH_MEMORY_BUDGET`` (bytes, or with K/M/G suffix), else half
-    of the available memory."""
-    raw = os.environ.get("SIGBENCH_MEMORY_BUDGET", "").strip()
-    if raw:
-        return parse_bytes(raw)
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024 // 2
-    except OSError:
-        pass
-    return 4 * 2**30
-
-
-def parse_bytes(text: str) -> int:
-    """Parse ``"500M"``, ``"2G"``, ``"123456"`` into bytes."""
-    units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-    t = text.strip().upper().removesuffix("B").removesuffix("I")
-    mult = 1
-    if t and t[-1] in units:
-        mult = units[t[-1]]
-        t = t[:-1]
-    try:
-        value = float(t)
-    except ValueError:
-        raise ValidationError(f"expected a size like 500M or 2G; received: {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValidationError(f"expected a positive size; received: {text!r}")
-    return int(value * mult)
-
-
-# -- opening -----------------------------------------------------------------------------------
-def _map_open_error(path: Path, exc: OSError) -> FileFormatError:
-    msg = str(exc)
-    low = msg.lower()
-    if "truncated" in low:  # checked first: HDF5's truncation message names "sblock" (the superblock)
-        return FileFormatError(f"truncated or corrupted HDF5 file: {path}; get a fresh copy of it")
-    if "lock file" in low or "file locking" in low or "unable to lock" in low or "resource temporarily" in low:
-        return FileFormatError(
-            f"{path} is locked by another process (or this file system has no locks); "
-            "close the other program, or set HDF5_USE_FILE_LOCKING=FALSE on file systems without locking"
-        )
-    if "already open for write" in low or "consistency flag" in low or "h5clear" in low:
-        return FileFormatError(
-            f"{path} is marked as still open by a writer that did not close it (a crash?); if nothing is writing "
-            f"it, clear the mark with `h5clear -s {path}` — that only clears the flag and does not repair data"
-        )
-    if "truncated" in low or "eof" in low or "signature" in low or "bad object header" in low or "corrupt" in low:
-        return FileFormatError(f"truncated or corrupted HDF5 file: {path}; get a fresh copy of it")
-    return FileFormatError(f"cannot open {path} as HDF5: {msg.splitlines()[0] if msg else type(exc).__name__}")
-
-
-def safe_open(path: str | os.PathLike[str]) -> h5py.File:
-    """Open an HDF5 file read-only, with one-line errors for the usual failures.
-
-    Raises
-    ------
-    FileFormatError
-        Missing, a directory, not HDF5, truncated or corrupted, locked, or left flagged by a crashed writer.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise FileFormatError(f"no such file: {p}")
-    if p.is_dir():
-        raise FileFormatError(f"is a directory, not a file: {p}")
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(8)
-    except OSError as exc:
-        raise FileFormatError(f"cannot read {p}: {exc.strerror or exc}") from None
-    if head != b"\x89HDF\r\n\x1a\n":
-        try:
-            is_hdf5 = h5py.is_hdf5(str(p))  # the signature may sit at 512, 1024, … (user block)
-        except OSError:
-            is_hdf5 = False
-        if not is_hdf5:
-            if p.stat().st_size < 8 and p.stat().st_size > 0 and b"\x89HDF".startswith(head[:4]):
-                raise FileFormatError(f"truncated or corrupted HDF5 file: {p}; get a fresh copy of it")
-            raise FileFormatError(f"not an HDF5 file: {p}")
-    try:
-        return h5py.File(p, "r")
-    except OSError as exc:
-        raise _map_open_error(p, exc) from None
-
-
-def _check_attrs(obj: h5py.HLObject, where: str) -> None:
-    for name in obj.attrs:
-        try:
-            aid = h5py.h5a.open(obj.id, name.encode() if isinstance(name, str) else name)
-            size = aid.get_storage_size()
-        except Exception as exc:  # h5py raises KeyError/OSError for damaged attributes
-            raise FileFormatError(f"unreadable attribute {name!r} on {where}: {exc}") from None
-        if size > MAX_ATTR_BYTES:
-            raise UnsafeFileError(f"attribute {name!r} on {where} is {size} bytes (limit {MAX_ATTR_BYTES}); refused")
-
-
-def check_dataset(ds: h5py.Dataset, *, budget_bytes: int | None = None, check_filters: bool = True) -> None:
-    """Refuse a dataset sigbench must not read: external storage, virtual, shape bomb, missing filter.
-
-    Parameters
-    ----------
-    ds : h5py.Dataset
-    budget_bytes : int, optional
-        If given, a dataset larger than this is refused for whole reads (stream it instead).
-    check_filters : bool, default True
-        Refuse a compression filter that is not installed. :func:`check_tree` passes False so that a file
-        with one such dataset still opens (``info`` reports it per signal); reading the dataset refuses it.
-
-    Raises
-    ------
-    UnsafeFileError
-        External raw storage, a virtual dataset, or a declared size out of proportion to the stored bytes.
-    FileFormatError
-        A compression filter that is not installed (the message names the dataset and the filter).
-    """
-    name = ds.name
-    if ds.is_virtual:
-        raise UnsafeFileError(f"dataset {name} is a virtual dataset (it maps other files); refused")
-    plist = ds.id.get_create_plist()
-    if plist.get_external_count() > 0:
-        raise UnsafeFileError(f"dataset {name} keeps its data in an external raw file; refused")
-    for i in range(plist.get_nfilters() if check_filters else 0):
-        code, _flags, _vals, fname = plist.get_filter(i)
-        if not h5py.h5z.filter_avail(code):
-            label = fname.decode(errors="replace") if isinstance(fname, bytes) else str(fname)
-            raise FileFormatError(
-                f"dataset {name} is compressed with HDF5 filter {label!r} (id {code}), which is not installed; "
-                "install the filter plugin (e.g. hdf5plugin) and retry"
-            )
-    shape = ds.shape or ()
-    declared = int(np.prod(shape, dtype=np.float64) * ds.dtype.itemsize) if shape else ds.dtype.itemsize
-    if declared > MAX_DECLARED_BYTES:
-        raise UnsafeFileError(f"dataset {name} declares {declared} bytes (shape {shape}); refused")
-    if declared > BOMB_FLOOR_BYTES and ds.chunks is not None:
-        stored = int(ds.id.get_storage_size())
-        if declared > BOMB_RATIO * max(stored, 1):
-            raise UnsafeFileError(
-                f"dataset {name} declares {declared} bytes but stores only {stored} (shape {shape}); "
-                "refused as a decompression/shape bomb"
-            )
-    if budget_bytes is not None and declared > budget_bytes:
-        raise FileFormatError(
-            f"dataset {name} is {declared / 2**20:.0f} MiB, over the memory budget of {budget_bytes / 2**20:.0f} MiB; "
-            "stream it with open_signal() or raise SIGBENCH_MEMORY_BUDGET"
-        )
-
-
-def check_tree(group: h5py.Group, *, check_datasets: bool = True) -> None:
-    """Walk every link under ``group`` without following any but hard links; check each object.
-
-    Raises
-    ------
-    UnsafeFileError
-        A soft link, an external link, or an unsafe dataset.
-    """
-    _check_attrs(group, group.name or "/")
-    stack = [group]
-    seen: set[Any] = set()
-    while stack:
-        g = stack.pop()
-        for key in g:
-            link = g.get(key, getlink=True)
-            where = f"{g.name.rstrip('/')}/{key}"
-            if isinstance(link, h5py.ExternalLink):
-                raise UnsafeFileError(f"{where} is an external link to {link.filename}:{link.path}; refused")
-            if isinstance(link, h5py.SoftLink):
-                raise UnsafeFileError(f"{where} is a soft link to {link.path}; refused")
-            if not isinstance(link, h5py.HardLink):
-                raise UnsafeFileError(f"{where} is a user-defined link; refused")
-            obj = g.get(key)
-            if obj is None:
-                raise FileFormatError(f"{where} cannot be opened (damaged file?)")
-            addr = obj.id.__hash__()
-            if addr in seen:
-                continue
-            seen.add(addr)
-            _check_attrs(obj, where)
-            if isinstance(obj, h5py.Group):
-                stack.append(obj)
-            elif isinstance(obj, h5py.Dataset) and check_datasets:
-                check_dataset(obj, check_filters=False)  # a missing filter fails the read, not the open
-
-
-def _open_sigbench(path: str | os.PathLike[str]) -> h5py.File:
-    f = safe_open(path)
-    try:
-        version = f.attrs.get("sigbench_format")
-        if version is None:
-            raise FileFormatError(f"{path} is an HDF5 file but not a sigbench file (no sigbench_format attribute); "
-                                  "bring foreign data in with `sigbench import`")
-        try:
-            v = int(np.asarray(version).item())
-        except (TypeError, ValueError):
-            raise FileFormatError(f"{path}: expected sigbench_format to be an integer; received: {version!r}") from None
-        if v != FORMAT_VERSION:
-            raise FileFormatError(
-                f"{path} uses sigbench file format {v}; this sigbench ({__version__}) reads format {FORMAT_VERSION}"
-            )
-        check_tree(f)
-    except SigbenchError:
-        f.close()
-        raise
-    except (OSError, KeyError, RuntimeError, ValueError) as exc:  # h5py errors inside a damaged file
-        f.close()
-        raise FileFormatError(f"truncated or corrupted HDF5 file: {path}; get a fresh copy of it ({exc})") from None
-    except BaseException:
-        f.close()
-        raise
-    return f
-
-
-@contextlib.contextmanager
-def open_file(path: str | os.PathLike[str]) -> Iterator[h5py.File]:
-    """Open and fully check a sigbench file read-only (context manager)."""
-    f = _open_sigbench(path)
-    try:
-        yield f
-    except OSError as exc:
-        raise FileFormatError(f"truncated or corrupted HDF5 file: {path}; get a fresh copy of it ({exc})") from None
-    finally:
-        f.close()
 
 
 # -- reading signals ---------------------------------------------------------------------------
@@ -472,7 +258,7 @@ class LazySignal:
 
     def __init__(self, path: str | os.PathLike[str], name: str | None = None) -> None:
         self.path = Path(path)
-        self._file = _open_sigbench(path)
+        self._file = open_sigbench(path)
         try:
             self._group = _pick(self._file, path, name)
             self.header = _header(self._group, path)
