@@ -460,9 +460,10 @@ def stream_run(method: str, path: str | os.PathLike[str], *, task: str = "predic
     SigbenchError
         The method cannot stream its training and its fit segment exceeds the budget.
     """
-    from sigbench.engine import _config, _final_options, resolve_methods
+    from sigbench.engine import _config, resolve_methods
     from sigbench.host import get_host
     from sigbench.protocol import Protocol
+    from sigbench.runner import _final_options
 
     window = positive_int("window", window)
     horizon = positive_int("horizon", horizon)
