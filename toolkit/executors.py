@@ -19,6 +19,7 @@ predictions and writes the result file as cells arrive, so ``--resume`` works wi
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import math
 import multiprocessing
 import os
@@ -125,6 +126,23 @@ _CACHE: dict[str, tuple[Any, Any]] = {}
 _CACHE_SIZE = 4
 
 
+@contextlib.contextmanager
+def _worker_thread_limits() -> Iterator[None]:
+    """One thread per library (unless the user set one) in the environment that new workers inherit;
+    the previous environment is restored afterwards."""
+    saved = {var: os.environ.get(var) for var in _THREAD_VARS}
+    for var in _THREAD_VARS:
+        os.environ.setdefault(var, "1")
+    try:
+        yield
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
 def _limit_threads() -> None:
     for var in _THREAD_VARS:
         os.environ.setdefault(var, "1")
@@ -208,17 +226,8 @@ class PoolExecutor:
         imports numpy, before any initializer could run (two workers with a BLAS pool each on two cores
         spin against each other and run several times slower than one process).
         """
-        saved = {var: os.environ.get(var) for var in _THREAD_VARS}
-        for var in _THREAD_VARS:
-            os.environ.setdefault(var, "1")
-        try:
+        with _worker_thread_limits():
             yield from self._run(cells, recipes)
-        finally:
-            for var, value in saved.items():
-                if value is None:
-                    os.environ.pop(var, None)
-                else:
-                    os.environ[var] = value
 
     def _kill_pool(self) -> None:
         pool, self._pool = self._pool, None
@@ -306,17 +315,9 @@ class DaskExecutor:
         self.timeout, self.retries = timeout, retries
         self._cluster = None
         if address is None:
-            saved = {var: os.environ.get(var) for var in _THREAD_VARS}
-            os.environ.update({var: os.environ.get(var) or "1" for var in _THREAD_VARS})  # read by the workers
-            try:
+            with _worker_thread_limits():  # read by the workers when they import numpy
                 self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                              dashboard_address=None, host="127.0.0.1")
-            finally:
-                for var, value in saved.items():
-                    if value is None:
-                        os.environ.pop(var, None)
-                    else:
-                        os.environ[var] = value
             self.client = Client(self._cluster)
         else:
             self.client = Client(address, timeout=30)

@@ -38,6 +38,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from sigbench._json import json_default
 from sigbench._version import __version__
 from sigbench.errors import FileFormatError, ValidationError, WriteError
 from sigbench.h5safe import (
@@ -538,7 +539,7 @@ def write_signal_group(f: h5py.File, signal: Signal) -> h5py.Group:
     sg.attrs["t0_s"] = signal.t0_s
     sg.attrs["units"] = signal.units
     sg.attrs["channel_names"] = json.dumps(list(signal.channel_names))
-    sg.attrs["metadata"] = json.dumps(signal.metadata, default=_json_default)
+    sg.attrs["metadata"] = json.dumps(signal.metadata, default=json_default)
 
     def put(group: h5py.Group, key: str, arr: np.ndarray) -> None:
         chunk = (min(arr.shape[0], CHUNK_SAMPLES), *arr.shape[1:])
@@ -553,15 +554,6 @@ def write_signal_group(f: h5py.File, signal: Signal) -> h5py.Group:
             put(ag, key, arr)
     return sg
 
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (tuple, set)):
-        return list(value)
-    return str(value)
 
 
 def save_signal(signal: Signal | list[Signal], path: str | os.PathLike[str], *, append: bool = False) -> Path:

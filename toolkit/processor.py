@@ -34,6 +34,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from sigbench._json import json_default_strict
 from sigbench.errors import FileFormatError, ProcessorError, SigbenchError, ValidationError
 
 __all__ = ["DESCRIBE_KEYS", "Processor"]
@@ -267,7 +268,7 @@ class Processor:
             "sample_rate": self.sample_rate,
             "fit_s": self.fit_s,
         }
-        (path / "processor.json").write_text(json.dumps(record, indent=2, default=_json_default))
+        (path / "processor.json").write_text(json.dumps(record, indent=2, default=json_default_strict))
         np.savez(path / "state.npz", **self.get_state())  # type: ignore[arg-type]
         self._save_extra(path)
         return path
@@ -327,12 +328,3 @@ def _all_finite(inputs: np.ndarray, block: int = 65536) -> bool:
         return bool(np.isfinite(inputs[0]).all() and np.isfinite(inputs[:, -1]).all())
     return all(bool(np.isfinite(inputs[i:i + block]).all()) for i in range(0, inputs.shape[0], block))
 
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

@@ -27,6 +27,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from sigbench._json import json_default
 from sigbench._version import __version__
 from sigbench.errors import FileFormatError, ValidationError
 
@@ -113,12 +114,6 @@ class MethodRow:
                    is_reference=bool(d.get("reference", False)), is_chain=bool(d.get("chain", False)))
 
 
-def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 @dataclass
 class Results:
     """The outcome of a comparison: rows sorted by the task's main metric, plus everything to re-render it.
@@ -196,9 +191,9 @@ class Results:
             g.attrs[key] = str(doc[key])
         g.attrs["config_hash"] = doc["config_hash"]
         g.attrs["sigbench_version"] = __version__
-        g.create_dataset("results.json", data=json.dumps(doc, default=_json_default))
-        g.create_dataset("config.json", data=json.dumps(self.config, default=_json_default))
-        g.create_dataset("environment.json", data=json.dumps(self.environment, default=_json_default))
+        g.create_dataset("results.json", data=json.dumps(doc, default=json_default))
+        g.create_dataset("config.json", data=json.dumps(self.config, default=json_default))
+        g.create_dataset("environment.json", data=json.dumps(self.environment, default=json_default))
         tg = g.create_group("test")
         for key, arr in self.test.items():
             if arr is not None:
@@ -226,15 +221,6 @@ class Results:
             self.write_into(f)
         return target
 
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return _finite_or_none(value.item())
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (tuple, set)):
-        return list(value)
-    return str(value)
 
 
 def _read_json(g: h5py.Group, key: str) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from sigbench._json import json_default_strict
 from sigbench.errors import SigbenchError, ValidationError
 from sigbench.processor import DESCRIBE_KEYS, Processor
 from sigbench.testing._data import ConformanceData, make_data
@@ -174,19 +175,10 @@ def _workdir(directory: str | os.PathLike[str] | None) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (tuple, set, frozenset)):
-        return list(value)
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
-
 
 def _normalise(value: Any) -> Any:
     """JSON round trip (tuples become lists, numpy scalars numbers) for comparing descriptions."""
-    return json.loads(json.dumps(value, default=_json_default))
+    return json.loads(json.dumps(value, default=json_default_strict))
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -285,7 +277,7 @@ class _Checker:
             problems.append(f"requires must be a tuple of str; received: requires={cls.requires!r}")
         proc = self.new()
         try:
-            json.dumps(proc.get_params(), default=_json_default)
+            json.dumps(proc.get_params(), default=json_default_strict)
         except (TypeError, ValueError) as exc:
             problems.append(f"get_params() is not JSON-serialisable ({exc}); save() cannot record it")
         try:
@@ -343,7 +335,7 @@ class _Checker:
         expect(isinstance(info["fit_s"], (int, float)) and info["fit_s"] >= 0,
                f"describe()['fit_s'] must be seconds >= 0; received: {info['fit_s']!r}")
         try:
-            json.dumps(info, default=_json_default)
+            json.dumps(info, default=json_default_strict)
         except (TypeError, ValueError) as exc:
             raise AssertionError(f"describe() is not JSON-serialisable: {exc}") from None
 
@@ -476,7 +468,7 @@ class _Checker:
         try:
             spec = json.dumps({"module": module, "qualname": qualname, "kwargs": self.kwargs,
                                "window": self.data.window, "targets": self.targets, "n_outputs": self.data.n_outputs,
-                               "sample_rate": self.sample_rate}, default=_json_default)
+                               "sample_rate": self.sample_rate}, default=json_default_strict)
         except (TypeError, ValueError):
             skip("init_kwargs are not JSON-serialisable, so they cannot be passed to a fresh interpreter")
         heavy = imported_heavy_modules(spec)

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from sigbench._json import json_default_strict
 from sigbench.errors import SigbenchError, ValidationError
 from sigbench.signal import Signal
-from sigbench.testing._processor import _json_default, _kept_global_rng, _rng_states_equal
+from sigbench.testing._processor import _kept_global_rng, _rng_states_equal
 from sigbench.testing._report import ConformanceReport, expect, skip
 
 __all__ = ["check_source"]
@@ -130,7 +131,7 @@ def _check_signal(sig: Any, n: int | None) -> None:
         expect(sig.clean.shape == sig.data.shape,
                f"clean has shape {sig.clean.shape}, data {sig.data.shape}; they must match")
     try:
-        json.dumps(sig.metadata, default=_json_default)
+        json.dumps(sig.metadata, default=json_default_strict)
     except (TypeError, ValueError) as exc:
         raise AssertionError(f"metadata is not JSON-serialisable ({exc}); it cannot be stored in the file") from None
 
