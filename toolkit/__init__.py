@@ -59,12 +59,15 @@ _LAZY = {
     "chain": "sigbench.chains",
     "stream_run": "sigbench.streaming",
     "stream_generate": "sigbench.streaming",
+    "stream_compare": "sigbench.streaming",
+    "FileWindows": "sigbench.file_windows",
 }
 
 __all__ = [
     "ConfigError",
     "DivergedError",
     "FileFormatError",
+    "FileWindows",
     "PluginError",
     "Processor",
     "ProcessorError",
@@ -100,6 +103,7 @@ __all__ = [
     "run_method",
     "save_signal",
     "sliding_windows",
+    "stream_compare",
     "stream_generate",
     "stream_run",
     "sweep",

@@ -45,12 +45,26 @@ P = TypeVar("P", bound="Processor")
 DESCRIBE_KEYS = ("name", "family", "params", "trainable_params", "macs_per_sample", "memory_bytes", "fit_s")
 
 
-def _split_data(data: Any, targets: Any) -> tuple[np.ndarray, np.ndarray | None]:
+def _as_rows(x: Any, lazy_ok: bool) -> Any:
+    """``x`` as an array; rows read on demand (:class:`~sigbench.FileWindows`) stay lazy when ``lazy_ok``."""
+    if lazy_ok and hasattr(x, "all_finite") and hasattr(x, "shape"):
+        return x
+    return np.asarray(x)
+
+
+def _split_data(data: Any, targets: Any, lazy_ok: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     if targets is None and hasattr(data, "inputs") and hasattr(data, "targets"):
-        return np.asarray(data.inputs), np.asarray(data.targets)
+        return _as_rows(data.inputs, lazy_ok), _as_rows(data.targets, lazy_ok)
     if hasattr(data, "inputs"):
         data = data.inputs
-    return np.asarray(data), None if targets is None else np.asarray(targets)
+    return _as_rows(data, lazy_ok), None if targets is None else _as_rows(targets, lazy_ok)
+
+
+def _finite(values: Any) -> bool:
+    """Whether every value is finite (rows read on demand check themselves in one streamed pass)."""
+    if hasattr(values, "all_finite"):
+        return bool(values.all_finite())
+    return bool(np.isfinite(values).all())
 
 
 class Processor:
@@ -69,6 +83,10 @@ class Processor:
         Same data → same result without a seed. ``False`` means the constructor takes ``seed``.
     requires : tuple of str
         Extra Python packages it imports (``("keras",)`` for neural processors).
+    accepts_file_rows : bool
+        ``fit``/``predict`` take rows read on demand from a file (:class:`~sigbench.FileWindows`) without
+        loading them (the neural processors, which read mini-batches); other processors get the rows
+        loaded into an array.
     """
 
     name: ClassVar[str] = ""
@@ -77,6 +95,7 @@ class Processor:
     causal: ClassVar[bool] = True
     deterministic: ClassVar[bool] = True
     requires: ClassVar[tuple[str, ...]] = ()
+    accepts_file_rows: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         self._params: dict[str, Any] = dict(params)
@@ -119,13 +138,13 @@ class Processor:
         ValidationError
             Shapes disagree, no rows, or non-finite values.
         """
-        inputs, y = _split_data(data, targets)
+        inputs, y = _split_data(data, targets, self.accepts_file_rows)
         if y is None:
             raise ValidationError("expected targets for fit; received: targets=None")
         self._check_inputs(inputs, fitting=True)
         if y.ndim not in (1, 2) or y.shape[0] != inputs.shape[0]:
             raise ValidationError(f"expected targets with {inputs.shape[0]} rows; received: targets.shape={y.shape}")
-        if not np.isfinite(y).all():
+        if not _finite(y):
             raise ValidationError("expected finite targets; received: NaN/inf in targets")
         if sample_rate is not None:
             from sigbench._validate import sample_rate as check_rate
@@ -151,7 +170,7 @@ class Processor:
         -------
         ndarray, shape ``(rows,)`` or ``(rows, outputs)`` (the shape of the training targets)
         """
-        inputs, _ = _split_data(data, None)
+        inputs, _ = _split_data(data, None, self.accepts_file_rows)
         self._require_fitted("predict")
         self._check_inputs(inputs)
         return self._shape_output(self._predict(inputs), inputs.shape[0])
@@ -323,6 +342,8 @@ def _all_finite(inputs: np.ndarray, block: int = 65536) -> bool:
     For a sliding-window view (strides ``(itemsize, itemsize)``) every sample sits in the first row or
     the last column, so only those are checked; other arrays are checked in blocks of rows.
     """
+    if hasattr(inputs, "all_finite"):  # rows read on demand
+        return bool(inputs.all_finite())
     item = inputs.itemsize
     if inputs.ndim == 2 and inputs.strides == (item, item):
         return bool(np.isfinite(inputs[0]).all() and np.isfinite(inputs[:, -1]).all())

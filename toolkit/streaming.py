@@ -55,12 +55,13 @@ import numpy as np
 
 from sigbench._validate import positive_int
 from sigbench.errors import SigbenchError, ValidationError
+from sigbench.file_windows import _channel_index, _Layout, _layout
 from sigbench.h5 import CHUNK_SAMPLES, LazySignal, atomic_h5, memory_budget_bytes, open_signal
 from sigbench.metrics import db_ratio
 from sigbench.results import MethodRow, Results, environment, mean_ci
 from sigbench.windows import sliding_windows
 
-__all__ = ["DEFAULT_CHUNK_SAMPLES", "STREAM_SOURCES", "stream_generate", "stream_run"]
+__all__ = ["DEFAULT_CHUNK_SAMPLES", "STREAM_SOURCES", "stream_compare", "stream_generate", "stream_run"]
 
 #: samples read per chunk by default (8 MiB of float64)
 DEFAULT_CHUNK_SAMPLES = 2**20
@@ -71,42 +72,6 @@ _STATELESS = ("naive", "linear-extrapolation")
 #: rows per block of the Wiener block QR (that of ``block_lstsq``, so the weights are bit for bit equal)
 _WIENER_BLOCK_ROWS = 65536
 _CONVERGENCE_BLOCKS = 50
-
-
-# -- geometry of the rows ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Layout:
-    """Rows of a predict/denoise task with hop 1: row ``r`` reads samples ``r … r+window−1`` and targets
-    sample ``r + offset``; it touches ``span`` samples."""
-
-    window: int
-    span: int
-    offset: int
-    n: int
-
-    @property
-    def rows(self) -> int:
-        return self.n - self.span + 1
-
-    def rows_within(self, start: int, stop: int) -> tuple[int, int]:
-        """Rows whose whole span lies in samples ``[start, stop)`` (as ``TaskData.rows_within``)."""
-        first = start
-        last = min(stop - self.span, self.rows - 1)
-        return (first, first) if last < first else (first, last + 1)
-
-
-def _layout(task: str, window: int, horizon: int, centered: bool, n: int) -> _Layout:
-    if task == "predict":
-        span = window + horizon
-        if span > n:
-            raise ValidationError(f"expected window + horizon <= {n} samples; received: window={window}, "
-                                  f"horizon={horizon}")
-        return _Layout(window, span, window - 1 + horizon, n)
-    if task == "denoise":
-        if window > n:
-            raise ValidationError(f"expected window <= {n} samples; received: window={window}")
-        return _Layout(window, window, window // 2 if centered else window - 1, n)
-    raise ValidationError(f"expected task predict or denoise for a streamed run; received: task={task!r}")
 
 
 @dataclass
@@ -258,6 +223,8 @@ def _strategy(cls: type, proc: Any) -> str:
         return "wiener"
     if getattr(cls, "name", "") in _STATELESS:
         return "stateless"
+    if getattr(cls, "accepts_file_rows", False):
+        return "file-rows"
     return "load"
 
 
@@ -372,19 +339,6 @@ def _fit_loaded(proc: Any, reader: _Reader, fit_rows: int, rate: float) -> None:
 
 
 # -- the run -------------------------------------------------------------------------------------
-def _channel_index(lazy: LazySignal, channel: int | str) -> int:
-    names = list(lazy.header.channel_names) or [f"ch{i}" for i in range(1 if len(lazy.shape) == 1 else lazy.shape[1])]
-    count = 1 if len(lazy.shape) == 1 else int(lazy.shape[1])
-    if isinstance(channel, str) and not channel.strip().isdigit():
-        if channel not in names:
-            raise ValidationError(f"expected a channel among {', '.join(names)}; received: channel={channel!r}")
-        return names.index(channel)
-    index = int(channel)
-    if not 0 <= index < count:
-        raise ValidationError(f"expected channel in [0, {count - 1}]; received: channel={channel!r}")
-    return index
-
-
 def _new_run_id() -> str:
     import uuid
 
@@ -410,6 +364,320 @@ class _Sink:
         n = ds.shape[0]
         ds.resize(n + values.shape[0], axis=0)
         ds[n:] = values
+
+    def drop(self, key: str) -> None:
+        """Delete a dataset written so far (a failed method's partial predictions)."""
+        ds = self.sets.pop(key, None)
+        if ds is not None and self.group is not None:
+            del self.group[key]
+
+
+@dataclass
+class _Point:
+    """One grid point of a streamed run: the rows' geometry and the split in rows."""
+
+    grid: dict[str, Any]
+    lay: _Layout
+    fit_rows: int
+    val: tuple[int, int]
+    test: tuple[int, int]
+    rows_per_block: int
+    options: dict[str, Any]  # task options of the point (window, horizon, …)
+
+
+def _point(grid: dict[str, Any], task: str, opts: dict[str, Any], n: int, protocol: Any, chunk: int) -> _Point:
+    lay = _layout(task, int(opts["window"]), int(opts["horizon"]), bool(opts["centered"]), n)
+    if chunk < lay.span:
+        what = "window + horizon" if task == "predict" else "window"
+        raise ValidationError(f"expected chunk_samples >= {lay.span} (one row: {what}); "
+                              f"received: chunk_samples={chunk}")
+    a, b, n_all = protocol.boundaries(lay.n)
+    fit = lay.rows_within(0, b)
+    test = lay.rows_within(b, n_all)
+    for name, (r0, r1), length in (("training", fit, b), ("test", test, n_all - b)):
+        if r1 - r0 < 2:
+            raise ValidationError(f"expected the {name} segment ({length} samples) to hold rows of {lay.span} "
+                                  f"samples; received: window={lay.window}, segment of {length} samples")
+    return _Point(grid, lay, fit[1], lay.rows_within(a, b), test, chunk - lay.span + 1, opts)
+
+
+@dataclass
+class _Context:
+    """What every cell of a streamed run shares."""
+
+    lazy: LazySignal
+    task: str
+    channel: int
+    use_clean: bool
+    rate: float
+    chunk: int
+    budget: int
+    metric_names: tuple[str, ...]
+    sink: _Sink
+    raise_budget: bool  # a run refuses a method over the budget; a comparison records a failed row
+
+
+def _stream_cell(ctx: _Context, pt: _Point, m: Any, seed: int, key: str | None, write_test: bool,
+                 reader: _Reader | None = None) -> dict[str, Any]:
+    """Fit one method (one seed) from the stream and predict the test rows chunk by chunk.
+
+    Returns the runner's cell output (``metrics``, ``fit_s``, …) or ``{"error": …}`` for a failed method.
+    Predictions go to ``ctx.sink`` under ``key`` (none when ``key`` is None), the test arrays too when
+    ``write_test``.
+    """
+    from sigbench.executors import _time_latency
+    from sigbench.runner import _final_options
+
+    lay = pt.lay
+    as_float64 = m.cls.family == "dsp"
+    if reader is None:
+        reader = _Reader(ctx.lazy, lay, ctx.channel, ctx.use_clean, as_float64=as_float64)
+    job = SimpleNamespace(data=SimpleNamespace(options=pt.options),
+                          seg=SimpleNamespace(fit=slice(0, pt.fit_rows), val=slice(*pt.val)))
+    written: list[str] = []
+    try:
+        try:
+            proc = m.cls(**_final_options(m, job, seed))
+        except Exception as exc:
+            raise _MethodFailed(f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
+        strategy = _strategy(m.cls, proc)
+        if strategy == "load":  # refuse before any work is done
+            try:
+                _check_budget(ctx.lazy, pt.fit_rows - 1 + lay.span, as_float64, ctx.budget, m.spec.label)
+            except SigbenchError as exc:
+                if ctx.raise_budget:
+                    raise
+                raise _MethodFailed(str(exc)) from exc
+        t0 = time.perf_counter()
+        if strategy == "adaptive":
+            _fit_adaptive(proc, reader, pt.fit_rows, pt.rows_per_block, ctx.rate)
+        elif strategy == "wiener":
+            _fit_wiener(proc, reader, pt.fit_rows, ctx.rate)
+        elif strategy == "stateless":
+            first = reader.block(0, min(pt.rows_per_block, pt.fit_rows))
+            _guard(proc.fit, first.inputs, first.targets, sample_rate=ctx.rate)
+        elif strategy == "file-rows":
+            _fit_file_rows(proc, ctx, pt)
+        else:
+            _fit_loaded(proc, reader, pt.fit_rows, ctx.rate)
+        fit_s = time.perf_counter() - t0
+        proc.fit_s = fit_s
+        reader.cover_until(pt.test[0], pt.rows_per_block + lay.span - 1)
+        sums = _ErrorSums()
+        predict_s = 0.0
+        latency = math.nan
+        for blk in reader.blocks(pt.test[0], pt.test[1], pt.rows_per_block):
+            t1 = time.perf_counter()
+            pred = np.asarray(_guard(proc.predict, blk.inputs), dtype=np.float64)
+            predict_s += time.perf_counter() - t1
+            if pred.shape != blk.targets.shape:
+                raise _MethodFailed(f"ValueError: expected predictions of shape {blk.targets.shape}; "
+                                    f"received: {pred.shape}")
+            bad = ~np.isfinite(pred)
+            if bad.any():
+                raise _MethodFailed(f"ValueError: non-finite predictions (first at test row "
+                                    f"{blk.r0 - pt.test[0] + int(np.argwhere(bad)[0][0])})")
+            if blk.r0 == pt.test[0]:
+                latency = _guard(_time_latency, proc, blk.inputs[:1])
+            sums.add(blk.targets, pred, blk.observed)
+            if key is not None:
+                ctx.sink.append(key, pred)
+                written.append(key)
+            if write_test:
+                for name, values in (("targets", np.asarray(blk.targets)),
+                                     ("target_index", np.arange(blk.r0, blk.r1, dtype=np.int64) + lay.offset),
+                                     ("observed", np.asarray(blk.observed))):
+                    ctx.sink.append(f"test_{name}", values)
+                    written.append(f"test_{name}")
+    except _MethodFailed as exc:
+        for name in set(written):
+            ctx.sink.drop(name)
+        return {"error": str(exc)}
+    n_test = pt.test[1] - pt.test[0]
+    return {"metrics": sums.metrics(ctx.metric_names), "mse": sums.sse / sums.n, "fit_s": fit_s,
+            "predict_s": predict_s, "samples_per_s": n_test / predict_s if predict_s > 0 else math.inf,
+            "latency_s": latency, "describe": proc.describe(), "seed": seed}
+
+
+def _fit_file_rows(proc: Any, ctx: _Context, pt: _Point) -> None:
+    """Fit a processor that reads its training rows from the file in batches (the neural processors)."""
+    from sigbench.file_windows import FileWindows
+
+    lay = pt.lay
+    opts = pt.options
+    rows = FileWindows(ctx.lazy, task=ctx.task, window=lay.window, horizon=int(opts.get("horizon", 1)),
+                       centered=bool(opts.get("centered", False)), channel=ctx.channel,
+                       target="auto" if ctx.use_clean else "observed", stop=pt.fit_rows,
+                       block_rows=pt.rows_per_block)
+    try:
+        _guard(proc.fit, rows, sample_rate=ctx.rate)
+    finally:
+        rows.close()
+
+
+def _row(m: Any, grid: dict[str, Any], outs: list[dict[str, Any]], bound_mse: float | None,
+         with_excess: bool) -> MethodRow:
+    """A result row from the cells of one method (one per seed), as the in-memory runner builds it."""
+    row = MethodRow(method=m.spec.label, name=m.spec.name, family=str(getattr(m.cls, "family", "?")),
+                    options=dict(m.options), grid=dict(grid), is_reference=bool(getattr(m, "is_reference", False)),
+                    is_chain=bool(getattr(m.cls, "is_chain", False)))
+    per_seed = []
+    for out in outs:
+        row.seeds.append(out.get("seed", 0))
+        if "error" in out:
+            row.status, row.error = "failed", out["error"]
+            break
+        metrics = dict(out["metrics"])
+        if with_excess and bound_mse is not None:
+            metrics["excess_db"] = db_ratio(out["mse"], bound_mse)
+        per_seed.append({"seed": out["seed"], "metrics": metrics, "fit_s": out["fit_s"],
+                         "predict_s": out["predict_s"], "samples_per_s": out["samples_per_s"],
+                         "latency_s": out["latency_s"]})
+    if per_seed:
+        row.describe = outs[0]["describe"]
+    row.per_seed = per_seed
+    if row.status != "ok":
+        return row
+    for name in per_seed[0]["metrics"]:
+        mean, ci = mean_ci([c["metrics"][name] for c in per_seed])
+        row.metrics[name] = mean
+        row.metrics[f"{name}_ci"] = ci
+    desc = row.describe
+    fit_s = [c["fit_s"] for c in per_seed]
+    row.cost = {"params": desc.get("trainable_params"), "macs_per_sample": desc.get("macs_per_sample"),
+                "memory_bytes": desc.get("memory_bytes"), "fit_s": float(np.mean(fit_s)),
+                "fit_s_ci": mean_ci(fit_s)[1],
+                "samples_per_s": float(np.mean([c["samples_per_s"] for c in per_seed])),
+                "latency_s": float(np.mean([c["latency_s"] for c in per_seed]))}
+    if desc.get("convergence_samples") is not None:
+        row.metrics["convergence_samples"] = float(desc["convergence_samples"])
+    return row
+
+
+def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[str] | None, *, seeds: int,
+              seed: int, reference: str, include_naive: bool, grid: dict[str, list[Any]] | None,
+              task_opts: dict[str, Any], split: tuple[float, float, float], train_samples: int | None,
+              output: str | os.PathLike[str] | None, chunk_samples: int, signal_name: str | None,
+              budget_bytes: int | None) -> Results:
+    """The streamed engine behind :func:`stream_run`, :func:`stream_compare` and :func:`stream_sweep`."""
+    from sigbench.engine import _config, _grid_points, _with_grid_options, resolve_methods
+    from sigbench.host import get_host
+    from sigbench.protocol import Protocol
+    from sigbench.runner import RunInfo
+
+    window = positive_int("window", task_opts["window"])
+    horizon = positive_int("horizon", task_opts["horizon"])
+    task_opts = {**task_opts, "window": window, "horizon": horizon, "hop": None}
+    chunk = positive_int("chunk_samples", chunk_samples)
+    if task_opts["target"] not in ("auto", "observed"):
+        raise ValidationError(f"expected target auto or observed; received: target={task_opts['target']!r}")
+    budget = memory_budget_bytes() if budget_bytes is None else int(budget_bytes)
+    registry = get_host().registry
+    task_obj = registry.get("tasks", task).obj
+    protocol = Protocol(*split, train_samples=train_samples, mode="offline", seeds=seeds, seed=seed,
+                        reference=reference)
+    methods_r = resolve_methods(methods, task_obj, reference, include_naive=include_naive)
+    grid = dict(grid or {})
+    for grid_key in grid:
+        if grid_key not in ("window", "horizon") and not ("." in grid_key and any(
+                m.spec.name == grid_key.split(".", 1)[0] for m in methods_r)):
+            raise ValidationError(f"expected grid keys window, horizon or METHOD.OPTION for a signal file; "
+                                  f"received: {grid_key!r}")
+    points = _grid_points(grid) if grid else [{}]
+    src = str(path)
+    with open_signal(path, signal_name) as lazy:
+        ch = _channel_index(lazy, task_opts["channel"])
+        use_clean = task_opts["target"] == "auto" and lazy.has_clean
+        geometry = [_point(p, task, {**task_opts, **{k: v for k, v in p.items() if k in ("window", "horizon")}},
+                           lazy.n_samples, protocol, chunk) for p in points]
+        rate = lazy.sample_rate_hz
+        header = lazy.header
+        metric = registry.get("metrics", task_obj.main_metric)
+        summary: dict[str, Any] = {
+            "name": lazy.name, "path": src, "samples": lazy.n_samples,
+            "channels": 1 if len(lazy.shape) == 1 else lazy.shape[1], "sample_rate_hz": rate, "snr_db": None,
+            "source": header.metadata.get("source"), "seed": header.metadata.get("seed"),
+            "params": header.metadata.get("params"), "target_kind": "clean" if use_clean else "observed"}
+        res = Results(run_id=_new_run_id(), kind=kind, task=task_obj.name, main_metric=task_obj.main_metric,
+                      higher_is_better=bool(metric.info.get("higher_is_better", True)), signal=summary,
+                      protocol=protocol.as_dict(), bound={},
+                      config=_config(kind, task_obj, methods_r, protocol, task_opts, summary, grid or None),
+                      environment=environment(), status="complete",
+                      created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        res.environment["execution"] = {"streamed": True, "chunk_samples": chunk}
+        keep = kind != "sweep"
+        writer: AbstractContextManager[h5py.File | None] = (
+            atomic_h5(output, base=path) if output is not None else nullcontext(None))
+        interrupted = False
+        with writer as f:
+            stage = f.create_group(f"_stream_{res.run_id}") if f is not None else None
+            ctx = _Context(lazy, task, ch, use_clean, rate, chunk, budget, task_obj.metrics, _Sink(stage),
+                           raise_budget=kind == "run")
+            order = sorted(range(len(methods_r)), key=lambda i: not methods_r[i].is_reference)
+            stored: dict[tuple[str, int], str] = {}
+            first, test_written = True, False
+            host = get_host()
+            info = RunInfo(res.run_id, task_obj.name, [m.spec.label for m in methods_r], protocol.as_dict(),
+                           summary, res)
+            res.warnings.extend(host.call_observers("on_run_start", run=info))
+            try:
+                for pt in geometry:
+                    bound_mse: float | None = None
+                    for i in order:
+                        m = _with_grid_options(methods_r[i], pt.grid)
+                        outs = []
+                        for s in protocol.seed_list(m.stochastic):
+                            key: str | None = f"pred_{i}_{s}" if keep and f is not None else None
+                            reader = _Reader(lazy, pt.lay, ch, use_clean, as_float64=m.cls.family == "dsp")
+                            out = _stream_cell(ctx, pt, m, s, key, write_test=keep and not test_written,
+                                               reader=reader)
+                            if first:  # one full pass checks every sample and measures the signal's SNR
+                                reader.cover_until(lazy.n_samples, chunk)
+                                summary["snr_db"] = reader.snr_db()
+                                first = False
+                            if "error" not in out:
+                                test_written = test_written or keep
+                                if key is not None:
+                                    stored[(m.spec.label, s)] = key
+                            outs.append(out)
+                            if "error" in out:
+                                break
+                        if m.is_reference and "error" not in outs[-1]:
+                            bound_mse = outs[0]["mse"]
+                        row = _row(m, pt.grid, outs, bound_mse, "excess_db" in task_obj.metrics)
+                        if m.is_reference and row.status == "ok":
+                            bound = {"method": m.spec.label, "mse": row.metrics.get("mse"),
+                                     "snr_db": row.metrics.get("snr_db")}
+                            if kind == "sweep":
+                                res.bound.setdefault("per_grid", []).append({"grid": pt.grid, **bound})
+                            else:
+                                res.bound = bound
+                        res.rows.append(row)
+                        res.warnings.extend(host.call_observers("on_method_done", run=info, method=m.spec.label,
+                                                                result=row))
+            except KeyboardInterrupt:
+                if not res.rows:  # nothing finished: leave the target as it was
+                    raise
+                interrupted = True  # keep the finished rows, marked interrupted
+                res.status = "interrupted"
+            res.config = _config(kind, task_obj, methods_r, protocol, task_opts, summary, grid or None)
+            res.sort()
+            if not interrupted:
+                res.warnings.extend(host.call_observers("on_run_end", run=info))
+            if f is not None and stage is not None:
+                res.write_into(f)
+                run = f["runs"][res.run_id]
+                if ctx.sink.sets.get("test_targets") is not None:
+                    for name in ("targets", "target_index", "observed"):
+                        f.move(f"{stage.name}/test_{name}", f"{run.name}/test/{name}")
+                groups = {str(g.attrs["label"]): g for g in run["methods"].values()}
+                for (label, s), key in stored.items():
+                    if key in stage and label in groups:
+                        f.move(f"{stage.name}/{key}", f"{groups[label].name}/seed_{s}")
+                del f[stage.name]
+    if interrupted:
+        raise KeyboardInterrupt
+    return res
 
 
 def stream_run(method: str, path: str | os.PathLike[str], *, task: str = "predict", window: int = 64,
@@ -460,152 +728,56 @@ def stream_run(method: str, path: str | os.PathLike[str], *, task: str = "predic
     SigbenchError
         The method cannot stream its training and its fit segment exceeds the budget.
     """
-    from sigbench.engine import _config, resolve_methods
-    from sigbench.host import get_host
-    from sigbench.protocol import Protocol
-    from sigbench.runner import _final_options
-
-    window = positive_int("window", window)
-    horizon = positive_int("horizon", horizon)
-    chunk_samples = positive_int("chunk_samples", chunk_samples)
-    if target not in ("auto", "observed"):
-        raise ValidationError(f"expected target auto or observed; received: target={target!r}")
-    budget = memory_budget_bytes() if budget_bytes is None else int(budget_bytes)
-    registry = get_host().registry
-    task_obj = registry.get("tasks", task).obj
-    protocol = Protocol(*split, train_samples=train_samples, mode="offline", seeds=1, seed=seed, reference="")
-    (m,) = resolve_methods([method], task_obj, "", include_naive=False)
-    src = str(path)
-    with open_signal(path, signal_name) as lazy:
-        lay = _layout(task, window, horizon, centered, lazy.n_samples)
-        if chunk_samples < lay.span:
-            what = "window + horizon" if task == "predict" else "window"
-            raise ValidationError(f"expected chunk_samples >= {lay.span} (one row: {what}); "
-                                  f"received: chunk_samples={chunk_samples}")
-        rows_per_block = chunk_samples - lay.span + 1
-        ch = _channel_index(lazy, channel)
-        use_clean = target == "auto" and lazy.has_clean
-        a, b, n = protocol.boundaries(lay.n)
-        fit = lay.rows_within(0, b)
-        val = lay.rows_within(a, b)
-        test = lay.rows_within(b, n)
-        for name, (r0, r1), length in (("training", fit, b), ("test", test, n - b)):
-            if r1 - r0 < 2:
-                raise ValidationError(f"expected the {name} segment ({length} samples) to hold rows of {lay.span} "
-                                      f"samples (window + horizon); received: window={window}, segment of "
-                                      f"{length} samples")
-        fit_rows = fit[1]
-        options = {"window": window, "horizon": horizon} if task == "predict" else {"window": window}
-        job = SimpleNamespace(data=SimpleNamespace(options=options),
-                              seg=SimpleNamespace(fit=slice(*fit), val=slice(*val)))
-        proc = m.cls(**_final_options(m, job, seed))  # type: ignore[arg-type]
-        strategy = _strategy(m.cls, proc)
-        rate = lazy.sample_rate_hz
-        as_float64 = m.cls.family == "dsp"
-        if strategy == "load":  # refuse before any work is done
-            _check_budget(lazy, fit_rows - 1 + lay.span, as_float64, budget, m.spec.label)
-        reader = _Reader(lazy, lay, ch, use_clean, as_float64=as_float64)
-        header = lazy.header
-        metric = registry.get("metrics", task_obj.main_metric)
-        summary: dict[str, Any] = {
-            "name": lazy.name, "path": src, "samples": lay.n, "channels": 1 if len(lazy.shape) == 1 else lazy.shape[1],
-            "sample_rate_hz": rate, "snr_db": None, "source": header.metadata.get("source"),
-            "seed": header.metadata.get("seed"), "params": header.metadata.get("params"),
-            "target_kind": "clean" if use_clean else "observed"}
-        task_opts: dict[str, Any] = {"window": window, "horizon": horizon, "centered": centered, "channel": channel,
-                                     "target": target, "hop": None}
-        res = Results(run_id=_new_run_id(), kind="run", task=task_obj.name, main_metric=task_obj.main_metric,
-                      higher_is_better=bool(metric.info.get("higher_is_better", True)), signal=summary,
-                      protocol=protocol.as_dict(), bound={}, config=_config("run", task_obj, [m], protocol, task_opts,
-                                                                            summary),
-                      environment=environment(), status="complete",
-                      created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-        writer: AbstractContextManager[h5py.File | None] = (
-            atomic_h5(output, base=path) if output is not None else nullcontext(None))
-        with writer as f:
-            stage = f.create_group(f"_stream_{res.run_id}") if f is not None else None
-            sink = _Sink(stage)
-            row, ok = _run_streamed(m, proc, strategy, seed, reader, lay, fit_rows, test, rows_per_block, rate,
-                                    task_obj.metrics, sink)
-            reader.cover_until(n, chunk_samples)
-            summary["snr_db"] = reader.snr_db()
-            res.config = _config("run", task_obj, [m], protocol, task_opts, summary)
-            res.rows.append(row)
-            if f is not None and stage is not None:
-                res.write_into(f)
-                run = f["runs"][res.run_id]
-                if ok:
-                    for key in ("targets", "target_index", "observed"):
-                        f.move(f"{stage.name}/{key}", f"{run.name}/test/{key}")
-                    f.move(f"{stage.name}/prediction", f"{run.name}/methods/m00/seed_{seed}")
-                del f[stage.name]
-    return res
+    return _streamed("run", path, task, [method], seeds=1, seed=seed, reference="", include_naive=False, grid=None,
+                     task_opts={"window": window, "horizon": horizon, "centered": centered, "channel": channel,
+                                "target": target},
+                     split=split, train_samples=train_samples, output=output, chunk_samples=chunk_samples,
+                     signal_name=signal_name, budget_bytes=budget_bytes)
 
 
-def _run_streamed(m: Any, proc: Any, strategy: str, seed: int, reader: _Reader, lay: _Layout,
-                  fit_rows: int, test: tuple[int, int], rows_per_block: int, rate: float,
-                  metric_names: tuple[str, ...], sink: _Sink) -> tuple[MethodRow, bool]:
-    """Fit, then predict the test rows block by block; a method's own error becomes a failed row."""
-    from sigbench.executors import _time_latency
+def stream_compare(path: str | os.PathLike[str], task: str = "predict", methods: list[str] | None = None, *,
+                   seeds: int = 3, seed: int = 0, reference: str = "wiener", include_naive: bool = True,
+                   window: int = 64, horizon: int = 1, centered: bool = False, channel: int | str = 0,
+                   target: str = "auto", split: tuple[float, float, float] = (0.6, 0.2, 0.2),
+                   train_samples: int | None = None, output: str | os.PathLike[str] | None = None,
+                   chunk_samples: int = DEFAULT_CHUNK_SAMPLES, signal_name: str | None = None,
+                   budget_bytes: int | None = None, grid: dict[str, list[Any]] | None = None) -> Results:
+    """Compare methods (or sweep a grid) on a signal file chunk by chunk, with bounded memory.
 
-    row = MethodRow(method=m.spec.label, name=m.spec.name, family=str(getattr(m.cls, "family", "?")),
-                    options=dict(m.options), is_chain=bool(getattr(m.cls, "is_chain", False)))
-    row.seeds.append(seed)
-    sums = _ErrorSums()
-    try:
-        t0 = time.perf_counter()
-        if strategy == "adaptive":
-            _fit_adaptive(proc, reader, fit_rows, rows_per_block, rate)
-        elif strategy == "wiener":
-            _fit_wiener(proc, reader, fit_rows, rate)
-        elif strategy == "stateless":
-            first = reader.block(0, min(rows_per_block, fit_rows))
-            _guard(proc.fit, first.inputs, first.targets, sample_rate=rate)
-        else:
-            _fit_loaded(proc, reader, fit_rows, rate)
-        fit_s = time.perf_counter() - t0
-        proc.fit_s = fit_s
-        reader.cover_until(test[0], rows_per_block + lay.span - 1)
-        predict_s = 0.0
-        latency = math.nan
-        for blk in reader.blocks(test[0], test[1], rows_per_block):
-            t1 = time.perf_counter()
-            pred = np.asarray(_guard(proc.predict, blk.inputs), dtype=np.float64)
-            predict_s += time.perf_counter() - t1
-            if pred.shape != blk.targets.shape:
-                raise _MethodFailed(f"ValueError: expected predictions of shape {blk.targets.shape}; "
-                                    f"received: {pred.shape}")
-            bad = ~np.isfinite(pred)
-            if bad.any():
-                raise _MethodFailed(f"ValueError: non-finite predictions (first at test row "
-                                    f"{blk.r0 - test[0] + int(np.argwhere(bad)[0][0])})")
-            if blk.r0 == test[0]:
-                latency = _guard(_time_latency, proc, blk.inputs[:1])
-            sums.add(blk.targets, pred, blk.observed)
-            sink.append("prediction", pred)
-            sink.append("targets", np.asarray(blk.targets))
-            sink.append("target_index", np.arange(blk.r0, blk.r1, dtype=np.int64) + lay.offset)
-            sink.append("observed", np.asarray(blk.observed))
-    except _MethodFailed as exc:
-        row.status, row.error = "failed", str(exc)
-        return row, False
-    metrics = sums.metrics(metric_names)
-    desc = proc.describe()
-    row.describe = desc
-    n_test = test[1] - test[0]
-    per_seed = {"seed": row.seeds[0], "metrics": metrics, "fit_s": fit_s, "predict_s": predict_s,
-                "samples_per_s": n_test / predict_s if predict_s > 0 else math.inf, "latency_s": latency}
-    row.per_seed = [per_seed]
-    for name, value in metrics.items():
-        mean, ci = mean_ci([value])
-        row.metrics[name] = mean
-        row.metrics[f"{name}_ci"] = ci
-    row.cost = {"params": desc.get("trainable_params"), "macs_per_sample": desc.get("macs_per_sample"),
-                "memory_bytes": desc.get("memory_bytes"), "fit_s": fit_s, "fit_s_ci": None,
-                "samples_per_s": per_seed["samples_per_s"], "latency_s": latency}
-    if desc.get("convergence_samples") is not None:
-        row.metrics["convergence_samples"] = float(desc["convergence_samples"])
-    return row, True
+    Every (grid point, method, seed) is one streamed pass as in :func:`stream_run`; the reference runs
+    first so that each row's ``excess_db`` is known. With ``grid`` (keys ``window``, ``horizon`` or
+    ``METHOD.OPTION``) the result is a sweep (kind ``sweep``, no predictions kept), else a comparison.
+
+    Parameters
+    ----------
+    path : path-like
+        A sigbench HDF5 file.
+    task : {"predict", "denoise"}, default "predict"
+    methods : list of str, optional
+        Method specifications; default per task, as :func:`sigbench.compare`. The reference and
+        ``naive`` are added.
+    seeds, seed, reference, include_naive, window, horizon, centered, channel, target, split, train_samples
+        As :func:`sigbench.compare` (offline protocol, hop 1).
+    output : path-like, optional
+        Result file (written atomically at the end, or with the finished rows on Ctrl-C); predictions
+        and test arrays are written chunk by chunk.
+    chunk_samples, signal_name, budget_bytes
+        As :func:`stream_run`. A method that can neither stream its training nor load its fit segment
+        within the budget is a failed row.
+    grid : dict, optional
+        Grid of a streamed sweep.
+
+    Returns
+    -------
+    Results
+        Kind ``compare`` (``sweep`` with a grid), rows sorted by the main metric.
+    """
+    return _streamed("sweep" if grid else "compare", path, task, methods, seeds=seeds, seed=seed,
+                     reference=reference, include_naive=include_naive, grid=grid,
+                     task_opts={"window": window, "horizon": horizon, "centered": centered, "channel": channel,
+                                "target": target},
+                     split=split, train_samples=train_samples, output=output, chunk_samples=chunk_samples,
+                     signal_name=signal_name, budget_bytes=budget_bytes)
 
 
 # -- streamed generation -------------------------------------------------------------------------

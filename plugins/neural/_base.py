@@ -17,6 +17,13 @@ Windows without copies
     built. Peak memory grows with the number of rows only through the shuffled row order (8 bytes
     per row) and the predictions (4 bytes per output).
 
+Rows read from a file
+    ``fit`` and ``predict`` also take :class:`~sigbench.FileWindows` (rows read on demand from an HDF5
+    signal): batches are read block by block, never the whole training segment. Rows are then shuffled
+    by blocks (``shuffle_block``, default the rows' ``block_rows``): each epoch visits the blocks in a
+    seeded random order and the rows of each block in a seeded random order. The same ``shuffle_block``
+    on an in-memory array gives the same batches, hence the same model.
+
 Reproducibility
     ``seed`` goes to ``keras.utils.set_random_seed`` before the model is built, the batch order comes
     from ``numpy.random.default_rng(seed)``, and TensorFlow's deterministic ops are enabled when the
@@ -74,6 +81,8 @@ ARCHITECTURE_FILE = "architecture.json"
 _RECORD_FORMAT = "sigbench-neural-architecture"
 #: rows used to estimate the input standardisation (evenly spaced, so the estimate is deterministic)
 _STATS_VALUES = 1 << 20
+#: rows per block of the target-statistics passes
+_MOMENT_BLOCK = 1 << 16
 #: rows per prediction batch (prediction holds no gradients, so larger batches are cheap)
 _PREDICT_BATCH = 4096
 
@@ -107,7 +116,8 @@ def positive_int_tuple(name: str, value: Any, *, allow_empty: bool = False) -> l
 
 
 def _common_params(*, seed: Any, epochs: Any, batch_size: Any, learning_rate: Any, validation_fraction: Any,
-                   patience: Any, standardize: Any, steps_per_execution: Any, window: Any = None) -> dict[str, Any]:
+                   patience: Any, standardize: Any, steps_per_execution: Any, window: Any = None,
+                   shuffle_block: Any = None) -> dict[str, Any]:
     """Validate the training parameters every neural processor takes; returns them normalised."""
     if patience is not None:
         patience = positive_int("patience", patience, minimum=0)
@@ -123,6 +133,7 @@ def _common_params(*, seed: Any, epochs: Any, batch_size: Any, learning_rate: An
         "patience": patience,
         "standardize": bool(standardize),
         "steps_per_execution": positive_int("steps_per_execution", steps_per_execution),
+        "shuffle_block": None if shuffle_block is None else positive_int("shuffle_block", shuffle_block),
     }
 
 
@@ -140,12 +151,15 @@ def _window_dataset_class() -> type:
 
         ``batch i`` holds float32 copies of at most ``batch_size`` rows, standardised with
         ``(x - x_shift) / x_scale``; targets likewise with per-output statistics. With ``seed`` the
-        rows are visited in a new ``default_rng(seed)`` permutation every epoch (sorted inside a
-        batch, for memory locality); without it, in order.
+        rows are visited in a new random order every epoch (sorted inside a batch, for memory
+        locality): one ``default_rng(seed)`` permutation of all rows, or with ``shuffle_block`` a
+        permutation of the blocks of ``shuffle_block`` rows and of the rows inside each block (see
+        :class:`BlockOrder`). Without ``seed``, in order. ``inputs``/``targets`` may be rows read
+        on demand from a file (:class:`~sigbench.FileWindows`).
         """
 
-        def __init__(self, inputs: np.ndarray, targets: np.ndarray | None, batch_size: int, *,
-                     start: int, stop: int, stats: dict[str, np.ndarray], seed: int | None) -> None:
+        def __init__(self, inputs: Any, targets: Any, batch_size: int, *, start: int, stop: int,
+                     stats: dict[str, np.ndarray], seed: int | None, shuffle_block: int | None = None) -> None:
             super().__init__()
             self.inputs, self.targets = inputs, targets
             self.batch_size, self.start, self.stop = batch_size, start, stop
@@ -153,8 +167,11 @@ def _window_dataset_class() -> type:
             self.x_inv = np.float32(1.0 / stats["x_scale"])
             self.y_shift = np.asarray(stats["y_shift"], dtype=np.float32)
             self.y_inv = np.asarray(1.0 / stats["y_scale"], dtype=np.float32)
+            self._seed = seed
             self._rng = None if seed is None else np.random.default_rng(seed)
-            self._order: np.ndarray | None = None
+            self._order: np.ndarray | BlockOrder | None = None
+            self.shuffle_block = shuffle_block
+            self.epoch = -1
             self.max_batch_bytes = 0  # largest input batch handed out (tests check the pipeline copies batches only)
             self.on_epoch_end()
 
@@ -166,6 +183,8 @@ def _window_dataset_class() -> type:
             hi = min(lo + self.batch_size, self.stop - self.start)
             if self._order is None:
                 return slice(self.start + lo, self.start + hi)
+            if isinstance(self._order, BlockOrder):
+                return self._order.rows(lo, hi) + self.start
             return np.sort(self._order[lo:hi]) + self.start
 
         def __getitem__(self, index: int) -> Any:
@@ -182,15 +201,21 @@ def _window_dataset_class() -> type:
             return x, (y - self.y_shift) * self.y_inv
 
         def on_epoch_end(self) -> None:
-            if self._rng is not None:
-                self._order = self._rng.permutation(self.stop - self.start)
+            self.epoch += 1
+            if self._seed is None:
+                return
+            n = self.stop - self.start
+            if self.shuffle_block is not None:
+                self._order = BlockOrder(n, self.shuffle_block, self._seed, self.epoch)
+            elif self._rng is not None:
+                self._order = self._rng.permutation(n)
 
     return WindowBatches
 
 
-def window_batches(inputs: np.ndarray, targets: np.ndarray | None, batch_size: int, *, start: int = 0,
+def window_batches(inputs: Any, targets: Any, batch_size: int, *, start: int = 0,
                    stop: int | None = None, stats: dict[str, np.ndarray] | None = None,
-                   seed: int | None = None) -> Any:
+                   seed: int | None = None, shuffle_block: int | None = None) -> Any:
     """A ``keras.utils.PyDataset`` over rows ``start:stop`` of ``inputs`` (see ``WindowBatches``).
 
     Parameters
@@ -207,6 +232,8 @@ def window_batches(inputs: np.ndarray, targets: np.ndarray | None, batch_size: i
         ``x_shift``, ``x_scale``, ``y_shift``, ``y_scale``; default: identity.
     seed : int, optional
         Shuffle rows every epoch with ``default_rng(seed)``; default: in order.
+    shuffle_block : int, optional
+        Shuffle by blocks of this many rows (see :class:`BlockOrder`); default: one global permutation.
     """
     if stats is None:
         outputs = 1 if targets is None or targets.ndim == 1 else targets.shape[1]
@@ -214,7 +241,94 @@ def window_batches(inputs: np.ndarray, targets: np.ndarray | None, batch_size: i
                  "y_scale": np.ones(outputs)}
     cls = _window_dataset_class()
     return cls(inputs, targets, batch_size, start=start, stop=inputs.shape[0] if stop is None else stop,
-               stats=stats, seed=seed)
+               stats=stats, seed=seed, shuffle_block=shuffle_block)
+
+
+class BlockOrder:
+    """One epoch's visiting order of ``n`` rows shuffled by blocks, computed a batch at a time.
+
+    The rows are cut into consecutive blocks of ``block`` rows (the last may be shorter). The epoch
+    visits the blocks in the order ``default_rng([seed, epoch]).permutation(blocks)`` and the rows of
+    block ``b`` in the order ``default_rng([seed, epoch, b + 1]).permutation(size of b)``. Memory is one
+    entry per block plus the permutations of the two most recent blocks, never one entry per row, so
+    a file of 10⁹ rows is shuffled in a few megabytes.
+    """
+
+    def __init__(self, n: int, block: int, seed: int, epoch: int) -> None:
+        self.n, self.block, self.seed, self.epoch = n, block, seed, epoch
+        count = max(1, math.ceil(n / block))
+        self.blocks = np.random.default_rng([seed, epoch]).permutation(count)
+        sizes = np.minimum(block, n - self.blocks * block)
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)])
+        self._perms: dict[int, np.ndarray] = {}
+
+    def _perm(self, b: int) -> np.ndarray:
+        perm = self._perms.get(b)
+        if perm is None:
+            size = min(self.block, self.n - b * self.block)
+            perm = np.random.default_rng([self.seed, self.epoch, b + 1]).permutation(size)
+            if len(self._perms) >= 2:
+                self._perms.pop(next(iter(self._perms)))
+            self._perms[b] = perm
+        return perm
+
+    def rows(self, lo: int, hi: int) -> np.ndarray:
+        """The rows at positions ``lo … hi−1`` of the epoch's order, sorted."""
+        parts = [np.zeros(0, dtype=np.int64)]
+        hi = min(hi, self.n)
+        j = int(np.searchsorted(self.offsets, lo, side="right")) - 1
+        pos = lo
+        while pos < hi:
+            b = int(self.blocks[j])
+            a, z = pos - int(self.offsets[j]), min(hi, int(self.offsets[j + 1])) - int(self.offsets[j])
+            parts.append(self._perm(b)[a:z] + b * self.block)
+            pos = int(self.offsets[j + 1])
+            j += 1
+        return np.sort(np.concatenate(parts))
+
+    def full(self) -> np.ndarray:
+        """The whole epoch's order (unsorted; for tests and small data)."""
+        return np.concatenate([self._perm(int(b)) + int(b) * self.block for b in self.blocks])
+
+
+def _sample_moments(inputs: Any, idx: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of the values of rows ``idx`` (sorted), read a few rows at a time.
+
+    Blocks of rows are combined with Chan et al.'s pairwise update, so memory is one block of rows
+    whatever the sample's size (and the result is the same for an array and for rows read from a file).
+    """
+    count, mean, m2 = 0, 0.0, 0.0
+    step = max(1, _MOMENT_BLOCK // int(inputs.shape[1]))
+    for lo in range(0, idx.size, step):
+        block = np.asarray(inputs[idx[lo:lo + step]], dtype=np.float64)
+        k = block.size
+        mb = float(block.mean())
+        m2b = float(np.square(block - mb).sum())
+        total = count + k
+        delta = mb - mean
+        m2 += m2b + delta * delta * count * k / total
+        mean += delta * k / total
+        count = total
+    return mean, math.sqrt(m2 / count)
+
+
+def _column_moments(targets: Any, outputs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output mean and standard deviation of ``targets``, in two passes over blocks of rows.
+
+    The same blocks whether ``targets`` is an array or rows read from a file, so both give the same
+    numbers bit for bit; memory is one block.
+    """
+    rows = int(targets.shape[0])
+    step = _MOMENT_BLOCK
+    total = np.zeros(outputs)
+    for lo in range(0, rows, step):
+        total += np.asarray(targets[lo:lo + step], dtype=np.float64).reshape(-1, outputs).sum(axis=0)
+    mean = total / rows
+    sq = np.zeros(outputs)
+    for lo in range(0, rows, step):
+        block = np.asarray(targets[lo:lo + step], dtype=np.float64).reshape(-1, outputs) - mean
+        sq += np.square(block).sum(axis=0)
+    return mean, np.sqrt(sq / rows)
 
 
 # -- progress display -------------------------------------------------------------------------------
@@ -341,6 +455,7 @@ class NeuralProcessor(Processor):
 
     family: ClassVar[str] = "neural"
     deterministic: ClassVar[bool] = False
+    accepts_file_rows: ClassVar[bool] = True
     requires: ClassVar[tuple[str, ...]] = ("keras",)
 
     def __init__(self, **params: Any) -> None:
@@ -353,6 +468,8 @@ class NeuralProcessor(Processor):
         self.patience: int | None = params["patience"]
         self.standardize: bool = params["standardize"]
         self.steps_per_execution: int = params["steps_per_execution"]
+        #: rows per shuffle block (None: one global permutation; rows read from a file: their block_rows)
+        self.shuffle_block: int | None = params.get("shuffle_block")
         self.model: Any = None
         self._stats: dict[str, np.ndarray] = {}
         self._training: dict[str, Any] = {}
@@ -404,7 +521,7 @@ class NeuralProcessor(Processor):
         return layers
 
     # -- statistics --------------------------------------------------------------------------
-    def _compute_stats(self, inputs: np.ndarray, targets: np.ndarray) -> dict[str, np.ndarray]:
+    def _compute_stats(self, inputs: Any, targets: Any) -> dict[str, np.ndarray]:
         outputs = 1 if targets.ndim == 1 else targets.shape[1]
         if not self.standardize:
             return {"x_shift": np.zeros(()), "x_scale": np.ones(()), "y_shift": np.zeros(outputs),
@@ -412,16 +529,14 @@ class NeuralProcessor(Processor):
         rows = inputs.shape[0]
         take = min(rows, max(1, _STATS_VALUES // inputs.shape[1]))
         idx = np.unique(np.linspace(0, rows - 1, take).astype(np.int64))
-        sample = np.asarray(inputs[idx], dtype=np.float64)
-        x_scale = float(sample.std()) or 1.0
-        y = np.asarray(targets, dtype=np.float64).reshape(rows, -1)
-        y_scale = y.std(axis=0)
+        x_mean, x_std = _sample_moments(inputs, idx)
+        y_shift, y_scale = _column_moments(targets, outputs)
         y_scale[y_scale == 0] = 1.0
-        return {"x_shift": np.asarray(sample.mean()), "x_scale": np.asarray(x_scale),
-                "y_shift": y.mean(axis=0), "y_scale": y_scale}
+        return {"x_shift": np.asarray(x_mean), "x_scale": np.asarray(x_std or 1.0),
+                "y_shift": y_shift, "y_scale": y_scale}
 
     # -- Processor overrides -----------------------------------------------------------------
-    def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
+    def _fit(self, inputs: Any, targets: Any) -> None:
         window = int(inputs.shape[1])
         if self.expected_window is not None and window != self.expected_window:
             raise ValidationError(f"expected windows of {self.expected_window} samples "
@@ -436,11 +551,14 @@ class NeuralProcessor(Processor):
             )
         n_outputs = 1 if targets.ndim == 1 else int(targets.shape[1])
         self._stats = self._compute_stats(inputs, targets)
+        shuffle_block = self.shuffle_block
+        if shuffle_block is None and hasattr(inputs, "block_rows"):  # rows read from a file: shuffle by blocks
+            shuffle_block = int(inputs.block_rows)
         with seeded(self.seed) as keras:
             self.model = self._build_model(window, n_outputs)
             self._compile(self.model)
             train = window_batches(inputs, targets, self.batch_size, stop=rows - n_val, stats=self._stats,
-                                   seed=self.seed)
+                                   seed=self.seed, shuffle_block=shuffle_block)
             val = (window_batches(inputs, targets, max(self.batch_size, 256), start=rows - n_val, stats=self._stats)
                    if n_val else None)
             callbacks: list[Any] = []
@@ -469,6 +587,7 @@ class NeuralProcessor(Processor):
             "loss_units": "MSE of standardised targets" if self.standardize else "MSE",
             "train_rows": rows - n_val,
             "validation_rows": n_val,
+            "shuffle": "global" if shuffle_block is None else f"blocks of {shuffle_block} rows",
             "train_s": train_s,
             "max_batch_bytes": int(train.max_batch_bytes),
             "backend": backend_name(),
@@ -476,7 +595,7 @@ class NeuralProcessor(Processor):
             "keras_version": str(keras.__version__),
         }
 
-    def _predict(self, inputs: np.ndarray) -> np.ndarray:
+    def _predict(self, inputs: Any) -> np.ndarray:
         data = window_batches(inputs, None, max(self.batch_size, _PREDICT_BATCH), stats=self._stats)
         out = np.asarray(self.model.predict(data, verbose=0), dtype=np.float64)
         return out * self._stats["y_scale"] + self._stats["y_shift"]

@@ -74,9 +74,10 @@ class CNN(NeuralProcessor):
         Hidden dense layers after the concatenation.
     activation : str, default ``"relu"``
         Activation of the hidden dense layers.
-    seed, epochs, batch_size, learning_rate, validation_fraction, patience, standardize, steps_per_execution
+    seed, epochs, batch_size, learning_rate, validation_fraction, patience, standardize, steps_per_execution,
+    shuffle_block
         Training parameters, as for :class:`~sigbench.plugins.neural.dnn.DNN`; defaults 0, 50, 32,
-        1e-3, 0.2, 10, True, 16.
+        1e-3, 0.2, 10, True, 16, None.
 
     Input shape
     -----------
@@ -107,7 +108,8 @@ class CNN(NeuralProcessor):
                  activation: str = "relu", *,
                  window: int | None = None, seed: int = 0, epochs: int = 50, batch_size: int = 32,
                  learning_rate: float = 1e-3, validation_fraction: float = 0.2, patience: int | None = 10,
-                 standardize: bool = True, steps_per_execution: int = 16) -> None:
+                 standardize: bool = True, steps_per_execution: int = 16,
+                 shuffle_block: int | None = None) -> None:
         self.kernel_sizes = positive_int_tuple("kernel_sizes", kernel_sizes)
         self.filters = positive_int("filters", filters)
         self.pooling = one_of("pooling", pooling, POOLINGS)
@@ -118,7 +120,7 @@ class CNN(NeuralProcessor):
         common = _common_params(
             window=window, seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             validation_fraction=validation_fraction, patience=patience, standardize=standardize,
-            steps_per_execution=steps_per_execution,
+            steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
         super().__init__(kernel_sizes=list(self.kernel_sizes), filters=self.filters, pooling=self.pooling,
                          pool_size=self.pool_size, conv_activation=self.conv_activation,

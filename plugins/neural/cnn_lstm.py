@@ -58,9 +58,10 @@ class CNNLSTM(NeuralProcessor):
         Hidden dense layers after the last LSTM.
     activation : str, default ``"relu"``
         Activation of the hidden dense layers.
-    seed, epochs, batch_size, learning_rate, validation_fraction, patience, standardize, steps_per_execution
+    seed, epochs, batch_size, learning_rate, validation_fraction, patience, standardize, steps_per_execution,
+    shuffle_block
         Training parameters, as for :class:`~sigbench.plugins.neural.dnn.DNN`; defaults 0, 30, 128,
-        5e-3, 0.2, 6, True, 16.
+        5e-3, 0.2, 6, True, 16, None.
 
     Input shape
     -----------
@@ -90,7 +91,8 @@ class CNNLSTM(NeuralProcessor):
                  activation: str = "relu", *,
                  window: int | None = None, seed: int = 0, epochs: int = 30, batch_size: int = 128,
                  learning_rate: float = 5e-3, validation_fraction: float = 0.2, patience: int | None = 6,
-                 standardize: bool = True, steps_per_execution: int = 16) -> None:
+                 standardize: bool = True, steps_per_execution: int = 16,
+                 shuffle_block: int | None = None) -> None:
         self.filters = positive_int("filters", filters)
         self.kernel_size = positive_int("kernel_size", kernel_size)
         self.pooling = one_of("pooling", pooling, POOLINGS)
@@ -102,7 +104,7 @@ class CNNLSTM(NeuralProcessor):
         common = _common_params(
             window=window, seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             validation_fraction=validation_fraction, patience=patience, standardize=standardize,
-            steps_per_execution=steps_per_execution,
+            steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
         super().__init__(filters=self.filters, kernel_size=self.kernel_size, pooling=self.pooling,
                          pool_size=self.pool_size, conv_activation=self.conv_activation, units=list(self.units),

@@ -57,6 +57,10 @@ class DNN(NeuralProcessor):
         Scale inputs and targets with training statistics (sigmoid units saturate otherwise).
     steps_per_execution : int, default 16
         Batches per compiled call (speed only).
+    shuffle_block : int or None, default None
+        Shuffle the training rows by blocks of this many rows each epoch (block order and rows inside a
+        block); None: one global permutation for arrays, the rows' ``block_rows`` for
+        :class:`~sigbench.FileWindows`.
 
     Input shape
     -----------
@@ -84,13 +88,14 @@ class DNN(NeuralProcessor):
                  window: int | None = None, seed: int = 0,
                  epochs: int = 50, batch_size: int = 64, learning_rate: float = 2e-3,
                  validation_fraction: float = 0.2, patience: int | None = 10, standardize: bool = True,
-                 steps_per_execution: int = 16) -> None:
+                 steps_per_execution: int = 16,
+                 shuffle_block: int | None = None) -> None:
         self.units = positive_int_tuple("units", units, allow_empty=True)
         self.activation = _activation("activation", activation)
         common = _common_params(
             window=window, seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             validation_fraction=validation_fraction, patience=patience, standardize=standardize,
-            steps_per_execution=steps_per_execution,
+            steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
         super().__init__(units=list(self.units), activation=self.activation, **common)
 

@@ -70,9 +70,10 @@ class LSTM(NeuralProcessor):
         Hidden dense layers after the last LSTM.
     activation : str, default ``"relu"``
         Activation of the hidden dense layers (the LSTM cells use tanh/sigmoid).
-    seed, epochs, batch_size, learning_rate, validation_fraction, patience, standardize, steps_per_execution
+    seed, epochs, batch_size, learning_rate, validation_fraction, patience, standardize, steps_per_execution,
+    shuffle_block
         Training parameters, as for :class:`~sigbench.plugins.neural.dnn.DNN`; defaults 0, 30, 128,
-        5e-3, 0.2, 6, True, 16 (an LSTM step is slow on CPU, so fewer epochs, larger batches and a
+        5e-3, 0.2, 6, True, 16, None (an LSTM step is slow on CPU, so fewer epochs, larger batches and a
         larger Adam step).
 
     Input shape
@@ -102,7 +103,8 @@ class LSTM(NeuralProcessor):
                  dense_units: Sequence[int] = (), activation: str = "relu", *,
                  window: int | None = None, seed: int = 0, epochs: int = 30,
                  batch_size: int = 128, learning_rate: float = 5e-3, validation_fraction: float = 0.2,
-                 patience: int | None = 6, standardize: bool = True, steps_per_execution: int = 16) -> None:
+                 patience: int | None = 6, standardize: bool = True, steps_per_execution: int = 16,
+                 shuffle_block: int | None = None) -> None:
         self.units = positive_int_tuple("units", units)
         self.timesteps = None if timesteps is None else positive_int("timesteps", timesteps)
         self.dense_units = positive_int_tuple("dense_units", dense_units, allow_empty=True)
@@ -110,7 +112,7 @@ class LSTM(NeuralProcessor):
         common = _common_params(
             window=window, seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             validation_fraction=validation_fraction, patience=patience, standardize=standardize,
-            steps_per_execution=steps_per_execution,
+            steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
         super().__init__(units=list(self.units), timesteps=self.timesteps, dense_units=list(self.dense_units),
                          activation=self.activation, **common)

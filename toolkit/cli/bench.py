@@ -126,6 +126,26 @@ JsonOpt = typer.Option(False, "--json", help="Print the results as JSON on stdou
 WorkersOpt = typer.Option(1, "--workers", min=1, help="Processes running (method × seed × grid point) cells.")
 TimeoutOpt = typer.Option(None, "--timeout", min=0.001, help="Seconds one cell may run before its row fails.")
 SchedulerOpt = typer.Option(None, "--scheduler", help="local-dask, or tcp://HOST:PORT of a Dask scheduler.")
+BudgetOpt = typer.Option(None, "--memory-budget", help="Signals larger than this (e.g. 500M, 2G) are streamed in "
+                         "chunks; default: SIGBENCH_MEMORY_BUDGET or half the available memory.")
+StreamOpt = typer.Option(False, "--stream", help="Stream the signal in chunks whatever its size.")
+
+
+def _use_stream(stream: bool, memory_budget: Optional[str], src: Any, signal_name: Optional[str], *, mode: str,
+                hop: Optional[int], task: str, parallel: bool = False) -> tuple[bool, int]:
+    """Whether to stream ``src`` (asked for, or over the memory budget) and the budget in bytes."""
+    from sigbench.h5 import memory_budget_bytes, parse_bytes
+
+    budget = parse_bytes(memory_budget) if memory_budget else memory_budget_bytes()
+    if not (stream or _signal_bytes(src, signal_name) > budget):
+        return False, budget
+    if mode != "offline" or hop is not None or task not in ("predict", "denoise"):
+        raise ConfigError("expected --task predict or denoise, --mode offline and no --hop for a streamed run "
+                          "(the signal is over the memory budget, or --stream was given)")
+    if parallel:
+        raise ConfigError("expected no --workers, --timeout or --scheduler for a streamed run (streamed methods run "
+                          "one after another in this process; see docs/scaling.md)")
+    return True, budget
 
 
 def run(
@@ -136,28 +156,21 @@ def run(
     channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt,
-    memory_budget: Optional[str] = typer.Option(
-        None, "--memory-budget", help="Signals larger than this (e.g. 500M, 2G) are streamed in chunks; "
-        "default: SIGBENCH_MEMORY_BUDGET or half the available memory."),
-    stream: bool = typer.Option(False, "--stream", help="Stream the signal in chunks whatever its size."),
+    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
 ) -> None:
     """Run one method on a signal file and store its predictions and metrics in OUTPUT.
 
     A signal larger than the memory budget is streamed: read, fitted and predicted chunk by chunk with
-    bounded memory (DSP methods; see docs/scaling.md)."""
+    bounded memory (see docs/scaling.md)."""
     import sigbench as sb
-    from sigbench.h5 import memory_budget_bytes, parse_bytes
 
     check_stdout(output, json_out=json_out)
     if json_out:
         set_quiet(True)
-    budget = parse_bytes(memory_budget) if memory_budget else memory_budget_bytes()
     _sigterm_as_interrupt()
     with stdin_file(file) as src, stdout_file(output) as out:
-        if stream or _signal_bytes(src, signal_name) > budget:
-            if mode != "offline" or hop is not None or task not in ("predict", "denoise"):
-                raise ConfigError("expected --task predict or denoise, --mode offline and no --hop for a streamed "
-                                  "run (the signal is over the memory budget)")
+        streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task)
+        if streamed:
             res = sb.stream_run(method, src, task=task, window=window, horizon=horizon, centered=centered,
                                 channel=int(channel) if channel.isdigit() else channel, target=target,
                                 split=_split(split), train_samples=train_samples, seed=seed, output=out,
@@ -192,8 +205,11 @@ def compare(
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, workers: int = WorkersOpt,
     timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
+    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
 ) -> None:
-    """Compare methods on one signal under one protocol; print the leaderboard (with the Wiener bound)."""
+    """Compare methods on one signal under one protocol; print the leaderboard (with the Wiener bound).
+
+    A signal larger than the memory budget is streamed (see docs/scaling.md)."""
     import sigbench as sb
 
     check_stdout(output, json_out=json_out)
@@ -203,10 +219,23 @@ def compare(
         raise typer.BadParameter("--resume needs --output FILE", param_hint="'--resume'")
     _sigterm_as_interrupt()
     with stdin_file(file) as src, stdout_file(output) as out:
-        res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
-                         train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
-                         signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
-                         **_task_options(window, horizon, centered, channel, target, hop))
+        parallel = workers > 1 or timeout is not None or scheduler is not None
+        streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task,
+                                       parallel=parallel)
+        if streamed:
+            if resume:
+                raise ConfigError("expected no --resume for a streamed compare (its result file is written once, "
+                                  "at the end or on Ctrl-C)")
+            opts = _task_options(window, horizon, centered, channel, target, hop)
+            opts.pop("hop")
+            res = sb.stream_compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
+                                    train_samples=train_samples, reference=reference, output=out,
+                                    signal_name=signal_name, budget_bytes=budget, **opts)
+        else:
+            res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
+                             train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
+                             signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
+                             **_task_options(window, horizon, centered, channel, target, hop))
     if report is not None:
         _write_report(res, output, report)
     _finish(res, json_out, output)
@@ -257,8 +286,11 @@ def sweep(
     task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, seed: int = SeedOpt, json_out: bool = JsonOpt,
     workers: int = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
+    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
 ) -> None:
-    """Repeat a comparison over a grid (e.g. --grid snr_db=0,5,10,20): one row per grid point × method."""
+    """Repeat a comparison over a grid (e.g. --grid snr_db=0,5,10,20): one row per grid point × method.
+
+    A signal file larger than the memory budget is streamed (grid keys window, horizon, METHOD.OPTION)."""
     import sigbench as sb
     from sigbench.params import coerce_params, parse_kv
 
@@ -273,6 +305,21 @@ def sweep(
         source_params = coerce_params(sb.get_source(source), parse_kv(param))
     _sigterm_as_interrupt()
     with stdin_source(source) as src, stdout_file(output) as out:
+        is_file = src != source or Path(str(src)).is_file()
+        parallel = workers > 1 or timeout is not None or scheduler is not None
+        streamed, budget = (False, 0) if not is_file else _use_stream(
+            stream, memory_budget, src, None, mode="offline", hop=None, task=task, parallel=parallel)
+        if stream and not is_file:
+            raise ConfigError("expected a signal file for --stream (a source's signal is generated in memory)")
+        if streamed:
+            if resume:
+                raise ConfigError("expected no --resume for a streamed sweep (its result file is written once, "
+                                  "at the end or on Ctrl-C)")
+            res = sb.stream_compare(src, task, method or None, grid=parsed, seeds=seeds, seed=seed,
+                                    split=_split(split), train_samples=train_samples, reference=reference,
+                                    output=out, window=window, horizon=horizon, budget_bytes=budget)
+            _finish(res, json_out, output)
+            return
         res = sb.sweep(src, parsed, task, method or None, source_params=source_params, n=n, output=out,
                        resume=resume, seeds=seeds, seed=seed, split=_split(split), train_samples=train_samples,
                        reference=reference, window=window, horizon=horizon, workers=workers, timeout=timeout,

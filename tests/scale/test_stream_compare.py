@@ -1,0 +1,137 @@
+"""Streamed comparisons and sweeps equal the in-memory engine's; neural methods train from the file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import sigbench as sb
+from sigbench.cli import ExitCode, app
+from sigbench.results import load_results
+from sigbench.streaming import _Sink, stream_compare, stream_run
+
+N = 5003
+CHUNK = 997
+
+
+@pytest.fixture(scope="module")
+def sines_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("scmp") / "sines.h5"
+    sb.save_signal(sb.generate("sines", n=N, seed=2, snr_db=10.0), path)
+    return path
+
+
+def _by_method(res):
+    return {(tuple(sorted(r.grid.items())), r.method): r for r in res.rows}
+
+
+def _same_rows(ref, out, rel=1e-10):
+    a, b = _by_method(ref), _by_method(out)
+    assert set(a) == set(b)
+    for key, ra in a.items():
+        rb = b[key]
+        assert ra.status == rb.status == "ok", (ra.error, rb.error)
+        assert ra.is_reference == rb.is_reference and ra.seeds == rb.seeds
+        assert set(ra.metrics) == set(rb.metrics), key
+        for name, value in ra.metrics.items():
+            if value is None:
+                assert rb.metrics[name] is None, (key, name)
+            else:
+                assert rb.metrics[name] == pytest.approx(value, rel=rel, abs=1e-12), (key, name)
+
+
+def test_streamed_compare_equals_in_memory(sines_file, tmp_path, host):
+    methods = ["lms", "nlms:mu=0.2", "wiener:method=toeplitz", "fir:numtaps=15"]
+    ref = sb.compare(sines_file, "predict", methods, window=16, output=tmp_path / "ref.h5")
+    out = stream_compare(sines_file, "predict", methods, window=16, chunk_samples=CHUNK, output=tmp_path / "out.h5")
+    _same_rows(ref, out, rel=1e-8)
+    assert [r.method for r in out.rows] == [r.method for r in ref.rows]  # the same ranking
+    assert out.bound["method"] == ref.bound["method"] and out.bound["mse"] == pytest.approx(ref.bound["mse"], rel=1e-12)
+    back_ref, back_out = load_results(tmp_path / "ref.h5"), load_results(tmp_path / "out.h5")
+    assert back_out.kind == "compare" and back_out.status == "complete"
+    assert back_out.config == back_ref.config
+    assert back_out.environment["execution"] == {"streamed": True, "chunk_samples": CHUNK}
+    assert set(back_out.predictions) == set(back_ref.predictions)
+    for key, pred in back_ref.predictions.items():
+        np.testing.assert_allclose(back_out.predictions[key], pred, rtol=1e-9, atol=1e-9)
+    for key in back_ref.test:
+        np.testing.assert_array_equal(back_out.test[key], back_ref.test[key])
+
+
+def test_streamed_neural_rows_equal_in_memory_with_the_same_shuffle_blocks(sines_file, tmp_path, host):
+    rows_per_block = CHUNK - 17 + 1  # chunk − (window + horizon) + 1: the streamed shuffle block
+    spec = f"dnn:units=4,epochs=2,patience=None,shuffle_block={rows_per_block}"
+    ref = sb.compare(sines_file, "predict", [spec], window=16, seeds=2, output=tmp_path / "ref.h5")
+    out = stream_compare(sines_file, "predict", [spec], window=16, seeds=2, chunk_samples=CHUNK,
+                         output=tmp_path / "out.h5")
+    _same_rows(ref, out, rel=1e-9)
+    back_ref, back_out = load_results(tmp_path / "ref.h5"), load_results(tmp_path / "out.h5")
+    for seed in (0, 1):
+        np.testing.assert_allclose(back_out.predictions[(spec, seed)], back_ref.predictions[(spec, seed)],
+                                   rtol=1e-12, atol=1e-12)
+    # without shuffle_block the streamed run shuffles by its blocks (and says so)
+    single = stream_run("dnn:units=4,epochs=1", sines_file, window=16, chunk_samples=CHUNK)
+    assert single.rows[0].describe["shuffle"] == f"blocks of {rows_per_block} rows"
+
+
+def test_streamed_sweep_equals_in_memory(sines_file, host):
+    grid = {"window": [8, 16], "lms.mu": [0.005, 0.02]}
+    ref = sb.sweep(sines_file, grid, "predict", ["lms"])
+    out = stream_compare(sines_file, "predict", ["lms"], grid=grid, chunk_samples=CHUNK)
+    assert out.kind == "sweep" and out.predictions == {}
+    _same_rows(ref, out, rel=1e-8)
+    assert len(out.bound["per_grid"]) == 4
+
+
+def test_a_failing_method_and_one_over_budget_are_failed_rows(sines_file, tmp_path, host):
+    out = stream_compare(sines_file, "predict", ["lms:mu=50", "fir:numtaps=15", "lms"], window=16,
+                         chunk_samples=CHUNK, budget_bytes=10_000, output=tmp_path / "o.h5")
+    rows = {r.method: r for r in out.rows}
+    assert rows["lms:mu=50"].status == "failed" and rows["lms:mu=50"].error.startswith("DivergedError")
+    assert rows["fir:numtaps=15"].status == "failed" and "cannot stream its training" in rows["fir:numtaps=15"].error
+    assert rows["lms"].status == "ok" and rows["wiener"].status == "ok"
+    back = load_results(tmp_path / "o.h5")
+    assert {k[0] for k in back.predictions} == {"lms", "wiener", "naive"}  # no partial predictions kept
+
+
+def test_interrupt_keeps_the_finished_rows(sines_file, tmp_path, host, monkeypatch):
+    calls = {"n": 0}
+    original = _Sink.append
+
+    def flaky(self, key, values):
+        calls["n"] += 1
+        if key == "pred_1_0" and calls["n"] > 1:  # during the second method (lms): wiener is finished
+            raise KeyboardInterrupt
+        original(self, key, values)
+
+    monkeypatch.setattr(_Sink, "append", flaky)
+    target = tmp_path / "o.h5"
+    with pytest.raises(KeyboardInterrupt):
+        stream_compare(sines_file, "predict", ["lms"], window=16, chunk_samples=300, output=target)
+    back = load_results(target)
+    assert back.status == "interrupted"
+    assert [r.method for r in back.rows] == ["wiener"]
+    assert set(back.predictions) == {("wiener", 0)}
+
+
+def test_cli_compare_and_sweep_stream(sines_file, tmp_path, host):
+    runner = CliRunner()
+    out = tmp_path / "c.h5"
+    res = runner.invoke(app, ["compare", str(sines_file), "--stream", "-m", "lms", "-w", "16", "-o", str(out),
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    ref = sb.compare(sines_file, "predict", ["lms"], window=16)
+    _same_rows(ref, load_results(out), rel=1e-8)
+    res = runner.invoke(app, ["compare", str(sines_file), "--memory-budget", "10K", "-m", "lms", "-w", "16",
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["sweep", str(sines_file), "--stream", "-g", "window=8,16", "-m", "lms", "--json"])
+    assert res.exit_code == 0, res.output
+    for args, message in ((["compare", str(sines_file), "--stream", "--workers", "2"], "no --workers"),
+                          (["compare", str(sines_file), "--stream", "--mode", "prequential"], "--mode offline"),
+                          (["compare", str(sines_file), "--stream", "-o", str(out), "--resume"], "no --resume"),
+                          (["sweep", "sines", "--stream", "-g", "snr_db=0,10"], "a signal file")):
+        res = runner.invoke(app, args)
+        assert res.exit_code == ExitCode.USAGE, (args, res.output)
+        assert message in res.output, res.output
