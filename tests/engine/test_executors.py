@@ -176,3 +176,35 @@ def test_a_dask_worker_killed_mid_sweep_is_retried(exec_plugin, tmp_path):
                    window=16, scheduler="local-dask", workers=2)
     assert marker.exists()
     assert all(r.status == "ok" for r in res.rows), [(r.method, r.error) for r in res.rows]
+
+
+def test_dask_timeout_fails_the_hanging_method_only(exec_plugin, signal_file, monkeypatch):
+    pytest.importorskip("dask.distributed")
+    import sigbench.runner as runner
+
+    serial = sb.compare(signal_file, methods=["wiener", "lms"], window=16)
+    yielded = []
+    make_executor = runner.make_executor
+
+    def spying_executor(*args, **kwargs):  # records every (cell, output) the executor yields
+        executor = make_executor(*args, **kwargs)
+        run = executor.run
+
+        def spied_run(cells, recipes):
+            for cell, out in run(cells, recipes):
+                yielded.append((cell.label, cell.seed, out.get("error")))
+                yield cell, out
+
+        executor.run = spied_run
+        return executor
+
+    monkeypatch.setattr(runner, "make_executor", spying_executor)
+    dasked = sb.compare(signal_file, methods=["wiener", "exec-hang", "lms"], window=16, scheduler="local-dask",
+                        workers=2, timeout=3)
+    row = dasked.row("exec-hang")
+    assert row.status == "failed" and "timed out after 3 s" in row.error
+    assert {m: v for m, v in _metrics(dasked).items() if m != "exec-hang"} == _metrics(serial)
+    # every cell is yielded exactly once; the hanging one as its timeout, not again after its worker's restart
+    cells = [(label, seed) for label, seed, _ in yielded]
+    assert len(cells) == len(set(cells)) == len(dasked.rows)
+    assert [error for label, _, error in yielded if label == "exec-hang"] == ["timed out after 3 s"]
