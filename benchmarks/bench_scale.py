@@ -9,7 +9,10 @@ process, which prints its own peak RSS (``ru_maxrss``) and timings as one JSON l
 * ``stream-fit`` / ``memory-fit``: the same method streamed vs the in-memory ``run_method`` on a float64
   signal that fits (same per-sample work), for the throughput comparison;
 * ``sweep``: ``sb.sweep("sines", {"snr_db": 4 values}, methods=[rls, lms, nlms, wiener])`` — 16 cells —
-  with ``workers=1`` and ``workers=2`` (a spawned process pool).
+  with ``workers=1`` and ``workers=2`` (a spawned process pool);
+* ``neural-file`` / ``neural-memory``: one epoch of a small ``dnn`` on the first 60 % of the rows of a
+  float32 file (``--neural-n`` samples), trained from ``sb.FileWindows`` (batches read from the file) vs
+  from the loaded signal's sliding-window view — peak RSS and rows/s (the same batches: ``shuffle_block``).
 
 The big file lives in a temporary directory (``--dir``), removed at the end.
 """
@@ -50,6 +53,25 @@ def child(args) -> None:
                        n=args.n, window=args.window, seeds=1, include_naive=False, workers=args.workers)
         out.update(wall_s=time.perf_counter() - t0, cells=len(res.rows),
                    failed=[r.method for r in res.rows if r.status != "ok"], workers=args.workers)
+    elif args.case.startswith("neural"):
+        from sigbench.plugins.neural._backend import import_keras
+
+        import_keras()
+        out["rss_before_mb"] = _rss_mb()
+        opts = {"units": (16,), "epochs": 1, "batch_size": 1024, "patience": None, "validation_fraction": 0.0,
+                "shuffle_block": 2**16, "seed": 0}
+        t0 = time.perf_counter()
+        if args.case == "neural-file":
+            with sb.FileWindows(args.path, window=args.window, stop=int(args.n * 0.6), block_rows=2**16) as rows:
+                model = sb.get_processor("dnn")(**opts).fit(rows)
+        else:
+            sig = sb.load_signal(args.path)
+            x = sb.sliding_windows(sig.data, args.window)
+            rows_n = int(args.n * 0.6)
+            model = sb.get_processor("dnn")(**opts).fit(x[:rows_n], sig.clean[args.window: args.window + rows_n])
+        wall = time.perf_counter() - t0
+        out.update(wall_s=wall, rows=int(args.n * 0.6), rows_per_s=int(args.n * 0.6) / wall,
+                   final_loss=model.describe()["final_loss"])
     else:
         sb.get_processor("lms")(numtaps=4).fit(sb.sliding_windows(sb.generate("sines", n=200).data, 4)[:-1],
                                                sb.generate("sines", n=200).data[4:])  # warm the kernel cache
@@ -97,12 +119,14 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--skip-neural", action="store_true")
+    ap.add_argument("--neural-n", type=int, default=2**24, help="samples of the neural training file")
     args = ap.parse_args()
     if args.child:
         child(args)
         return
     if args.quick:
-        args.size_gb, args.fit_samples, args.sweep_n = 0.02, 2**18, 20_000
+        args.size_gb, args.fit_samples, args.sweep_n, args.neural_n = 0.02, 2**18, 20_000, 2**17
     tmp = Path(tempfile.mkdtemp(prefix="sigbench-scale-", dir=args.dir))
     try:
         if not args.skip_big:
@@ -139,6 +163,19 @@ def main() -> None:
                 print(f"sweep 16 cells  workers={workers}  {r['wall_s']:.1f} s  ({r['wall_s'] / 16:.2f} s/cell)  "
                       f"failed {r['failed'] or 'none'}")
             print(f"sweep speed-up 2 vs 1 workers: {walls[1] / walls[2]:.2f}x")
+        if not args.skip_neural:
+            nfile = tmp / "neural.h5"
+            run_child(case="generate", path=nfile, n=args.neural_n, dtype="float32")
+            got = {}
+            for case in ("neural-memory", "neural-file"):
+                r = got[case] = run_child(case=case, path=nfile, n=args.neural_n, window=32)
+                print(f"{case:13s}  {r['rows']:,} rows × 32  1 epoch  {r['wall_s']:.1f} s  "
+                      f"{r['rows_per_s'] / 1e3:.0f} k rows/s  peak RSS {r['peak_rss_mb']:.0f} MB "
+                      f"(after imports {r['rss_before_mb']:.0f} MB)  loss {r['final_loss']:.6f}")
+            mem, disk = got["neural-memory"], got["neural-file"]
+            print(f"neural from file vs in memory: speed {disk['rows_per_s'] / mem['rows_per_s']:.2f}x, "
+                  f"RSS above imports {disk['peak_rss_mb'] - disk['rss_before_mb']:.0f} MB vs "
+                  f"{mem['peak_rss_mb'] - mem['rss_before_mb']:.0f} MB")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
