@@ -48,7 +48,7 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "N
 class DataRecipe:
     """How a worker rebuilds one grid point's task data without receiving the signal."""
 
-    kind: str  # "file" or "source"
+    kind: str  # "file", "source" or "stream" (a grid point of a streamed run: the worker streams the file)
     task: str
     task_options: dict[str, Any]
     protocol: dict[str, Any]
@@ -57,6 +57,8 @@ class DataRecipe:
     source: str | None = None
     n: int | None = None
     source_params: dict[str, Any] = field(default_factory=dict)
+    #: a streamed grid point's geometry and settings (see :func:`sigbench.streaming.run_stream_cell`)
+    stream: dict[str, Any] = field(default_factory=dict)
 
     def key(self) -> str:
         import json
@@ -187,6 +189,10 @@ def run_cell(recipe: DataRecipe, cell: Cell) -> dict[str, Any]:
     """Worker entry point: never raises for a failing method (returns ``{"error": …}``)."""
     _limit_threads()
     try:
+        if recipe.kind == "stream":  # out of core: the worker streams the file, returns metrics only
+            from sigbench.streaming import run_stream_cell
+
+            return run_stream_cell(recipe.stream, cell.label, cell.name, cell.options, cell.seed)
         data, seg = build_data(recipe)
         cls = resolve_class(cell.label, cell.name)
         return fit_predict(cls, cell.options, data, seg, prequential=cell.prequential)

@@ -417,8 +417,14 @@ class _Context:
     raise_budget: bool  # a run refuses a method over the budget; a comparison records a failed row
 
 
-def _stream_cell(ctx: _Context, pt: _Point, m: Any, seed: int, key: str | None, write_test: bool,
-                 reader: _Reader | None = None) -> dict[str, Any]:
+def _job_view(pt: _Point) -> Any:
+    """The parts of a runner job that :func:`sigbench.runner._final_options` reads."""
+    return SimpleNamespace(data=SimpleNamespace(options=pt.options),
+                           seg=SimpleNamespace(fit=slice(0, pt.fit_rows), val=slice(*pt.val)))
+
+
+def _stream_cell(ctx: _Context, pt: _Point, cls: Any, label: str, options: dict[str, Any], seed: int,
+                 key: str | None, write_test: bool, reader: _Reader | None = None) -> dict[str, Any]:
     """Fit one method (one seed) from the stream and predict the test rows chunk by chunk.
 
     Returns the runner's cell output (``metrics``, ``fit_s``, …) or ``{"error": …}`` for a failed method.
@@ -426,24 +432,21 @@ def _stream_cell(ctx: _Context, pt: _Point, m: Any, seed: int, key: str | None, 
     ``write_test``.
     """
     from sigbench.executors import _time_latency
-    from sigbench.runner import _final_options
 
     lay = pt.lay
-    as_float64 = m.cls.family == "dsp"
+    as_float64 = cls.family == "dsp"
     if reader is None:
         reader = _Reader(ctx.lazy, lay, ctx.channel, ctx.use_clean, as_float64=as_float64)
-    job = SimpleNamespace(data=SimpleNamespace(options=pt.options),
-                          seg=SimpleNamespace(fit=slice(0, pt.fit_rows), val=slice(*pt.val)))
     written: list[str] = []
     try:
         try:
-            proc = m.cls(**_final_options(m, job, seed))
+            proc = cls(**options)
         except Exception as exc:
             raise _MethodFailed(f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
-        strategy = _strategy(m.cls, proc)
+        strategy = _strategy(cls, proc)
         if strategy == "load":  # refuse before any work is done
             try:
-                _check_budget(ctx.lazy, pt.fit_rows - 1 + lay.span, as_float64, ctx.budget, m.spec.label)
+                _check_budget(ctx.lazy, pt.fit_rows - 1 + lay.span, as_float64, ctx.budget, label)
             except SigbenchError as exc:
                 if ctx.raise_budget:
                     raise
@@ -554,16 +557,83 @@ def _row(m: Any, grid: dict[str, Any], outs: list[dict[str, Any]], bound_mse: fl
     return row
 
 
+def run_stream_cell(spec: dict[str, Any], label: str, name: str, options: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Worker side of a parallel streamed run: one (grid point, method, seed) cell, metrics only.
+
+    ``spec`` names the file and the point (``path``, ``signal_name``, ``task``, ``task_options``,
+    ``protocol``, ``grid``, ``channel``, ``use_clean``, ``chunk``, ``budget``, ``metrics``); the worker
+    opens the file itself (shared storage), so no signal data travels with the cell.
+    """
+    from sigbench.executors import resolve_class
+    from sigbench.protocol import Protocol
+
+    cls = resolve_class(label, name)
+    with open_signal(spec["path"], spec["signal_name"]) as lazy:
+        pt = _point(spec["grid"], spec["task"], spec["task_options"], lazy.n_samples, Protocol(**spec["protocol"]),
+                    spec["chunk"])
+        ctx = _Context(lazy, spec["task"], spec["channel"], spec["use_clean"], lazy.sample_rate_hz, spec["chunk"],
+                       spec["budget"], tuple(spec["metrics"]), _Sink(None), raise_budget=False)
+        return _stream_cell(ctx, pt, cls, label, options, seed, None, False)
+
+
+def _run_cells_parallel(path: str, signal_name: str | None, task: str, task_obj: Any, protocol: Any,
+                        methods_r: list[Any], order: list[int], geometry: list[_Point], channel: int, use_clean: bool,
+                        chunk: int, budget: int, add_row: Callable[..., float | None], *, workers: int,
+                        timeout: float | None, scheduler: str | None) -> None:
+    """Run every cell on an executor (process pool or Dask); rows are added as their point completes."""
+    from sigbench.console import escape, get_console, is_quiet
+    from sigbench.engine import _with_grid_options
+    from sigbench.executors import Cell, DataRecipe, make_executor
+    from sigbench.runner import _final_options
+
+    recipes: dict[int, DataRecipe] = {}
+    cells: list[Cell] = []
+    expected: dict[int, int] = {}
+    methods: dict[int, list[Any]] = {}
+    for j, pt in enumerate(geometry):
+        spec = {"path": path, "signal_name": signal_name, "task": task, "task_options": pt.options,
+                "protocol": protocol.as_dict(), "grid": pt.grid, "channel": channel, "use_clean": use_clean,
+                "chunk": chunk, "budget": budget, "metrics": list(task_obj.metrics)}
+        recipes[j] = DataRecipe("stream", task, pt.options, protocol.as_dict(), path=path, signal_name=signal_name,
+                                stream=spec)
+        methods[j] = [_with_grid_options(methods_r[i], pt.grid) for i in order]
+        for m in methods[j]:
+            for s in protocol.seed_list(m.stochastic):
+                cells.append(Cell(j, m.spec.label, m.spec.name, _final_options(m, _job_view(pt), s), s, False))
+        expected[j] = sum(len(protocol.seed_list(m.stochastic)) for m in methods[j])
+    outs: dict[int, dict[tuple[str, int], dict[str, Any]]] = {j: {} for j in recipes}
+    console = get_console()
+    executor = make_executor({}, workers=workers, timeout=timeout, scheduler=scheduler)
+    try:
+        for cell, out in executor.run(cells, recipes):
+            if not is_quiet():
+                grid = " ".join(f"{k}={v}" for k, v in geometry[cell.job].grid.items())
+                what = f"  {escape(grid + ' ' if grid else '')}{escape(cell.label)} seed {cell.seed}"
+                console.print(f"{what} [red]failed[/]: {escape(out['error'])}" if "error" in out
+                              else f"{what}: fit {out['fit_s']:.2f} s")
+            out.setdefault("seed", cell.seed)
+            outs[cell.job][(cell.label, cell.seed)] = out
+            if len(outs[cell.job]) == expected[cell.job]:  # the point is complete: its rows, reference first
+                pt = geometry[cell.job]
+                bound: float | None = None
+                for m in methods[cell.job]:
+                    bound = add_row(pt, m, [outs[cell.job][(m.spec.label, s)]
+                                            for s in protocol.seed_list(m.stochastic)], bound)
+    finally:
+        executor.close()
+
+
 def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[str] | None, *, seeds: int,
               seed: int, reference: str, include_naive: bool, grid: dict[str, list[Any]] | None,
               task_opts: dict[str, Any], split: tuple[float, float, float], train_samples: int | None,
               output: str | os.PathLike[str] | None, chunk_samples: int, signal_name: str | None,
-              budget_bytes: int | None) -> Results:
-    """The streamed engine behind :func:`stream_run`, :func:`stream_compare` and :func:`stream_sweep`."""
+              budget_bytes: int | None, workers: int = 1, timeout: float | None = None,
+              scheduler: str | None = None) -> Results:
+    """The streamed engine behind :func:`stream_run` and :func:`stream_compare`."""
     from sigbench.engine import _config, _grid_points, _with_grid_options, resolve_methods
     from sigbench.host import get_host
     from sigbench.protocol import Protocol
-    from sigbench.runner import RunInfo
+    from sigbench.runner import RunInfo, _final_options
 
     window = positive_int("window", task_opts["window"])
     horizon = positive_int("horizon", task_opts["horizon"])
@@ -605,7 +675,8 @@ def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[
                       environment=environment(), status="complete",
                       created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         res.environment["execution"] = {"streamed": True, "chunk_samples": chunk}
-        keep = kind != "sweep"
+        parallel = workers > 1 or timeout is not None or scheduler is not None
+        keep = kind != "sweep" and not parallel  # workers cannot write into the result file
         writer: AbstractContextManager[h5py.File | None] = (
             atomic_h5(output, base=path) if output is not None else nullcontext(None))
         interrupted = False
@@ -620,8 +691,32 @@ def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[
             info = RunInfo(res.run_id, task_obj.name, [m.spec.label for m in methods_r], protocol.as_dict(),
                            summary, res)
             res.warnings.extend(host.call_observers("on_run_start", run=info))
+            with_excess = "excess_db" in task_obj.metrics
+
+            def add_row(pt: _Point, m: Any, outs: list[dict[str, Any]], bound_mse: float | None) -> float | None:
+                """Append the row of ``m``'s cells; returns the point's bound (set by the reference)."""
+                if m.is_reference and outs and "error" not in outs[-1]:
+                    bound_mse = outs[0]["mse"]
+                row = _row(m, pt.grid, outs, bound_mse, with_excess)
+                if m.is_reference and row.status == "ok":
+                    bound = {"method": m.spec.label, "mse": row.metrics.get("mse"), "snr_db": row.metrics.get("snr_db")}
+                    if kind == "sweep":
+                        res.bound.setdefault("per_grid", []).append({"grid": pt.grid, **bound})
+                    else:
+                        res.bound = bound
+                res.rows.append(row)
+                res.warnings.extend(host.call_observers("on_method_done", run=info, method=m.spec.label, result=row))
+                return bound_mse
+
             try:
-                for pt in geometry:
+                if parallel:
+                    reader = _Reader(lazy, geometry[0].lay, ch, use_clean, as_float64=False)
+                    reader.cover_until(lazy.n_samples, chunk)  # bad samples are an error before any work
+                    summary["snr_db"] = reader.snr_db()
+                    _run_cells_parallel(src, signal_name, task, task_obj, protocol, methods_r, order, geometry,
+                                        ch, use_clean, chunk, budget, add_row,
+                                        workers=workers, timeout=timeout, scheduler=scheduler)
+                for pt in ([] if parallel else geometry):
                     bound_mse: float | None = None
                     for i in order:
                         m = _with_grid_options(methods_r[i], pt.grid)
@@ -629,8 +724,8 @@ def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[
                         for s in protocol.seed_list(m.stochastic):
                             key: str | None = f"pred_{i}_{s}" if keep and f is not None else None
                             reader = _Reader(lazy, pt.lay, ch, use_clean, as_float64=m.cls.family == "dsp")
-                            out = _stream_cell(ctx, pt, m, s, key, write_test=keep and not test_written,
-                                               reader=reader)
+                            out = _stream_cell(ctx, pt, m.cls, m.spec.label, _final_options(m, _job_view(pt), s),
+                                               s, key, write_test=keep and not test_written, reader=reader)
                             if first:  # one full pass checks every sample and measures the signal's SNR
                                 reader.cover_until(lazy.n_samples, chunk)
                                 summary["snr_db"] = reader.snr_db()
@@ -642,19 +737,7 @@ def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[
                             outs.append(out)
                             if "error" in out:
                                 break
-                        if m.is_reference and "error" not in outs[-1]:
-                            bound_mse = outs[0]["mse"]
-                        row = _row(m, pt.grid, outs, bound_mse, "excess_db" in task_obj.metrics)
-                        if m.is_reference and row.status == "ok":
-                            bound = {"method": m.spec.label, "mse": row.metrics.get("mse"),
-                                     "snr_db": row.metrics.get("snr_db")}
-                            if kind == "sweep":
-                                res.bound.setdefault("per_grid", []).append({"grid": pt.grid, **bound})
-                            else:
-                                res.bound = bound
-                        res.rows.append(row)
-                        res.warnings.extend(host.call_observers("on_method_done", run=info, method=m.spec.label,
-                                                                result=row))
+                        bound_mse = add_row(pt, m, outs, bound_mse)
             except KeyboardInterrupt:
                 if not res.rows:  # nothing finished: leave the target as it was
                     raise
@@ -741,7 +824,8 @@ def stream_compare(path: str | os.PathLike[str], task: str = "predict", methods:
                    target: str = "auto", split: tuple[float, float, float] = (0.6, 0.2, 0.2),
                    train_samples: int | None = None, output: str | os.PathLike[str] | None = None,
                    chunk_samples: int = DEFAULT_CHUNK_SAMPLES, signal_name: str | None = None,
-                   budget_bytes: int | None = None, grid: dict[str, list[Any]] | None = None) -> Results:
+                   budget_bytes: int | None = None, grid: dict[str, list[Any]] | None = None, workers: int = 1,
+                   timeout: float | None = None, scheduler: str | None = None) -> Results:
     """Compare methods (or sweep a grid) on a signal file chunk by chunk, with bounded memory.
 
     Every (grid point, method, seed) is one streamed pass as in :func:`stream_run`; the reference runs
@@ -766,6 +850,10 @@ def stream_compare(path: str | os.PathLike[str], task: str = "predict", methods:
         within the budget is a failed row.
     grid : dict, optional
         Grid of a streamed sweep.
+    workers, timeout, scheduler
+        Run the cells (grid point × method × seed) on a process pool or Dask, as :func:`sigbench.compare`;
+        each worker streams the file from its path (shared storage). The rows, metrics and bound are those
+        of the serial run, but predictions are not kept (workers cannot write into the result file).
 
     Returns
     -------
@@ -777,7 +865,8 @@ def stream_compare(path: str | os.PathLike[str], task: str = "predict", methods:
                      task_opts={"window": window, "horizon": horizon, "centered": centered, "channel": channel,
                                 "target": target},
                      split=split, train_samples=train_samples, output=output, chunk_samples=chunk_samples,
-                     signal_name=signal_name, budget_bytes=budget_bytes)
+                     signal_name=signal_name, budget_bytes=budget_bytes, workers=workers, timeout=timeout,
+                     scheduler=scheduler)
 
 
 # -- streamed generation -------------------------------------------------------------------------

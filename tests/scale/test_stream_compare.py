@@ -128,10 +128,24 @@ def test_cli_compare_and_sweep_stream(sines_file, tmp_path, host):
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["sweep", str(sines_file), "--stream", "-g", "window=8,16", "-m", "lms", "--json"])
     assert res.exit_code == 0, res.output
-    for args, message in ((["compare", str(sines_file), "--stream", "--workers", "2"], "no --workers"),
-                          (["compare", str(sines_file), "--stream", "--mode", "prequential"], "--mode offline"),
+    for args, message in ((["compare", str(sines_file), "--stream", "--mode", "prequential"], "--mode offline"),
                           (["compare", str(sines_file), "--stream", "-o", str(out), "--resume"], "no --resume"),
                           (["sweep", "sines", "--stream", "-g", "snr_db=0,10"], "a signal file")):
         res = runner.invoke(app, args)
         assert res.exit_code == ExitCode.USAGE, (args, res.output)
         assert message in res.output, res.output
+
+
+@pytest.mark.parametrize("executor", [{"workers": 2}, {"scheduler": "local-dask", "workers": 2}])
+def test_parallel_streamed_cells_give_the_serial_rows(sines_file, tmp_path, host, executor):
+    if "scheduler" in executor:
+        pytest.importorskip("dask.distributed")
+    methods = ["lms", "nlms:mu=0.2", "dnn:units=4,epochs=1,patience=None"]
+    serial = stream_compare(sines_file, "predict", methods, window=16, seeds=2, chunk_samples=CHUNK)
+    out = stream_compare(sines_file, "predict", methods, window=16, seeds=2, chunk_samples=CHUNK,
+                         output=tmp_path / "p.h5", **executor)
+    _same_rows(serial, out, rel=1e-12)
+    assert out.bound == serial.bound
+    back = load_results(tmp_path / "p.h5")
+    assert back.predictions == {} and back.status == "complete"  # workers keep metrics only
+    assert [r.method for r in back.rows] == [r.method for r in serial.rows]

@@ -132,7 +132,7 @@ StreamOpt = typer.Option(False, "--stream", help="Stream the signal in chunks wh
 
 
 def _use_stream(stream: bool, memory_budget: Optional[str], src: Any, signal_name: Optional[str], *, mode: str,
-                hop: Optional[int], task: str, parallel: bool = False) -> tuple[bool, int]:
+                hop: Optional[int], task: str) -> tuple[bool, int]:
     """Whether to stream ``src`` (asked for, or over the memory budget) and the budget in bytes."""
     from sigbench.h5 import memory_budget_bytes, parse_bytes
 
@@ -142,9 +142,6 @@ def _use_stream(stream: bool, memory_budget: Optional[str], src: Any, signal_nam
     if mode != "offline" or hop is not None or task not in ("predict", "denoise"):
         raise ConfigError("expected --task predict or denoise, --mode offline and no --hop for a streamed run "
                           "(the signal is over the memory budget, or --stream was given)")
-    if parallel:
-        raise ConfigError("expected no --workers, --timeout or --scheduler for a streamed run (streamed methods run "
-                          "one after another in this process; see docs/scaling.md)")
     return True, budget
 
 
@@ -219,9 +216,7 @@ def compare(
         raise typer.BadParameter("--resume needs --output FILE", param_hint="'--resume'")
     _sigterm_as_interrupt()
     with stdin_file(file) as src, stdout_file(output) as out:
-        parallel = workers > 1 or timeout is not None or scheduler is not None
-        streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task,
-                                       parallel=parallel)
+        streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task)
         if streamed:
             if resume:
                 raise ConfigError("expected no --resume for a streamed compare (its result file is written once, "
@@ -230,7 +225,8 @@ def compare(
             opts.pop("hop")
             res = sb.stream_compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
                                     train_samples=train_samples, reference=reference, output=out,
-                                    signal_name=signal_name, budget_bytes=budget, **opts)
+                                    signal_name=signal_name, budget_bytes=budget, workers=workers, timeout=timeout,
+                                    scheduler=scheduler, **opts)
         else:
             res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
                              train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
@@ -306,9 +302,8 @@ def sweep(
     _sigterm_as_interrupt()
     with stdin_source(source) as src, stdout_file(output) as out:
         is_file = src != source or Path(str(src)).is_file()
-        parallel = workers > 1 or timeout is not None or scheduler is not None
         streamed, budget = (False, 0) if not is_file else _use_stream(
-            stream, memory_budget, src, None, mode="offline", hop=None, task=task, parallel=parallel)
+            stream, memory_budget, src, None, mode="offline", hop=None, task=task)
         if stream and not is_file:
             raise ConfigError("expected a signal file for --stream (a source's signal is generated in memory)")
         if streamed:
@@ -317,7 +312,8 @@ def sweep(
                                   "at the end or on Ctrl-C)")
             res = sb.stream_compare(src, task, method or None, grid=parsed, seeds=seeds, seed=seed,
                                     split=_split(split), train_samples=train_samples, reference=reference,
-                                    output=out, window=window, horizon=horizon, budget_bytes=budget)
+                                    output=out, window=window, horizon=horizon, budget_bytes=budget,
+                                    workers=workers, timeout=timeout, scheduler=scheduler)
             _finish(res, json_out, output)
             return
         res = sb.sweep(src, parsed, task, method or None, source_params=source_params, n=n, output=out,
