@@ -9,7 +9,7 @@ process, which prints its own peak RSS (``ru_maxrss``) and timings as one JSON l
 * ``stream-fit`` / ``memory-fit``: the same method streamed vs the in-memory ``run_method`` on a float64
   signal that fits (same per-sample work), for the throughput comparison;
 * ``sweep``: ``sb.sweep("sines", {"snr_db": 4 values}, methods=[rls, lms, nlms, wiener])`` — 16 cells —
-  with ``workers=1`` and ``workers=2`` (a spawned process pool);
+  inline (``workers=1``, the default), on a pool of one worker and on a pool of two (spawned processes);
 * ``neural-file`` / ``neural-memory``: one epoch of a small ``dnn`` on the first 60 % of the rows of a
   float32 file (``--neural-n`` samples), trained from ``sb.FileWindows`` (batches read from the file) vs
   from the loaded signal's sliding-window view — peak RSS and rows/s (the same batches: ``shuffle_block``).
@@ -50,7 +50,8 @@ def child(args) -> None:
                                                sb.generate("sines", n=200).data[4:])  # warm the kernel cache
         t0 = time.perf_counter()
         res = sb.sweep("sines", {"snr_db": [0.0, 5.0, 10.0, 20.0]}, "predict", ["rls", "lms", "nlms", "wiener"],
-                       n=args.n, window=args.window, seeds=1, include_naive=False, workers=args.workers)
+                       n=args.n, window=args.window, seeds=1, include_naive=False, workers=args.workers,
+                       timeout=1e6 if args.pool else None)
         out.update(wall_s=time.perf_counter() - t0, cells=len(res.rows),
                    failed=[r.method for r in res.rows if r.status != "ok"], workers=args.workers)
     elif args.case.startswith("neural"):
@@ -112,6 +113,7 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--chunk", type=int, default=2**20)
+    ap.add_argument("--pool", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--size-gb", type=float, default=2.0, help="size of the big file (data + clean, float32)")
     ap.add_argument("--fit-samples", type=int, default=2**23, help="samples of the in-memory comparison")
     ap.add_argument("--sweep-n", type=int, default=200_000, help="samples per sweep grid point")
@@ -157,12 +159,15 @@ def main() -> None:
                       f"(fit {r['fit_s']:.1f} s)  peak RSS {r['peak_rss_mb']:.0f} MB  snr_db {r['snr_db']:.6f}")
         if not args.skip_sweep:
             walls = {}
-            for workers in (1, 2):
-                r = run_child(case="sweep", n=args.sweep_n, workers=workers)
-                walls[workers] = r["wall_s"]
-                print(f"sweep 16 cells  workers={workers}  {r['wall_s']:.1f} s  ({r['wall_s'] / 16:.2f} s/cell)  "
+            # inline (the default for one worker: in this process, BLAS free to use every core), a pool of one
+            # worker (one BLAS thread, as each pool worker), a pool of two
+            for label, workers, pool in (("inline", 1, 0), ("pool-1", 1, 1), ("pool-2", 2, 0)):
+                r = run_child(case="sweep", n=args.sweep_n, workers=workers, pool=pool)
+                walls[label] = r["wall_s"]
+                print(f"sweep 16 cells  {label:7s} {r['wall_s']:.1f} s  ({r['wall_s'] / 16:.2f} s/cell)  "
                       f"failed {r['failed'] or 'none'}")
-            print(f"sweep speed-up 2 vs 1 workers: {walls[1] / walls[2]:.2f}x")
+            print(f"sweep speed-up 2 workers vs 1 (inline): {walls['inline'] / walls['pool-2']:.2f}x; "
+                  f"vs a 1-worker pool: {walls['pool-1'] / walls['pool-2']:.2f}x")
         if not args.skip_neural:
             nfile = tmp / "neural.h5"
             run_child(case="generate", path=nfile, n=args.neural_n, dtype="float32")

@@ -272,6 +272,7 @@ def _fit_adaptive(proc: Any, reader: _Reader, fit_rows: int, rows_per_block: int
 def _fit_wiener(proc: Any, reader: _Reader, fit_rows: int, rate: float) -> None:
     """Least squares (block QR) or Wiener-Hopf (streamed correlations) over the fit rows."""
     from sigbench.plugins.dsp._adaptive import resolve_numtaps
+    from sigbench.plugins.dsp.wiener import tsqr_solve, tsqr_start, tsqr_update
 
     first = reader.block(0, min(_WIENER_BLOCK_ROWS, fit_rows))
     _guard(proc.fit, first.inputs, first.targets, sample_rate=rate)  # checks, bookkeeping
@@ -286,11 +287,7 @@ def _fit_wiener(proc: Any, reader: _Reader, fit_rows: int, rate: float) -> None:
         acf = np.zeros(numtaps)
         p = np.zeros((numtaps, outputs))
     else:
-        r = np.zeros((0, numtaps))
-        z = np.zeros((0, outputs))
-        if loading > 0:
-            r = np.sqrt(loading * fit_rows) * np.eye(numtaps)
-            z = np.zeros((numtaps, outputs))
+        r = tsqr_start(numtaps, outputs, fit_rows, loading)
     for blk in itertools.chain([first], reader.blocks(first.r1, fit_rows, _WIENER_BLOCK_ROWS)):
         x = np.asarray(blk.inputs[:, window - numtaps:], dtype=np.float64)
         d = np.asarray(blk.targets, dtype=np.float64).reshape(blk.r1 - blk.r0, -1)
@@ -305,8 +302,7 @@ def _fit_wiener(proc: Any, reader: _Reader, fit_rows: int, rate: float) -> None:
                 if hi > 0:
                     acf[lag] += float(np.dot(stream[w0: w0 + hi], stream[w0 + lag: w0 + lag + hi]))
         else:
-            q, r = np.linalg.qr(np.vstack([r, x]), mode="reduced")
-            z = q.T @ np.vstack([z, d])
+            r = tsqr_update(r, x, d)
     if toeplitz:
         from scipy.linalg import solve_toeplitz
 
@@ -315,7 +311,7 @@ def _fit_wiener(proc: Any, reader: _Reader, fit_rows: int, rate: float) -> None:
         p /= fit_rows
         weights = np.asarray(solve_toeplitz(acf, p), dtype=np.float64).reshape(numtaps, -1)
     else:
-        weights = np.asarray(np.linalg.lstsq(r, z, rcond=None)[0], dtype=np.float64)
+        weights = tsqr_solve(r, numtaps)
     proc.weights = weights
 
 

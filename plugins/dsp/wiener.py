@@ -57,7 +57,7 @@ from sigbench._validate import one_of, positive_float
 from sigbench.errors import ValidationError
 from sigbench.plugins.dsp._adaptive import CHUNK_ROWS, DSPProcessor, optional_numtaps, resolve_numtaps
 
-__all__ = ["Wiener", "block_lstsq", "is_stream", "stream_of"]
+__all__ = ["Wiener", "block_lstsq", "is_stream", "stream_of", "tsqr_solve", "tsqr_start", "tsqr_update"]
 
 METHODS = ("auto", "lstsq", "toeplitz")
 
@@ -105,18 +105,37 @@ def block_lstsq(block: Callable[[int, int], np.ndarray], rows: int, ncols: int, 
     -------
     ndarray, shape ``(ncols, outputs)``
     """
-    r = np.zeros((0, ncols))
-    z = np.zeros((0, d.shape[1]))
-    if loading > 0:
-        r = np.sqrt(loading * rows) * np.eye(ncols)
-        z = np.zeros((ncols, d.shape[1]))
+    r = tsqr_start(ncols, d.shape[1], rows, loading)
     for start in range(0, rows, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, rows)
-        a = np.vstack([r, np.asarray(block(start, stop), dtype=np.float64)])
-        b = np.vstack([z, d[start:stop]])
-        q, r = np.linalg.qr(a, mode="reduced")
-        z = q.T @ b
-    weights, *_ = np.linalg.lstsq(r, z, rcond=None)
+        r = tsqr_update(r, np.asarray(block(start, stop), dtype=np.float64), d[start:stop])
+    return tsqr_solve(r, ncols)
+
+
+def tsqr_start(ncols: int, outputs: int, rows: int, loading: float) -> np.ndarray:
+    """The initial triangular factor of :func:`tsqr_update`: empty, or ``√(loading·rows)·I`` (diagonal loading)."""
+    if loading > 0:
+        return np.hstack([np.sqrt(loading * rows) * np.eye(ncols), np.zeros((ncols, outputs))])
+    return np.zeros((0, ncols + outputs))
+
+
+def tsqr_update(r: np.ndarray, a: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """One step of the block QR of the augmented matrix ``[A | d]``: R of ``[r; [a | d]]`` (R only, no Q).
+
+    Carrying the triangular factor of ``[A | d]`` instead of ``Q`` and ``Qᵀd`` halves the work (LAPACK
+    ``geqrf`` without forming ``Q``) and is the same Householder least squares: the top ``ncols`` rows of
+    its last columns are ``Qᵀd`` (Golub & Van Loan, §5.3).
+    """
+    from scipy.linalg import qr
+
+    stacked = np.vstack([r, np.hstack([a, np.asarray(d, dtype=np.float64).reshape(a.shape[0], -1)])])
+    (factor,) = qr(stacked, mode="r", overwrite_a=True, check_finite=False)
+    return np.ascontiguousarray(factor[: min(stacked.shape)])  # the economic R (the rest is zeros)
+
+
+def tsqr_solve(r: np.ndarray, ncols: int) -> np.ndarray:
+    """Minimum-norm weights ``(ncols, outputs)`` from the triangular factor of ``[A | d]``."""
+    weights, *_ = np.linalg.lstsq(r[:, :ncols], r[:, ncols:], rcond=None)
     return np.asarray(weights, dtype=np.float64)
 
 
