@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape as _escape_markup
 
-__all__ = ["escape", "get_console", "is_quiet", "set_quiet"]
+__all__ = ["CellProgress", "escape", "get_console", "is_quiet", "set_quiet"]
 
 _QUIET = False
 #: C0 controls but tab and newline, DEL and C1 controls: ESC/CSI/OSC sequences, BEL, carriage return …
@@ -49,3 +49,48 @@ def set_quiet(quiet: bool) -> None:
 def is_quiet() -> bool:
     """True under ``--quiet``/``--json`` or ``SIGBENCH_QUIET=1``."""
     return _QUIET or os.environ.get("SIGBENCH_QUIET", "") not in ("", "0")
+
+
+class CellProgress:
+    """Cells done / running / failed of a comparison or sweep run on an executor.
+
+    On a terminal (and not quiet) a transient rich bar shows ``done/total``, how many cells are running
+    (at most ``slots``, the executor's parallel workers) and how many failed; elsewhere it shows nothing
+    (the runner prints one line per finished cell). The counters are kept either way.
+    """
+
+    def __init__(self, total: int, slots: int = 1) -> None:
+        self.total, self.slots = int(total), max(1, int(slots))
+        self.done = 0
+        self.failed = 0
+        self._progress: Any = None
+        self._task: Any = None
+
+    @property
+    def running(self) -> int:
+        """Cells in flight: every slot busy while enough cells remain."""
+        return min(self.slots, self.total - self.done)
+
+    def __enter__(self) -> CellProgress:
+        console = get_console()
+        if self.total and not is_quiet() and console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(TextColumn("cells"), BarColumn(), MofNCompleteColumn(),
+                                      TextColumn("running {task.fields[running]} · failed {task.fields[failed]}"),
+                                      TimeElapsedColumn(), console=console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("cells", total=self.total, running=self.running, failed=0)
+        return self
+
+    def advance(self, failed: bool = False) -> None:
+        """One more cell finished (``failed``: as a failed cell)."""
+        self.done += 1
+        self.failed += int(bool(failed))
+        if self._progress is not None:
+            self._progress.update(self._task, completed=self.done, running=self.running, failed=self.failed)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None

@@ -227,6 +227,9 @@ def run_cell_dask(recipe: DataRecipe, cell: Cell) -> dict[str, Any]:
 class InlineExecutor:
     """Run cells in this process, in order."""
 
+    #: cells that run at once
+    slots = 1
+
     def __init__(self, jobs: dict[int, tuple[Any, Any]]) -> None:
         self.jobs = jobs
 
@@ -251,6 +254,11 @@ class PoolExecutor:
     def __init__(self, workers: int, timeout: float | None = None, retries: int = 1) -> None:
         self.workers, self.timeout, self.retries = workers, timeout, retries
         self._pool: cf.ProcessPoolExecutor | None = None
+
+    @property
+    def slots(self) -> int:
+        """Cells that run at once (the workers)."""
+        return self.workers
 
     def _new_pool(self, workers: int) -> cf.ProcessPoolExecutor:
         return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
@@ -385,6 +393,14 @@ class DaskExecutor:
         self._subscribed = False
         self._restarts: list[threading.Thread] = []
         self._restarting = 0  # restarts whose ("restarted", …) event the run loop has not seen yet
+
+    @property
+    def slots(self) -> int:
+        """Cells that run at once: the cluster's worker threads (1 if the scheduler cannot tell)."""
+        try:
+            return max(1, int(sum(self.client.nthreads().values())))
+        except Exception:  # a scheduler that does not answer: the progress display only
+            return 1
 
     def _on_start(self, event: tuple[float, Any]) -> None:
         """Subscription handler: a cell started on a worker (timed by this client's clock, on arrival)."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from sigbench.console import escape, get_console, is_quiet
+from sigbench.console import CellProgress, escape, get_console, is_quiet
 from sigbench.errors import ConfigError
 from sigbench.executors import Cell, DataRecipe, InlineExecutor, make_executor
 from sigbench.host import get_host
@@ -192,10 +192,12 @@ class _Runner:
         if not isinstance(executor, InlineExecutor) and len(recipes) < len(jobs):
             raise ConfigError("expected a signal file or a source for parallel runs; save the signal first")
         try:
-            for cell, out in executor.run(cells, recipes):
-                self._report(cell, out)
-                self._pending[(cell.job, cell.label)][cell.seed] = out
-                self._flush()
+            with CellProgress(len(cells), getattr(executor, "slots", 1)) as progress:
+                for cell, out in executor.run(cells, recipes):
+                    progress.advance(failed="error" in out)
+                    self._report(cell, out)
+                    self._pending[(cell.job, cell.label)][cell.seed] = out
+                    self._flush()
         finally:
             executor.close()
 

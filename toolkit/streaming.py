@@ -577,7 +577,7 @@ def _run_cells_parallel(path: str, signal_name: str | None, task: str, task_obj:
                         chunk: int, budget: int, add_row: Callable[..., float | None], *, workers: int,
                         timeout: float | None, scheduler: str | None) -> None:
     """Run every cell on an executor (process pool or Dask); rows are added as their point completes."""
-    from sigbench.console import escape, get_console, is_quiet
+    from sigbench.console import CellProgress, escape, get_console, is_quiet
     from sigbench.engine import _with_grid_options
     from sigbench.executors import Cell, DataRecipe, make_executor
     from sigbench.runner import _final_options
@@ -601,20 +601,22 @@ def _run_cells_parallel(path: str, signal_name: str | None, task: str, task_obj:
     console = get_console()
     executor = make_executor({}, workers=workers, timeout=timeout, scheduler=scheduler)
     try:
-        for cell, out in executor.run(cells, recipes):
-            if not is_quiet():
-                grid = " ".join(f"{k}={v}" for k, v in geometry[cell.job].grid.items())
-                what = f"  {escape(grid + ' ' if grid else '')}{escape(cell.label)} seed {cell.seed}"
-                console.print(f"{what} [red]failed[/]: {escape(out['error'])}" if "error" in out
-                              else f"{what}: fit {out['fit_s']:.2f} s")
-            out.setdefault("seed", cell.seed)
-            outs[cell.job][(cell.label, cell.seed)] = out
-            if len(outs[cell.job]) == expected[cell.job]:  # the point is complete: its rows, reference first
-                pt = geometry[cell.job]
-                bound: float | None = None
-                for m in methods[cell.job]:
-                    bound = add_row(pt, m, [outs[cell.job][(m.spec.label, s)]
-                                            for s in protocol.seed_list(m.stochastic)], bound)
+        with CellProgress(len(cells), getattr(executor, "slots", 1)) as progress:
+            for cell, out in executor.run(cells, recipes):
+                progress.advance(failed="error" in out)
+                if not is_quiet():
+                    grid = " ".join(f"{k}={v}" for k, v in geometry[cell.job].grid.items())
+                    what = f"  {escape(grid + ' ' if grid else '')}{escape(cell.label)} seed {cell.seed}"
+                    console.print(f"{what} [red]failed[/]: {escape(out['error'])}" if "error" in out
+                                  else f"{what}: fit {out['fit_s']:.2f} s")
+                out.setdefault("seed", cell.seed)
+                outs[cell.job][(cell.label, cell.seed)] = out
+                if len(outs[cell.job]) == expected[cell.job]:  # the point is complete: its rows, reference first
+                    pt = geometry[cell.job]
+                    bound: float | None = None
+                    for m in methods[cell.job]:
+                        bound = add_row(pt, m, [outs[cell.job][(m.spec.label, s)]
+                                                for s in protocol.seed_list(m.stochastic)], bound)
     finally:
         executor.close()
 

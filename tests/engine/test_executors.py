@@ -208,3 +208,41 @@ def test_dask_timeout_fails_the_hanging_method_only(exec_plugin, signal_file, mo
     cells = [(label, seed) for label, seed, _ in yielded]
     assert len(cells) == len(set(cells)) == len(dasked.rows)
     assert [error for label, _, error in yielded if label == "exec-hang"] == ["timed out after 3 s"]
+
+
+def test_cell_progress_counts_done_running_and_failed():
+    from sigbench.console import CellProgress
+
+    with CellProgress(5, slots=2) as progress:
+        assert (progress.done, progress.running, progress.failed) == (0, 2, 0)
+        for failed in (False, True, False, False):
+            progress.advance(failed=failed)
+        assert (progress.done, progress.running, progress.failed) == (4, 1, 1)
+        progress.advance()
+        assert progress.running == 0
+
+
+def test_executors_report_their_slots(host):
+    from sigbench.executors import InlineExecutor, PoolExecutor
+
+    assert InlineExecutor({}).slots == 1
+    assert PoolExecutor(3).slots == 3
+
+
+def test_cell_progress_draws_a_bar_on_a_terminal(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    import sigbench.console as sc
+
+    buffer = io.StringIO()
+    fake = Console(file=buffer, force_terminal=True, width=100)
+    monkeypatch.setattr(sc, "get_console", lambda: fake)
+    monkeypatch.setattr(sc, "_QUIET", False)
+    monkeypatch.delenv("SIGBENCH_QUIET", raising=False)
+    with sc.CellProgress(3, slots=2) as progress:
+        progress.advance(failed=True)
+        progress._progress.refresh()
+        drawn = buffer.getvalue()
+    assert "cells" in drawn and "1/3" in drawn and "failed 1" in drawn and "running 2" in drawn
