@@ -20,6 +20,7 @@ import json
 import math
 import os
 import platform
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,8 +181,11 @@ class Results:
         }
 
     # -- persistence -----------------------------------------------------------------------
-    def write_into(self, f: h5py.File) -> None:
-        """Write this run under ``/runs/<run_id>`` of an open file (replacing a run of that id)."""
+    def write_into(self, f: h5py.File, *, extra_labels: Iterable[str] = ()) -> None:
+        """Write this run under ``/runs/<run_id>`` of an open file (replacing a run of that id).
+
+        ``extra_labels``: methods that get a (still empty) group under ``methods`` although they have
+        neither a row nor predictions here (a streamed run moves their predictions in afterwards)."""
         runs = f.require_group("runs")
         if self.run_id in runs:
             del runs[self.run_id]
@@ -199,7 +203,7 @@ class Results:
             if arr is not None:
                 tg.create_dataset(key, data=arr)
         mg = g.create_group("methods")
-        labels = sorted({m for m, _ in self.predictions} | {r.method for r in self.rows})
+        labels = sorted({m for m, _ in self.predictions} | {r.method for r in self.rows} | set(extra_labels))
         for i, label in enumerate(labels):
             sub = mg.create_group(f"m{i:02d}")
             sub.attrs["label"] = label
@@ -241,8 +245,12 @@ def list_runs(path: str | os.PathLike[str]) -> list[str]:
         return sorted(runs, key=lambda r: str(runs[r].attrs.get("created", "")))
 
 
-def load_results(path: str | os.PathLike[str], run_id: str | None = None, *, predictions: bool = True) -> Results:
+def load_results(path: str | os.PathLike[str], run_id: str | None = None, *, predictions: bool = True,
+                 test: bool = True) -> Results:
     """Read a run back from a result file (the latest one if ``run_id`` is omitted), without recomputing.
+
+    ``predictions=False`` / ``test=False`` skip the per-row arrays (large for a streamed run of a long
+    signal) and read the metrics only.
 
     Raises
     ------
@@ -265,7 +273,7 @@ def load_results(path: str | os.PathLike[str], run_id: str | None = None, *, pre
             doc = _read_json(g, "results.json")
         except (KeyError, json.JSONDecodeError, OSError) as exc:
             raise FileFormatError(f"{path}: run {run_id} is damaged: {exc}") from None
-        test = {k: np.asarray(v[()]) for k, v in g["test"].items()} if "test" in g else {}
+        test_arrays = {k: np.asarray(v[()]) for k, v in g["test"].items()} if test and "test" in g else {}
         preds: dict[tuple[str, int], np.ndarray] = {}
         if predictions and "methods" in g:
             for sub in g["methods"].values():
@@ -276,7 +284,7 @@ def load_results(path: str | os.PathLike[str], run_id: str | None = None, *, pre
     res = Results(run_id=doc["run_id"], kind=doc["kind"], task=doc["task"], main_metric=doc["main_metric"],
                   higher_is_better=True, signal=doc["signal"], protocol=doc["protocol"], bound=doc["bound"],
                   config=doc["config"], rows=[MethodRow.from_dict(r) for r in doc["rows"]], predictions=preds,
-                  test=test, environment=doc.get("environment", {}), status=doc.get("status", "complete"),
+                  test=test_arrays, environment=doc.get("environment", {}), status=doc.get("status", "complete"),
                   created=doc.get("created", ""), warnings=list(doc.get("warnings", [])))
     from sigbench.host import get_host
 

@@ -44,7 +44,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -574,9 +573,12 @@ def run_stream_cell(spec: dict[str, Any], label: str, name: str, options: dict[s
 
 def _run_cells_parallel(path: str, signal_name: str | None, task: str, task_obj: Any, protocol: Any,
                         methods_r: list[Any], order: list[int], geometry: list[_Point], channel: int, use_clean: bool,
-                        chunk: int, budget: int, add_row: Callable[..., float | None], *, workers: int,
+                        chunk: int, budget: int, add_row: Callable[..., float | None],
+                        kept: Callable[[_Point, Any], MethodRow | None], *, workers: int,
                         timeout: float | None, scheduler: str | None) -> None:
-    """Run every cell on an executor (process pool or Dask); rows are added as their point completes."""
+    """Run every cell on an executor (process pool or Dask); rows are added as their point completes.
+
+    Rows ``kept`` from a resumed run are not recomputed."""
     from sigbench.console import CellProgress, escape, get_console, is_quiet
     from sigbench.engine import _with_grid_options
     from sigbench.executors import Cell, DataRecipe, make_executor
@@ -593,12 +595,24 @@ def _run_cells_parallel(path: str, signal_name: str | None, task: str, task_obj:
         recipes[j] = DataRecipe("stream", task, pt.options, protocol.as_dict(), path=path, signal_name=signal_name,
                                 stream=spec)
         methods[j] = [_with_grid_options(methods_r[i], pt.grid) for i in order]
-        for m in methods[j]:
+        todo = [m for m in methods[j] if kept(pt, m) is None]
+        for m in todo:
             for s in protocol.seed_list(m.stochastic):
                 cells.append(Cell(j, m.spec.label, m.spec.name, _final_options(m, _job_view(pt), s), s, False))
-        expected[j] = sum(len(protocol.seed_list(m.stochastic)) for m in methods[j])
+        expected[j] = sum(len(protocol.seed_list(m.stochastic)) for m in todo)
     outs: dict[int, dict[tuple[str, int], dict[str, Any]]] = {j: {} for j in recipes}
     console = get_console()
+
+    def finish(j: int) -> None:  # the point is complete: its rows, reference first
+        bound: float | None = None
+        for m in methods[j]:
+            previous = kept(geometry[j], m)
+            bound = add_row(geometry[j], m, previous if previous is not None else [
+                outs[j][(m.spec.label, s)] for s in protocol.seed_list(m.stochastic)], bound)
+
+    for j in recipes:
+        if expected[j] == 0:  # every row of this point was kept from the resumed run
+            finish(j)
     executor = make_executor({}, workers=workers, timeout=timeout, scheduler=scheduler)
     try:
         with CellProgress(len(cells), getattr(executor, "slots", 1)) as progress:
@@ -611,14 +625,122 @@ def _run_cells_parallel(path: str, signal_name: str | None, task: str, task_obj:
                                   else f"{what}: fit {out['fit_s']:.2f} s")
                 out.setdefault("seed", cell.seed)
                 outs[cell.job][(cell.label, cell.seed)] = out
-                if len(outs[cell.job]) == expected[cell.job]:  # the point is complete: its rows, reference first
-                    pt = geometry[cell.job]
-                    bound: float | None = None
-                    for m in methods[cell.job]:
-                        bound = add_row(pt, m, [outs[cell.job][(m.spec.label, s)]
-                                                for s in protocol.seed_list(m.stochastic)], bound)
+                if len(outs[cell.job]) == expected[cell.job]:
+                    finish(cell.job)
     finally:
         executor.close()
+
+
+#: a streamed run checkpoints when the work since its last checkpoint is at least this many times what copying
+#: the result file cost (each checkpoint copies the file, signal included): at most ~1/4 overhead on long files,
+#: a checkpoint after every method on short ones
+_CHECKPOINT_FACTOR = 4.0
+
+
+class _Writer:
+    """The result file of a streamed run, written as a series of atomic checkpoints.
+
+    Each segment is one :func:`~sigbench.h5.atomic_h5` write: the previous checkpoint (or the input file) is
+    copied into a temporary file beside the target, the new predictions are streamed into a staging group,
+    and :meth:`checkpoint` publishes the run (rows so far, predictions moved into ``/runs/<id>/methods``) and
+    swaps the file in. Moves inside an HDF5 file are renames, so publishing costs nothing per sample.
+    """
+
+    def __init__(self, output: str | os.PathLike[str] | None, base: str | os.PathLike[str], run_id: str) -> None:
+        self.output, self.base, self.run_id = output, base, run_id
+        self.sink = _Sink(None)
+        self.stored: dict[tuple[str, int], str] = {}  # (label, seed) -> staging key of published predictions
+        self.test_written = False
+        self._cm: Any = None
+        self.f: h5py.File | None = None
+        self.copy_s = 0.0
+        self._since = time.monotonic()
+
+    def open(self) -> None:
+        if self.output is None:
+            return
+        t0 = time.monotonic()
+        self._cm = atomic_h5(self.output, base=self.base)
+        self.f = self._cm.__enter__()
+        self.copy_s = time.monotonic() - t0
+        self._since = time.monotonic()
+        self.sink.group = self.f.create_group(f"_stream_{self.run_id}")
+        self.sink.sets = {}
+
+    def due(self) -> bool:
+        """Whether enough work was done since the last checkpoint to pay for a copy of the file."""
+        return self.f is not None and time.monotonic() - self._since >= _CHECKPOINT_FACTOR * self.copy_s
+
+    def _publish(self, res: Results) -> None:
+        f, stage = self.f, self.sink.group
+        assert f is not None and stage is not None
+        runs = f.get("runs")
+        if isinstance(runs, h5py.Group) and self.run_id in runs:  # published earlier: aside while the run is rebuilt
+            run = runs[self.run_id]
+            keys = {(label, s): key for (label, s), key in self.stored.items()}
+            for g in list(run.get("methods", {}).values()):
+                label = str(g.attrs["label"])
+                for name in list(g):
+                    key = keys.get((label, int(name.removeprefix("seed_"))))
+                    if key is not None:
+                        f.move(f"{g.name}/{name}", f"{stage.name}/{key}")
+            for name in list(run.get("test", {})):
+                f.move(f"{run.name}/test/{name}", f"{stage.name}/test_{name}")
+        res.write_into(f, extra_labels={label for label, _ in self.stored})
+        run = f["runs"][self.run_id]
+        for name in ("targets", "target_index", "observed"):
+            if f"test_{name}" in stage:
+                f.move(f"{stage.name}/test_{name}", f"{run.name}/test/{name}")
+        groups = {str(g.attrs["label"]): g for g in run["methods"].values()}
+        for (label, s), key in self.stored.items():
+            if key in stage and label in groups:
+                f.move(f"{stage.name}/{key}", f"{groups[label].name}/seed_{s}")
+        del f[stage.name]  # with a method's partial predictions, if it was interrupted
+
+    def checkpoint(self, res: Results, *, reopen: bool = True) -> None:
+        """Publish the run as it stands and swap the file in; then start the next segment."""
+        if self.f is None:
+            return
+        self._publish(res)
+        cm, self._cm, self.f, self.sink.group = self._cm, None, None, None
+        cm.__exit__(None, None, None)
+        self.base = self.output  # type: ignore[assignment]
+        if reopen:
+            self.open()
+
+    def abort(self, exc: BaseException) -> None:
+        """Drop the current segment (the target keeps its last checkpoint, or stays as it was)."""
+        cm, self._cm, self.f, self.sink.group = self._cm, None, None, None
+        if cm is not None:
+            cm.__exit__(type(exc), exc, exc.__traceback__)
+
+
+def _previous_run(output: str | os.PathLike[str], config: dict[str, Any]) -> Results | None:
+    """The latest run of ``output`` with the same configuration (metrics only), to resume."""
+    from sigbench.console import escape, get_console, is_quiet
+    from sigbench.results import config_hash, list_runs, load_results
+
+    want = config_hash(config)
+    for run_id in reversed(list_runs(output)):
+        res = load_results(output, run_id, predictions=False, test=False)
+        if config_hash(res.config) == want:
+            if not is_quiet():
+                get_console().print(f"Resuming run {escape(run_id)}: {len(res.rows)} finished rows kept.")
+            return res
+    if not is_quiet():
+        get_console().print("No run with the same configuration to resume; starting afresh.")
+    return None
+
+
+def _published(output: str | os.PathLike[str], run_id: str) -> tuple[set[tuple[str, int]], bool]:
+    """(label, seed) of the predictions a checkpoint holds, and whether it holds the test arrays."""
+    from sigbench.h5 import open_file
+
+    with open_file(output) as f:
+        run = f["runs"][run_id]
+        preds = {(str(g.attrs["label"]), int(name.removeprefix("seed_")))
+                 for g in run.get("methods", {}).values() for name in g}
+        return preds, "targets" in run.get("test", {})
 
 
 def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[str] | None, *, seeds: int,
@@ -626,7 +748,7 @@ def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[
               task_opts: dict[str, Any], split: tuple[float, float, float], train_samples: int | None,
               output: str | os.PathLike[str] | None, chunk_samples: int, signal_name: str | None,
               budget_bytes: int | None, workers: int = 1, timeout: float | None = None,
-              scheduler: str | None = None) -> Results:
+              scheduler: str | None = None, resume: bool = False) -> Results:
     """The streamed engine behind :func:`stream_run` and :func:`stream_compare`."""
     from sigbench.engine import _config, _grid_points, _with_grid_options, resolve_methods
     from sigbench.host import get_host
@@ -666,98 +788,112 @@ def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[
             "channels": 1 if len(lazy.shape) == 1 else lazy.shape[1], "sample_rate_hz": rate, "snr_db": None,
             "source": header.metadata.get("source"), "seed": header.metadata.get("seed"),
             "params": header.metadata.get("params"), "target_kind": "clean" if use_clean else "observed"}
-        res = Results(run_id=_new_run_id(), kind=kind, task=task_obj.name, main_metric=task_obj.main_metric,
-                      higher_is_better=bool(metric.info.get("higher_is_better", True)), signal=summary,
-                      protocol=protocol.as_dict(), bound={},
-                      config=_config(kind, task_obj, methods_r, protocol, task_opts, summary, grid or None),
-                      environment=environment(), status="complete",
+        config = _config(kind, task_obj, methods_r, protocol, task_opts, summary, grid or None)
+        previous = _previous_run(output, config) if resume and output is not None and Path(output).exists() else None
+        higher = bool(metric.info.get("higher_is_better", True))
+        res = Results(run_id=previous.run_id if previous else _new_run_id(), kind=kind, task=task_obj.name,
+                      main_metric=task_obj.main_metric, higher_is_better=higher, signal=summary,
+                      protocol=protocol.as_dict(), bound={}, config=config,
+                      environment=environment(), status="partial",
                       created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         res.environment["execution"] = {"streamed": True, "chunk_samples": chunk}
         parallel = workers > 1 or timeout is not None or scheduler is not None
         keep = kind != "sweep" and not parallel  # workers cannot write into the result file
-        writer: AbstractContextManager[h5py.File | None] = (
-            atomic_h5(output, base=path) if output is not None else nullcontext(None))
-        interrupted = False
-        with writer as f:
-            stage = f.create_group(f"_stream_{res.run_id}") if f is not None else None
-            ctx = _Context(lazy, task, ch, use_clean, rate, chunk, budget, task_obj.metrics, _Sink(stage),
-                           raise_budget=kind == "run")
-            order = sorted(range(len(methods_r)), key=lambda i: not methods_r[i].is_reference)
-            stored: dict[tuple[str, int], str] = {}
-            first, test_written = True, False
-            host = get_host()
-            info = RunInfo(res.run_id, task_obj.name, [m.spec.label for m in methods_r], protocol.as_dict(),
-                           summary, res)
-            res.warnings.extend(host.call_observers("on_run_start", run=info))
-            with_excess = "excess_db" in task_obj.metrics
+        writer = _Writer(output, output if previous is not None else path, res.run_id)  # type: ignore[arg-type]
+        order = sorted(range(len(methods_r)), key=lambda i: not methods_r[i].is_reference)
+        done: dict[tuple[tuple[tuple[str, Any], ...], str], MethodRow] = {}
+        if previous is not None and output is not None:
+            done = {(tuple(sorted(r.grid.items())), r.method): r for r in previous.rows}
+            if previous.signal.get("snr_db") is not None:
+                summary["snr_db"] = previous.signal["snr_db"]
+            preds, writer.test_written = _published(output, res.run_id)
+            index = {m.spec.label: i for i, m in enumerate(methods_r)}
+            writer.stored = {(label, s): f"pred_{index[label]}_{s}" for label, s in preds if label in index}
+        ctx = _Context(lazy, task, ch, use_clean, rate, chunk, budget, task_obj.metrics, writer.sink,
+                       raise_budget=kind == "run")
+        first = previous is None or summary["snr_db"] is None
+        host = get_host()
+        info = RunInfo(res.run_id, task_obj.name, [m.spec.label for m in methods_r], protocol.as_dict(), summary, res)
+        res.warnings.extend(host.call_observers("on_run_start", run=info))
+        with_excess = "excess_db" in task_obj.metrics
 
-            def add_row(pt: _Point, m: Any, outs: list[dict[str, Any]], bound_mse: float | None) -> float | None:
-                """Append the row of ``m``'s cells; returns the point's bound (set by the reference)."""
+        def add_row(pt: _Point, m: Any, outs: list[dict[str, Any]] | MethodRow,
+                    bound_mse: float | None) -> float | None:
+            """Append the row of ``m``'s cells (or a row kept from the resumed run); returns the point's bound."""
+            if isinstance(outs, MethodRow):
+                row = outs
+                if m.is_reference and row.status == "ok":
+                    bound_mse = row.metrics.get("mse")
+            else:
                 if m.is_reference and outs and "error" not in outs[-1]:
                     bound_mse = outs[0]["mse"]
                 row = _row(m, pt.grid, outs, bound_mse, with_excess)
-                if m.is_reference and row.status == "ok":
-                    bound = {"method": m.spec.label, "mse": row.metrics.get("mse"), "snr_db": row.metrics.get("snr_db")}
-                    if kind == "sweep":
-                        res.bound.setdefault("per_grid", []).append({"grid": pt.grid, **bound})
-                    else:
-                        res.bound = bound
-                res.rows.append(row)
-                res.warnings.extend(host.call_observers("on_method_done", run=info, method=m.spec.label, result=row))
-                return bound_mse
+            if m.is_reference and row.status == "ok":
+                bound = {"method": m.spec.label, "mse": row.metrics.get("mse"), "snr_db": row.metrics.get("snr_db")}
+                if kind == "sweep":
+                    res.bound.setdefault("per_grid", []).append({"grid": pt.grid, **bound})
+                else:
+                    res.bound = bound
+            res.rows.append(row)
+            res.warnings.extend(host.call_observers("on_method_done", run=info, method=m.spec.label, result=row))
+            if writer.due():
+                writer.checkpoint(res)
+            return bound_mse
 
-            try:
-                if parallel:
+        def kept(pt: _Point, m: Any) -> MethodRow | None:
+            return done.get((tuple(sorted(pt.grid.items())), m.spec.label))
+
+        writer.open()
+        try:
+            if parallel:
+                if first:
                     reader = _Reader(lazy, geometry[0].lay, ch, use_clean, as_float64=False)
                     reader.cover_until(lazy.n_samples, chunk)  # bad samples are an error before any work
                     summary["snr_db"] = reader.snr_db()
-                    _run_cells_parallel(src, signal_name, task, task_obj, protocol, methods_r, order, geometry,
-                                        ch, use_clean, chunk, budget, add_row,
-                                        workers=workers, timeout=timeout, scheduler=scheduler)
-                for pt in ([] if parallel else geometry):
-                    bound_mse: float | None = None
-                    for i in order:
-                        m = _with_grid_options(methods_r[i], pt.grid)
-                        outs = []
-                        for s in protocol.seed_list(m.stochastic):
-                            key: str | None = f"pred_{i}_{s}" if keep and f is not None else None
-                            reader = _Reader(lazy, pt.lay, ch, use_clean, as_float64=m.cls.family == "dsp")
-                            out = _stream_cell(ctx, pt, m.cls, m.spec.label, _final_options(m, _job_view(pt), s),
-                                               s, key, write_test=keep and not test_written, reader=reader)
-                            if first:  # one full pass checks every sample and measures the signal's SNR
-                                reader.cover_until(lazy.n_samples, chunk)
-                                summary["snr_db"] = reader.snr_db()
-                                first = False
-                            if "error" not in out:
-                                test_written = test_written or keep
-                                if key is not None:
-                                    stored[(m.spec.label, s)] = key
-                            outs.append(out)
-                            if "error" in out:
-                                break
-                        bound_mse = add_row(pt, m, outs, bound_mse)
-            except KeyboardInterrupt:
-                if not res.rows:  # nothing finished: leave the target as it was
-                    raise
-                interrupted = True  # keep the finished rows, marked interrupted
-                res.status = "interrupted"
-            res.config = _config(kind, task_obj, methods_r, protocol, task_opts, summary, grid or None)
+                _run_cells_parallel(src, signal_name, task, task_obj, protocol, methods_r, order, geometry,
+                                    ch, use_clean, chunk, budget, add_row, kept,
+                                    workers=workers, timeout=timeout, scheduler=scheduler)
+            for pt in ([] if parallel else geometry):
+                bound_mse: float | None = None
+                for i in order:
+                    m = _with_grid_options(methods_r[i], pt.grid)
+                    previous_row = kept(pt, m)
+                    if previous_row is not None:
+                        bound_mse = add_row(pt, m, previous_row, bound_mse)
+                        continue
+                    outs = []
+                    for s in protocol.seed_list(m.stochastic):
+                        key: str | None = f"pred_{i}_{s}" if keep and output is not None else None
+                        reader = _Reader(lazy, pt.lay, ch, use_clean, as_float64=m.cls.family == "dsp")
+                        out = _stream_cell(ctx, pt, m.cls, m.spec.label, _final_options(m, _job_view(pt), s),
+                                           s, key, write_test=keep and not writer.test_written, reader=reader)
+                        if first:  # one full pass checks every sample and measures the signal's SNR
+                            reader.cover_until(lazy.n_samples, chunk)
+                            summary["snr_db"] = reader.snr_db()
+                            first = False
+                        if "error" not in out:
+                            writer.test_written = writer.test_written or keep
+                            if key is not None:
+                                writer.stored[(m.spec.label, s)] = key
+                        outs.append(out)
+                        if "error" in out:
+                            break
+                    bound_mse = add_row(pt, m, outs, bound_mse)
+        except KeyboardInterrupt as exc:
+            if not res.rows or writer.f is None:  # nothing finished (or no file): leave the target as it was
+                writer.abort(exc)
+                raise
+            res.status = "interrupted"  # keep the finished rows, marked interrupted
             res.sort()
-            if not interrupted:
-                res.warnings.extend(host.call_observers("on_run_end", run=info))
-            if f is not None and stage is not None:
-                res.write_into(f)
-                run = f["runs"][res.run_id]
-                if ctx.sink.sets.get("test_targets") is not None:
-                    for name in ("targets", "target_index", "observed"):
-                        f.move(f"{stage.name}/test_{name}", f"{run.name}/test/{name}")
-                groups = {str(g.attrs["label"]): g for g in run["methods"].values()}
-                for (label, s), key in stored.items():
-                    if key in stage and label in groups:
-                        f.move(f"{stage.name}/{key}", f"{groups[label].name}/seed_{s}")
-                del f[stage.name]
-    if interrupted:
-        raise KeyboardInterrupt
+            writer.checkpoint(res, reopen=False)
+            raise
+        except BaseException as exc:
+            writer.abort(exc)
+            raise
+        res.status = "complete"
+        res.sort()
+        res.warnings.extend(host.call_observers("on_run_end", run=info))
+        writer.checkpoint(res, reopen=False)
     return res
 
 
@@ -823,7 +959,7 @@ def stream_compare(path: str | os.PathLike[str], task: str = "predict", methods:
                    train_samples: int | None = None, output: str | os.PathLike[str] | None = None,
                    chunk_samples: int = DEFAULT_CHUNK_SAMPLES, signal_name: str | None = None,
                    budget_bytes: int | None = None, grid: dict[str, list[Any]] | None = None, workers: int = 1,
-                   timeout: float | None = None, scheduler: str | None = None) -> Results:
+                   timeout: float | None = None, scheduler: str | None = None, resume: bool = False) -> Results:
     """Compare methods (or sweep a grid) on a signal file chunk by chunk, with bounded memory.
 
     Every (grid point, method, seed) is one streamed pass as in :func:`stream_run`; the reference runs
@@ -841,13 +977,18 @@ def stream_compare(path: str | os.PathLike[str], task: str = "predict", methods:
     seeds, seed, reference, include_naive, window, horizon, centered, channel, target, split, train_samples
         As :func:`sigbench.compare` (offline protocol, hop 1).
     output : path-like, optional
-        Result file (written atomically at the end, or with the finished rows on Ctrl-C); predictions
-        and test arrays are written chunk by chunk.
+        Result file; predictions and test arrays are written chunk by chunk. It is checkpointed atomically
+        after a finished method whenever the work since the last checkpoint is at least four times what the
+        last copy of the file cost (after every method on short files), at the end, and on Ctrl-C (the
+        finished rows, marked ``interrupted``).
     chunk_samples, signal_name, budget_bytes
         As :func:`stream_run`. A method that can neither stream its training nor load its fit segment
         within the budget is a failed row.
     grid : dict, optional
         Grid of a streamed sweep.
+    resume : bool, default False
+        Keep the finished rows (and their predictions) of a run of ``output`` with the same configuration
+        and compute only the others.
     workers, timeout, scheduler
         Run the cells (grid point × method × seed) on a process pool or Dask, as :func:`sigbench.compare`;
         each worker streams the file from its path (shared storage). The rows, metrics and bound are those
@@ -864,7 +1005,7 @@ def stream_compare(path: str | os.PathLike[str], task: str = "predict", methods:
                                 "target": target},
                      split=split, train_samples=train_samples, output=output, chunk_samples=chunk_samples,
                      signal_name=signal_name, budget_bytes=budget_bytes, workers=workers, timeout=timeout,
-                     scheduler=scheduler)
+                     scheduler=scheduler, resume=resume)
 
 
 # -- streamed generation -------------------------------------------------------------------------

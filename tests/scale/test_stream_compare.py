@@ -129,7 +129,6 @@ def test_cli_compare_and_sweep_stream(sines_file, tmp_path, host):
     res = runner.invoke(app, ["sweep", str(sines_file), "--stream", "-g", "window=8,16", "-m", "lms", "--json"])
     assert res.exit_code == 0, res.output
     for args, message in ((["compare", str(sines_file), "--stream", "--mode", "prequential"], "--mode offline"),
-                          (["compare", str(sines_file), "--stream", "-o", str(out), "--resume"], "no --resume"),
                           (["sweep", "sines", "--stream", "-g", "snr_db=0,10"], "a signal file")):
         res = runner.invoke(app, args)
         assert res.exit_code == ExitCode.USAGE, (args, res.output)
@@ -149,3 +148,128 @@ def test_parallel_streamed_cells_give_the_serial_rows(sines_file, tmp_path, host
     back = load_results(tmp_path / "p.h5")
     assert back.predictions == {} and back.status == "complete"  # workers keep metrics only
     assert [r.method for r in back.rows] == [r.method for r in serial.rows]
+
+
+# -- checkpoints and resume ----------------------------------------------------------------------------
+def _count_cells(monkeypatch):
+    import sigbench.streaming as st
+
+    calls = []
+    original = st._stream_cell
+
+    def counting(ctx, pt, cls, label, *args, **kwargs):
+        calls.append(label)
+        return original(ctx, pt, cls, label, *args, **kwargs)
+
+    monkeypatch.setattr(st, "_stream_cell", counting)
+    return calls
+
+
+def test_crash_leaves_the_last_checkpoint_and_resume_completes(sines_file, tmp_path, host, monkeypatch):
+    methods = ["lms", "nlms:mu=0.2", "rls"]
+    kw = {"window": 16, "chunk_samples": 600}
+    full = stream_compare(sines_file, "predict", methods, output=tmp_path / "full.h5", **kw)
+    monkeypatch.setattr("sigbench.streaming._CHECKPOINT_FACTOR", 0.0)  # a checkpoint after every method
+    target = tmp_path / "o.h5"
+    original = _Sink.append
+
+    def crash(self, key, values):
+        if key.startswith("pred_3_"):  # rls (after wiener, lms and nlms): a crash, not a Ctrl-C
+            raise MemoryError("killed")
+        original(self, key, values)
+
+    monkeypatch.setattr(_Sink, "append", crash)
+    with pytest.raises(MemoryError):
+        stream_compare(sines_file, "predict", methods, output=target, **kw)
+    partial = load_results(target)
+    assert partial.status == "partial"  # a checkpoint, never a half-written file
+    assert [r.method for r in partial.rows] == ["wiener", "lms", "nlms:mu=0.2"]
+    assert {k[0] for k in partial.predictions} == {"wiener", "lms", "nlms:mu=0.2"}
+    monkeypatch.setattr(_Sink, "append", original)
+    calls = _count_cells(monkeypatch)
+    resumed = stream_compare(sines_file, "predict", methods, output=target, resume=True, **kw)
+    assert calls == ["rls", "naive"]  # only what was missing
+    assert resumed.run_id == partial.run_id and resumed.status == "complete"
+    _same_rows(full, resumed, rel=1e-12)
+    back, ref = load_results(target), load_results(tmp_path / "full.h5")
+    assert set(back.predictions) == set(ref.predictions)
+    for key, pred in ref.predictions.items():
+        np.testing.assert_array_equal(back.predictions[key], pred)
+    for key in ref.test:
+        np.testing.assert_array_equal(back.test[key], ref.test[key])
+    assert len(sb.results.list_runs(target)) == 1
+
+
+def test_interrupt_then_resume_a_streamed_sweep(sines_file, tmp_path, host, monkeypatch):
+    grid = {"window": [8, 16]}
+    full = stream_compare(sines_file, "predict", ["lms"], grid=grid, chunk_samples=700)
+    import sigbench.streaming as st
+
+    original = st._stream_cell
+    seen = []
+
+    def interrupt(ctx, pt, cls, label, *args, **kwargs):
+        seen.append(label)
+        if len(seen) == 5:  # the second grid point's lms
+            raise KeyboardInterrupt
+        return original(ctx, pt, cls, label, *args, **kwargs)
+
+    monkeypatch.setattr(st, "_stream_cell", interrupt)
+    monkeypatch.setattr(st, "_CHECKPOINT_FACTOR", 0.0)
+    target = tmp_path / "s.h5"
+    with pytest.raises(KeyboardInterrupt):
+        stream_compare(sines_file, "predict", ["lms"], grid=grid, chunk_samples=700, output=target)
+    assert load_results(target).status == "interrupted" and len(load_results(target).rows) == 4
+    monkeypatch.setattr(st, "_stream_cell", original)
+    calls = _count_cells(monkeypatch)
+    done = stream_compare(sines_file, "predict", ["lms"], grid=grid, chunk_samples=700, output=target, resume=True)
+    assert calls == ["lms", "naive"]
+    _same_rows(full, done, rel=1e-12)
+    assert len(done.bound["per_grid"]) == 2
+
+
+def test_checkpoints_are_skipped_while_copying_would_cost_more_than_the_work(sines_file, tmp_path, host,
+                                                                           monkeypatch):
+    import sigbench.streaming as st
+
+    commits = []
+    original = st._Writer.checkpoint
+
+    def counting(self, res, *, reopen=True):
+        commits.append(self.f is not None)
+        return original(self, res, reopen=reopen)
+
+    monkeypatch.setattr(st._Writer, "checkpoint", counting)
+    monkeypatch.setattr(st, "_CHECKPOINT_FACTOR", 1e9)
+    stream_compare(sines_file, "predict", ["lms", "nlms"], window=16, chunk_samples=CHUNK, output=tmp_path / "a.h5")
+    assert commits == [True]  # the final write only
+    commits.clear()
+    monkeypatch.setattr(st, "_CHECKPOINT_FACTOR", 0.0)
+    stream_compare(sines_file, "predict", ["lms", "nlms"], window=16, chunk_samples=CHUNK, output=tmp_path / "b.h5")
+    assert len(commits) == 5  # after wiener, lms, nlms and naive, and the final write
+    assert load_results(tmp_path / "b.h5").status == "complete"
+
+
+def test_parallel_streamed_resume_keeps_rows(sines_file, tmp_path, host, monkeypatch):
+    target = tmp_path / "p.h5"
+    first = stream_compare(sines_file, "predict", ["lms"], window=16, chunk_samples=CHUNK, output=target)
+    second = stream_compare(sines_file, "predict", ["lms", "nlms"], window=16, chunk_samples=CHUNK, output=target,
+                            resume=True, workers=2)  # another configuration: a new run (the output is replaced)
+    assert second.run_id != first.run_id and sb.results.list_runs(target) == [second.run_id]
+    third = stream_compare(sines_file, "predict", ["lms", "nlms"], window=16, chunk_samples=CHUNK, output=target,
+                           resume=True, workers=2)
+    assert third.run_id == second.run_id
+    _same_rows(second, third, rel=0)
+
+
+def test_cli_streamed_resume(sines_file, tmp_path, host):
+    runner = CliRunner()
+    out = tmp_path / "r.h5"
+    args = ["compare", str(sines_file), "--stream", "-m", "lms", "-w", "16", "-o", str(out), "--json"]
+    assert runner.invoke(app, args).exit_code == 0
+    first = load_results(out)
+    res = runner.invoke(app, [*args, "--resume"])
+    assert res.exit_code == 0, res.output
+    again = load_results(out)
+    assert again.run_id == first.run_id and again.status == "complete"
+    _same_rows(first, again, rel=0)

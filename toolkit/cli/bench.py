@@ -218,15 +218,12 @@ def compare(
     with stdin_file(file) as src, stdout_file(output) as out:
         streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task)
         if streamed:
-            if resume:
-                raise ConfigError("expected no --resume for a streamed compare (its result file is written once, "
-                                  "at the end or on Ctrl-C)")
             opts = _task_options(window, horizon, centered, channel, target, hop)
             opts.pop("hop")
             res = sb.stream_compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
                                     train_samples=train_samples, reference=reference, output=out,
                                     signal_name=signal_name, budget_bytes=budget, workers=workers, timeout=timeout,
-                                    scheduler=scheduler, **opts)
+                                    scheduler=scheduler, resume=resume, **opts)
         else:
             res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
                              train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
@@ -307,13 +304,10 @@ def sweep(
         if stream and not is_file:
             raise ConfigError("expected a signal file for --stream (a source's signal is generated in memory)")
         if streamed:
-            if resume:
-                raise ConfigError("expected no --resume for a streamed sweep (its result file is written once, "
-                                  "at the end or on Ctrl-C)")
             res = sb.stream_compare(src, task, method or None, grid=parsed, seeds=seeds, seed=seed,
                                     split=_split(split), train_samples=train_samples, reference=reference,
                                     output=out, window=window, horizon=horizon, budget_bytes=budget,
-                                    workers=workers, timeout=timeout, scheduler=scheduler)
+                                    workers=workers, timeout=timeout, scheduler=scheduler, resume=resume)
             _finish(res, json_out, output)
             return
         res = sb.sweep(src, parsed, task, method or None, source_params=source_params, n=n, output=out,
