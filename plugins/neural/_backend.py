@@ -16,6 +16,7 @@ import logging
 import os
 import random
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from types import ModuleType
@@ -136,12 +137,40 @@ def seeded(seed: int) -> Iterator[Any]:
         ``keras``.
     """
     keras = import_keras()
+    _install_thread_seeds()
     py_state = random.getstate()
     np_state = np.random.get_state()
     try:
         keras.utils.set_random_seed(int(seed))
         _enable_determinism(keras)
+        _ThreadSeeds.local.rng = random.Random(int(seed))  # the stream ``random.seed(seed)`` gives, but private
         yield keras
     finally:
+        _ThreadSeeds.local.rng = None
         random.setstate(py_state)
         np.random.set_state(np_state)
+
+
+class _ThreadSeeds:
+    """Stands in for the ``random`` module inside ``keras.src.random.seed_generator``.
+
+    Keras draws the seed of every unseeded initializer with ``random.randint`` from the process-wide
+    ``random`` module. Another thread using ``random`` between :func:`seeded`'s reseeding and the
+    model's build — a Dask worker's event loop does — would shift those draws and change the initial
+    weights. During a sigbench fit the draws come from a generator private to the fitting thread,
+    seeded like ``random.seed(seed)`` (so the weights are the same as without other threads); outside
+    one, from the ``random`` module as before.
+    """
+
+    local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        rng = getattr(self.local, "rng", None)
+        return getattr(rng if rng is not None else random, name)
+
+
+def _install_thread_seeds() -> None:
+    """Point Keras's seed drawing at :class:`_ThreadSeeds` (once; skipped if Keras's layout differs)."""
+    module = sys.modules.get("keras.src.random.seed_generator")
+    if module is not None and hasattr(module, "python_random") and not isinstance(module.python_random, _ThreadSeeds):
+        setattr(module, "python_random", _ThreadSeeds())  # noqa: B010 (a private module attribute)

@@ -411,3 +411,28 @@ def test_declared_window_is_checked_at_construction_and_fit():
         sb.get_processor("lstm")(window=60, timesteps=7)  # rejected before any data
     with pytest.raises(sb.ValidationError, match="expected windows of 32 samples"):
         sb.get_processor("dnn")(window=32, epochs=1).fit(w[:300], y[:300])  # data disagree with the declaration
+
+
+def test_initial_weights_ignore_other_threads_drawing_from_random():
+    """A Dask worker's event loop uses ``random`` while a cell builds its model: the weights must not move."""
+    import random
+    import threading
+
+    x = np.sin(0.1 * np.arange(700))
+    rows, y = sb.sliding_windows(x[:-1], 16), x[16:]
+    opts = {"units": (4,), "epochs": 1, "seed": 3, "patience": None}
+    quiet = sb.get_processor("dnn")(**opts).fit(rows, y).predict(rows)
+    stop = threading.Event()
+
+    def draw() -> None:
+        while not stop.is_set():
+            random.random()
+
+    thread = threading.Thread(target=draw)
+    thread.start()
+    try:
+        busy = sb.get_processor("dnn")(**opts).fit(rows, y).predict(rows)
+    finally:
+        stop.set()
+        thread.join()
+    np.testing.assert_array_equal(busy, quiet)
