@@ -139,24 +139,35 @@ def _make_signal(
         raise type(exc)(f"{p}: {exc}") from None
 
 
-def _select_channels(p: Path, arr: np.ndarray, channels_first: bool) -> np.ndarray:
-    if arr.ndim not in (1, 2):
+def _samples_first_shape(p: Path, shape: tuple[int, ...], channels_first: bool) -> tuple[int, ...]:
+    """The shape of the imported signal, ``(samples,)`` or ``(samples, channels)``; refuse other shapes."""
+    shape = tuple(int(s) for s in shape)
+    if len(shape) not in (1, 2):
         raise FileFormatError(
-            f"{p}: expected a 1-D (samples,) or 2-D (samples, channels) array; received: shape={arr.shape}"
+            f"{p}: expected a 1-D (samples,) or 2-D (samples, channels) array; received: shape={shape}"
         )
-    if arr.ndim == 2 and channels_first:
-        arr = arr.T
-    if arr.shape[0] == 0 or (arr.ndim == 2 and arr.shape[1] == 0):
-        raise FileFormatError(f"{p}: holds no samples; received: shape={arr.shape}")
-    return arr
+    if len(shape) == 2 and channels_first:
+        shape = (shape[1], shape[0])
+    if shape[0] == 0 or (len(shape) == 2 and shape[1] == 0):
+        raise FileFormatError(f"{p}: holds no samples; received: shape={shape}")
+    return shape
+
+
+def _select_channels(p: Path, arr: np.ndarray, channels_first: bool) -> np.ndarray:
+    _samples_first_shape(p, arr.shape, channels_first)
+    return arr.T if arr.ndim == 2 and channels_first else arr
+
+
+def _check_real_dtype(p: Path, dtype: np.dtype[Any], what: str) -> None:
+    if dtype.kind not in "fiub":
+        raise FileFormatError(
+            f"{p}: expected {what} of real numbers; received: dtype={dtype} "
+            "(complex, string and structured data are not signals)"
+        )
 
 
 def _numeric(p: Path, arr: np.ndarray, what: str) -> np.ndarray:
-    if arr.dtype.kind not in "fiub":
-        raise FileFormatError(
-            f"{p}: expected {what} of real numbers; received: dtype={arr.dtype} "
-            "(complex, string and structured data are not signals)"
-        )
+    _check_real_dtype(p, arr.dtype, what)
     return np.asarray(arr, dtype=np.float64)
 
 
@@ -171,6 +182,16 @@ def _pcm_to_float(arr: np.ndarray) -> np.ndarray:
         half = float(2 ** (bits - 1))
         return (arr.astype(np.float64) - half) / half
     raise ValueError(f"unsupported WAV sample type {arr.dtype}")
+
+
+#: what :func:`scipy.io.wavfile.read` raises on a damaged or unsupported file
+_WAV_READ_ERRORS = (ValueError, EOFError, OSError, IndexError, TypeError, struct.error)
+
+
+def _wav_read_error(p: Path, exc: BaseException) -> FileFormatError:
+    """The one-line error for a WAV file scipy could not read."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return FileFormatError(f"not a readable WAV file: {p} ({reason})")
 
 
 def load_wav(path: str, *, channel: int = -1, nonfinite: str = "error") -> Signal:
@@ -215,9 +236,8 @@ def load_wav(path: str, *, channel: int = -1, nonfinite: str = "error") -> Signa
             warnings.simplefilter("ignore", wavfile.WavFileWarning)  # unknown chunks are skipped, fine
             rate, raw = wavfile.read(p, mmap=False)
         data = _pcm_to_float(np.asarray(raw))
-    except (ValueError, EOFError, OSError, IndexError, TypeError, struct.error) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FileFormatError(f"not a readable WAV file: {p} ({reason})") from None
+    except _WAV_READ_ERRORS as exc:
+        raise _wav_read_error(p, exc) from None
     if rate <= 0:
         raise FileFormatError(f"{p}: the WAV header gives a sample rate of {rate} Hz")
     data = _select_channels(p, data, channels_first=False)
@@ -458,6 +478,36 @@ def _rate_from_times(p: Path, times: np.ndarray) -> tuple[float, float]:
 
 
 # -- NumPy -----------------------------------------------------------------------------------------
+def _check_channels_first(channels_first: Any) -> None:
+    if not isinstance(channels_first, (bool, np.bool_)):
+        raise ValidationError(
+            f"expected channels_first to be true or false; received: channels_first={channels_first!r}"
+        )
+
+
+def _check_npy_header(p: Path) -> None:
+    """Refuse a file that does not start with the NumPy magic (an ``.npz`` archive, anything else)."""
+    try:
+        with open(p, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise FileFormatError(f"cannot read {p}: {exc.strerror or exc}") from None
+    if magic[:4] == b"PK\x03\x04":
+        raise FileFormatError(f"{p} is an .npz archive; extract one array to .npy (np.save) and import that")
+    if magic != b"\x93NUMPY":  # without this check np.load would call anything else "pickled data"
+        raise FileFormatError(f"not a readable .npy file: {p} (no NumPy header)")
+
+
+def _npy_read_error(p: Path, exc: BaseException) -> FileFormatError:
+    """The one-line error for an ``.npy`` file ``np.load`` refused (pickled objects named as such)."""
+    msg = str(exc)
+    if isinstance(exc, ValueError):
+        if "pickle" in msg.lower() or "python objects" in msg.lower():  # the second: np.load(mmap_mode=…)
+            return FileFormatError(f"{p}: holds Python objects (pickle), which sigbench never loads")
+        return FileFormatError(f"not a readable .npy file: {p} ({msg.splitlines()[0] if msg else 'bad data'})")
+    return FileFormatError(f"not a readable .npy file: {p} ({msg.splitlines()[0] if msg else type(exc).__name__})")
+
+
 def load_npy(
     path: str, *, sample_rate_hz: float = 0.0, channels_first: bool = False, nonfinite: str = "error"
 ) -> Signal:
@@ -498,30 +548,12 @@ def load_npy(
     p = _existing_file(path)
     rate = _rate_or_required(sample_rate_hz, p, "a .npy file")
     policy = _check_nonfinite(nonfinite)
-    if not isinstance(channels_first, (bool, np.bool_)):
-        raise ValidationError(
-            f"expected channels_first to be true or false; received: channels_first={channels_first!r}"
-        )
-    try:
-        with open(p, "rb") as fh:
-            magic = fh.read(6)
-    except OSError as exc:
-        raise FileFormatError(f"cannot read {p}: {exc.strerror or exc}") from None
-    if magic[:4] == b"PK\x03\x04":
-        raise FileFormatError(f"{p} is an .npz archive; extract one array to .npy (np.save) and import that")
-    if magic != b"\x93NUMPY":  # without this check np.load would call anything else "pickled data"
-        raise FileFormatError(f"not a readable .npy file: {p} (no NumPy header)")
+    _check_channels_first(channels_first)
+    _check_npy_header(p)
     try:
         loaded = np.load(p, allow_pickle=False, mmap_mode=None)
-    except ValueError as exc:
-        msg = str(exc)
-        if "pickle" in msg.lower():
-            raise FileFormatError(f"{p}: holds Python objects (pickle), which sigbench never loads") from None
-        raise FileFormatError(f"not a readable .npy file: {p} ({msg.splitlines()[0] if msg else 'bad data'})") from None
-    except (OSError, EOFError) as exc:
-        raise FileFormatError(
-            f"not a readable .npy file: {p} ({str(exc).splitlines()[0] or type(exc).__name__})"
-        ) from None
+    except (ValueError, OSError, EOFError) as exc:
+        raise _npy_read_error(p, exc) from None
     arr = _select_channels(p, _numeric(p, loaded, "an array"), bool(channels_first))
     params = {
         "path": str(path),
@@ -600,6 +632,55 @@ def _rate_attr(ds: Any) -> float | None:
     return None
 
 
+def _open_hdf5_dataset(
+    path: Any,
+    dataset: Any,
+    sample_rate_hz: Any,
+    channels_first: Any,
+    nonfinite: Any,
+    *,
+    budget_bytes: int | None,
+) -> tuple[Path, Any, Any, float, str]:
+    """Validate the options and open the dataset with every check of :func:`load_hdf5`, reading no data.
+
+    ``budget_bytes=None`` skips only the memory-budget check (for a streamed read). Returns ``(path, file,
+    dataset, sample_rate_hz, nonfinite)``; the caller closes the file.
+    """
+    from sigbench import h5 as _h5
+
+    p = _existing_file(path)
+    if not isinstance(dataset, str) or not dataset.strip("/ "):
+        raise ValidationError(
+            f"expected dataset, the path of a dataset inside {p} (e.g. '/group/data'); received: dataset={dataset!r}"
+        )
+    given_rate = (
+        None
+        if (isinstance(sample_rate_hz, (int, float)) and not isinstance(sample_rate_hz, bool) and sample_rate_hz == 0)
+        else positive_float("sample_rate_hz", sample_rate_hz)
+    )
+    policy = _check_nonfinite(nonfinite)
+    _check_channels_first(channels_first)
+    f = _h5.safe_open(p)
+    try:
+        ds = _walk_hard_links(f, dataset.strip(), p)
+        try:
+            _h5.check_dataset(ds, budget_bytes=budget_bytes)
+        except (FileFormatError, UnsafeFileError) as exc:
+            raise type(exc)(f"{p}: {exc}") from None
+        rate = given_rate if given_rate is not None else _rate_attr(ds)
+        if rate is None:
+            raise ValidationError(
+                f"expected sample_rate_hz > 0 (dataset {ds.name} of {p} has no sample-rate attribute among "
+                f"{', '.join(RATE_ATTRS)}); received: sample_rate_hz={sample_rate_hz!r}"
+            )
+        if ds.dtype.kind not in "fiub":
+            raise FileFormatError(f"{p}: dataset {ds.name} holds {ds.dtype}, not real numbers")
+    except BaseException:
+        f.close()
+        raise
+    return p, f, ds, rate, policy
+
+
 def load_hdf5(
     path: str,
     *,
@@ -655,36 +736,10 @@ def load_hdf5(
     """
     from sigbench import h5 as _h5
 
-    p = _existing_file(path)
-    if not isinstance(dataset, str) or not dataset.strip("/ "):
-        raise ValidationError(
-            f"expected dataset, the path of a dataset inside {p} (e.g. '/group/data'); received: dataset={dataset!r}"
-        )
-    given_rate = (
-        None
-        if (isinstance(sample_rate_hz, (int, float)) and not isinstance(sample_rate_hz, bool) and sample_rate_hz == 0)
-        else positive_float("sample_rate_hz", sample_rate_hz)
+    p, f, ds, rate, policy = _open_hdf5_dataset(
+        path, dataset, sample_rate_hz, channels_first, nonfinite, budget_bytes=_h5.memory_budget_bytes()
     )
-    policy = _check_nonfinite(nonfinite)
-    if not isinstance(channels_first, (bool, np.bool_)):
-        raise ValidationError(
-            f"expected channels_first to be true or false; received: channels_first={channels_first!r}"
-        )
-    f = _h5.safe_open(p)
     try:
-        ds = _walk_hard_links(f, dataset.strip(), p)
-        try:
-            _h5.check_dataset(ds, budget_bytes=_h5.memory_budget_bytes())
-        except (FileFormatError, UnsafeFileError) as exc:
-            raise type(exc)(f"{p}: {exc}") from None
-        rate = given_rate if given_rate is not None else _rate_attr(ds)
-        if rate is None:
-            raise ValidationError(
-                f"expected sample_rate_hz > 0 (dataset {ds.name} of {p} has no sample-rate attribute among "
-                f"{', '.join(RATE_ATTRS)}); received: sample_rate_hz={sample_rate_hz!r}"
-            )
-        if ds.dtype.kind not in "fiub":
-            raise FileFormatError(f"{p}: dataset {ds.name} holds {ds.dtype}, not real numbers")
         try:
             raw = np.asarray(ds[()])
         except OSError as exc:

@@ -60,6 +60,7 @@ _LAZY = {
     "stream_run": "sigbench.streaming",
     "stream_generate": "sigbench.streaming",
     "stream_compare": "sigbench.streaming",
+    "stream_import": "sigbench.datasets.stream_import",
     "FileWindows": "sigbench.file_windows",
 }
 
@@ -105,6 +106,7 @@ __all__ = [
     "sliding_windows",
     "stream_compare",
     "stream_generate",
+    "stream_import",
     "stream_run",
     "sweep",
 ]

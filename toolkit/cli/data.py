@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
@@ -68,21 +69,21 @@ def generate(
     from sigbench.h5 import memory_budget_bytes
 
     if (stream or (n is not None and n * 16 > memory_budget_bytes())) and not append and name is None:
-        with stdout_file(output) as out:
-            assert out is not None
-            sb.stream_generate(source, out, n if n is not None else 5000, seed=seed or 0, **params)
-            info = sb.file_info(out)
-        info["path"] = display(output)
-        if json_out:
-            emit_json(info)
-        else:
-            _summary(info)
+        _write_and_report(output, json_out, lambda out: sb.stream_generate(
+            source, out, n if n is not None else 5000, seed=seed or 0, **params))
         return
     sig = sb.generate(source, n=n, seed=seed, **params)
     sig = sig.with_(name=name or sig.name or source)
+    _write_and_report(output, json_out, lambda out: sb.save_signal(sig, out, append=append))
+
+
+def _write_and_report(output: Path, json_out: bool, write: Callable[[Path], Any]) -> None:
+    """``write`` the output file (or stdout's temporary file), then print its summary (or its JSON)."""
+    import sigbench as sb
+
     with stdout_file(output) as out:
         assert out is not None
-        sb.save_signal(sig, out, append=append)
+        write(out)
         info = sb.file_info(out)
     info["path"] = display(output)
     if json_out:
@@ -101,9 +102,12 @@ def import_(
     name: Optional[str] = typer.Option(None, "--name", help="Signal name inside the file (default: file stem)."),
     append: bool = typer.Option(False, "--append", help="Keep the signals and runs already in OUTPUT."),
     json_out: bool = typer.Option(False, "--json", help="Print the file summary as JSON on stdout."),
+    stream: bool = typer.Option(False, "--stream", help="Read and write chunk by chunk with bounded memory (wav, npy, "
+                                "hdf5); automatic when the samples would exceed the memory budget."),
 ) -> None:
     """Import a WAV, CSV/TSV, .npy or foreign HDF5 dataset into a sigbench HDF5 file."""
     import sigbench as sb
+    from sigbench.datasets.stream_import import STREAM_FORMATS
     from sigbench.errors import ValidationError
     from sigbench.params import coerce_params, parse_kv
 
@@ -114,23 +118,36 @@ def import_(
             f"expected --format wav, csv, npy or hdf5 for {display(file, 'stdin')}; received: suffix {file.suffix!r}"
         )
     loader = sb.get_source(loader_name)
+    if stream and loader_name not in STREAM_FORMATS:
+        raise ValidationError(
+            f"expected a wav, npy or hdf5 file with --stream (a {loader_name} file is read whole: import it without "
+            f"--stream); received: --stream with format {loader_name}"
+        )
     raw: dict[str, Any] = parse_kv(param)
     if sample_rate is not None:
         raw["sample_rate_hz"] = sample_rate
     params = coerce_params(loader, raw, what=f"parameter of importer {loader_name!r}")
     suffix = {v: k for k, v in reversed(_IMPORTERS.items())}.get(loader_name, "")
+    signal_name = name or (_safe_name(file.stem) if not is_dash(file) else "stdin")
     with stdin_file(file, suffix=suffix) as src:
+        if loader_name in STREAM_FORMATS and (stream or _over_budget(loader_name, src, params)):
+            from sigbench.datasets.stream_import import stream_import
+
+            _write_and_report(output, json_out, lambda out: stream_import(
+                loader_name, str(src), out, name=signal_name, append=append, **params))
+            return
         sig = sb.load_source(loader_name, str(src), **params)
-    sig = sig.with_(name=name or (_safe_name(file.stem) if not is_dash(file) else "stdin"))
-    with stdout_file(output) as out:
-        assert out is not None
-        sb.save_signal(sig, out, append=append)
-        info = sb.file_info(out)
-    info["path"] = display(output)
-    if json_out:
-        emit_json(info)
-    else:
-        _summary(info)
+    sig = sig.with_(name=signal_name)
+    _write_and_report(output, json_out, lambda out: sb.save_signal(sig, out, append=append))
+
+
+def _over_budget(loader_name: str, path: Path, params: dict[str, Any]) -> bool:
+    """True when the float64 samples of ``path`` (read from its header only) exceed the memory budget."""
+    from sigbench.datasets.stream_import import estimate_import_bytes
+    from sigbench.h5 import memory_budget_bytes
+
+    size = estimate_import_bytes(loader_name, path, **params)
+    return size is not None and size > memory_budget_bytes()
 
 
 def _check_output(output: Path, json_out: bool, append: bool) -> None:
