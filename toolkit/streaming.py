@@ -42,8 +42,11 @@ import itertools
 import json
 import math
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -553,32 +556,49 @@ def _row(m: Any, grid: dict[str, Any], outs: list[dict[str, Any]], bound_mse: fl
 
 
 def run_stream_cell(spec: dict[str, Any], label: str, name: str, options: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Worker side of a parallel streamed run: one (grid point, method, seed) cell, metrics only.
+    """Worker side of a parallel streamed run: one (grid point, method, seed) cell.
 
     ``spec`` names the file and the point (``path``, ``signal_name``, ``task``, ``task_options``,
     ``protocol``, ``grid``, ``channel``, ``use_clean``, ``chunk``, ``budget``, ``metrics``); the worker
-    opens the file itself (shared storage), so no signal data travels with the cell.
+    opens the file itself (shared storage), so no signal data travels with the cell. With ``parts`` (a
+    directory beside the result file) the cell also writes its predictions there, chunk by chunk, into a
+    file of its own, and returns its path as ``part`` for the client to copy into the result file.
     """
     from sigbench.executors import resolve_class
     from sigbench.protocol import Protocol
 
     cls = resolve_class(label, name)
-    with open_signal(spec["path"], spec["signal_name"]) as lazy:
-        pt = _point(spec["grid"], spec["task"], spec["task_options"], lazy.n_samples, Protocol(**spec["protocol"]),
-                    spec["chunk"])
-        ctx = _Context(lazy, spec["task"], spec["channel"], spec["use_clean"], lazy.sample_rate_hz, spec["chunk"],
-                       spec["budget"], tuple(spec["metrics"]), _Sink(None), raise_budget=False)
-        return _stream_cell(ctx, pt, cls, label, options, seed, None, False)
+    part: Path | None = None
+    if spec.get("parts"):
+        part = Path(spec["parts"]) / f"{spec['cell_key']}-{spec['labels'].index(label)}-{seed}.h5"
+    tmp = None if part is None else part.with_suffix(".tmp")
+    try:
+        with open_signal(spec["path"], spec["signal_name"]) as lazy, \
+                (h5py.File(tmp, "w") if tmp is not None else nullcontext(None)) as out_file:
+            pt = _point(spec["grid"], spec["task"], spec["task_options"], lazy.n_samples,
+                        Protocol(**spec["protocol"]), spec["chunk"])
+            ctx = _Context(lazy, spec["task"], spec["channel"], spec["use_clean"], lazy.sample_rate_hz,
+                           spec["chunk"], spec["budget"], tuple(spec["metrics"]), _Sink(out_file), raise_budget=False)
+            out = _stream_cell(ctx, pt, cls, label, options, seed, "prediction" if part is not None else None, False)
+        if part is not None and tmp is not None and "error" not in out:
+            os.replace(tmp, part)
+            out["part"] = str(part)
+        return out
+    finally:
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
 
 
 def _run_cells_parallel(path: str, signal_name: str | None, task: str, task_obj: Any, protocol: Any,
                         methods_r: list[Any], order: list[int], geometry: list[_Point], channel: int, use_clean: bool,
                         chunk: int, budget: int, add_row: Callable[..., float | None],
                         kept: Callable[[_Point, Any], MethodRow | None], *, workers: int,
-                        timeout: float | None, scheduler: str | None) -> None:
+                        timeout: float | None, scheduler: str | None, writer: _Writer | None = None,
+                        parts: Path | None = None) -> None:
     """Run every cell on an executor (process pool or Dask); rows are added as their point completes.
 
-    Rows ``kept`` from a resumed run are not recomputed."""
+    Rows ``kept`` from a resumed run are not recomputed. With ``parts`` the workers write their predictions
+    there and the client copies each into ``writer``'s staging group as it arrives."""
     from sigbench.console import CellProgress, escape, get_console, is_quiet
     from sigbench.engine import _with_grid_options
     from sigbench.executors import Cell, DataRecipe, make_executor
@@ -591,7 +611,9 @@ def _run_cells_parallel(path: str, signal_name: str | None, task: str, task_obj:
     for j, pt in enumerate(geometry):
         spec = {"path": path, "signal_name": signal_name, "task": task, "task_options": pt.options,
                 "protocol": protocol.as_dict(), "grid": pt.grid, "channel": channel, "use_clean": use_clean,
-                "chunk": chunk, "budget": budget, "metrics": list(task_obj.metrics)}
+                "chunk": chunk, "budget": budget, "metrics": list(task_obj.metrics),
+                "parts": str(parts) if parts is not None else None, "cell_key": j,
+                "labels": [m.spec.label for m in methods_r]}
         recipes[j] = DataRecipe("stream", task, pt.options, protocol.as_dict(), path=path, signal_name=signal_name,
                                 stream=spec)
         methods[j] = [_with_grid_options(methods_r[i], pt.grid) for i in order]
@@ -624,6 +646,14 @@ def _run_cells_parallel(path: str, signal_name: str | None, task: str, task_obj:
                     console.print(f"{what} [red]failed[/]: {escape(out['error'])}" if "error" in out
                                   else f"{what}: fit {out['fit_s']:.2f} s")
                 out.setdefault("seed", cell.seed)
+                part = out.pop("part", None)
+                if part is not None:
+                    if writer is not None and writer.f is not None and writer.sink.group is not None:
+                        key = f"pred_{[m.spec.label for m in methods_r].index(cell.label)}_{cell.seed}"
+                        with h5py.File(part, "r") as src:
+                            writer.f.copy(src["prediction"], writer.sink.group, name=key)
+                        writer.stored[(cell.label, cell.seed)] = key
+                    Path(part).unlink(missing_ok=True)
                 outs[cell.job][(cell.label, cell.seed)] = out
                 if len(outs[cell.job]) == expected[cell.job]:
                     finish(cell.job)
@@ -798,7 +828,7 @@ def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[
                       created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         res.environment["execution"] = {"streamed": True, "chunk_samples": chunk}
         parallel = workers > 1 or timeout is not None or scheduler is not None
-        keep = kind != "sweep" and not parallel  # workers cannot write into the result file
+        keep = kind != "sweep"
         writer = _Writer(output, output if previous is not None else path, res.run_id)  # type: ignore[arg-type]
         order = sorted(range(len(methods_r)), key=lambda i: not methods_r[i].is_reference)
         done: dict[tuple[tuple[tuple[str, Any], ...], str], MethodRow] = {}
@@ -850,9 +880,26 @@ def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[
                     reader = _Reader(lazy, geometry[0].lay, ch, use_clean, as_float64=False)
                     reader.cover_until(lazy.n_samples, chunk)  # bad samples are an error before any work
                     summary["snr_db"] = reader.snr_db()
-                _run_cells_parallel(src, signal_name, task, task_obj, protocol, methods_r, order, geometry,
-                                    ch, use_clean, chunk, budget, add_row, kept,
-                                    workers=workers, timeout=timeout, scheduler=scheduler)
+                parts = None
+                if keep and output is not None:
+                    if not writer.test_written:  # the test arrays, written here once (the cells write predictions)
+                        pt0 = geometry[0]
+                        reader = _Reader(lazy, pt0.lay, ch, use_clean, as_float64=False)
+                        for blk in reader.blocks(pt0.test[0], pt0.test[1], pt0.rows_per_block):
+                            for name, values in (("targets", np.asarray(blk.targets)),
+                                                 ("target_index", np.arange(blk.r0, blk.r1, dtype=np.int64)
+                                                  + pt0.lay.offset),
+                                                 ("observed", np.asarray(blk.observed))):
+                                writer.sink.append(f"test_{name}", values)
+                        writer.test_written = True
+                    parts = Path(tempfile.mkdtemp(prefix=f".{Path(output).name}.parts-", dir=Path(output).parent))
+                try:
+                    _run_cells_parallel(src, signal_name, task, task_obj, protocol, methods_r, order, geometry,
+                                        ch, use_clean, chunk, budget, add_row, kept, workers=workers,
+                                        timeout=timeout, scheduler=scheduler, writer=writer, parts=parts)
+                finally:
+                    if parts is not None:
+                        shutil.rmtree(parts, ignore_errors=True)
             for pt in ([] if parallel else geometry):
                 bound_mse: float | None = None
                 for i in order:
@@ -991,8 +1038,9 @@ def stream_compare(path: str | os.PathLike[str], task: str = "predict", methods:
         and compute only the others.
     workers, timeout, scheduler
         Run the cells (grid point × method × seed) on a process pool or Dask, as :func:`sigbench.compare`;
-        each worker streams the file from its path (shared storage). The rows, metrics and bound are those
-        of the serial run, but predictions are not kept (workers cannot write into the result file).
+        each worker streams the file from its path (shared storage) and its predictions into a file of its
+        own beside ``output``, which the client copies into the result file. Rows, metrics, bound and
+        predictions are those of the serial run.
 
     Returns
     -------

@@ -142,13 +142,21 @@ def test_parallel_streamed_cells_give_the_serial_rows(sines_file, tmp_path, host
     methods = ["lms", "nlms:mu=0.2", "dnn:units=4,epochs=1,patience=None"]
     # the reference runs in one worker process: a network's float32 sums depend on the thread count (this
     # process may run TensorFlow on several threads, a worker runs one), not on where the cell runs
-    serial = stream_compare(sines_file, "predict", methods, window=16, seeds=2, chunk_samples=CHUNK, timeout=600)
+    serial = stream_compare(sines_file, "predict", methods, window=16, seeds=2, chunk_samples=CHUNK, timeout=600,
+                            output=tmp_path / "s.h5")
     out = stream_compare(sines_file, "predict", methods, window=16, seeds=2, chunk_samples=CHUNK,
                          output=tmp_path / "p.h5", **executor)
     _same_rows(serial, out, rel=1e-12)
     assert out.bound == serial.bound
-    back = load_results(tmp_path / "p.h5")
-    assert back.predictions == {} and back.status == "complete"  # workers keep metrics only
+    back, ref = load_results(tmp_path / "p.h5"), load_results(tmp_path / "s.h5")
+    assert back.status == "complete"
+    # the workers wrote their predictions beside the result file; the client copied them in
+    assert set(back.predictions) == set(ref.predictions) and len(back.predictions) == 4 + 2  # dnn: two seeds
+    for key, pred in ref.predictions.items():
+        np.testing.assert_array_equal(back.predictions[key], pred)
+    for key in ref.test:
+        np.testing.assert_array_equal(back.test[key], ref.test[key])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.h5", "s.h5"]  # no parts directory left
     assert [r.method for r in back.rows] == [r.method for r in serial.rows]
 
 
