@@ -207,6 +207,7 @@ class FileWindows:
         self.task = task
         self.dtype: np.dtype[Any] = np.dtype(self.lazy.header.dtype)
         self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
+        self._finite: dict[str, bool] | None = None
         self.reads = 0  # block reads so far (tests check that batches come from cached blocks)
         self.inputs = _Column(self, "inputs")
         self.targets = _Column(self, "targets")
@@ -313,13 +314,15 @@ class FileWindows:
         return self._gather(rows, which)
 
     def _all_finite(self, which: str) -> bool:
-        """Whether the samples behind a column are finite, in one pass (blocks not cached)."""
-        for b in range(-(-self.n_rows // self.block_rows)):
-            x, targets, observed = self._read_block(b)
-            arr = x if which == "inputs" else targets if which == "targets" else observed
-            if not np.isfinite(arr).all():
-                return False
-        return True
+        """Whether the samples behind a column are finite. One pass (blocks not cached) checks every column
+        and remembers the answers: a fit asks for the inputs and then for the targets."""
+        if self._finite is None:
+            finite = {"inputs": True, "targets": True, "observed": True}
+            for b in range(-(-self.n_rows // self.block_rows)):
+                for name, arr in zip(("inputs", "targets", "observed"), self._read_block(b), strict=True):
+                    finite[name] = finite[name] and bool(np.isfinite(arr).all())
+            self._finite = finite
+        return self._finite[which]
 
     # -- lifetime ------------------------------------------------------------------------------
     def close(self) -> None:

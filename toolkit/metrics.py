@@ -31,7 +31,7 @@ import numpy as np
 
 from sigbench.hookspecs import hookimpl
 
-__all__ = ["METRICS", "db_ratio"]
+__all__ = ["METRICS", "RunningMoments", "db_ratio"]
 
 
 def db_ratio(num: float, den: float) -> float:
@@ -42,6 +42,33 @@ def db_ratio(num: float, den: float) -> float:
         return -math.inf
     return 10.0 * math.log10(num / den)
 
+
+
+class RunningMoments:
+    """Count, mean and Σ(x − mean)² of values seen block by block (Chan et al.'s pairwise update).
+
+    Numerically stable whatever the number of blocks, and memory is one block: what streamed metrics,
+    streamed generation and the neural standardisation statistics use to summarise data they never hold.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+
+    def add(self, values: Any) -> None:
+        """Fold one block of values in."""
+        x = np.asarray(values, dtype=np.float64)
+        k = x.size
+        if k == 0:
+            return
+        mean_b = float(np.mean(x))
+        m2_b = float(np.sum(np.square(x - mean_b)))
+        total = self.count + k
+        delta = mean_b - self.mean
+        self.m2 += m2_b + delta * delta * self.count * k / total
+        self.mean += delta * k / total
+        self.count = total
 
 def _err(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return np.asarray(y_true, dtype=np.float64) - np.asarray(y_pred, dtype=np.float64)

@@ -30,7 +30,7 @@ from sigbench.results import MethodRow, Results, config_hash, environment, load_
 from sigbench.signal import Signal
 from sigbench.tasks import Task, TaskData
 
-__all__ = ["RunInfo"]
+__all__ = ["RunInfo", "find_resumable"]
 
 
 @dataclass
@@ -118,7 +118,7 @@ class _Runner:
         self.console = get_console()
         self.previous: Results | None = None
         if resume and self.output is not None and self.output.exists():
-            self.previous = self._find_previous()
+            self.previous = find_resumable(self.output, self.config)
         run_id = self.previous.run_id if self.previous else _new_run_id()
         metric = get_host().registry.get("metrics", task.main_metric)
         self.results = Results(
@@ -126,21 +126,6 @@ class _Runner:
             higher_is_better=bool(metric.info.get("higher_is_better", True)), signal={},
             protocol=protocol.as_dict(), bound={}, config=config, environment=environment(),
             status="partial", created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-
-    def _find_previous(self) -> Results | None:
-        from sigbench.results import list_runs
-
-        assert self.output is not None
-        want = config_hash(self.config)
-        for run_id in reversed(list_runs(self.output)):
-            res = load_results(self.output, run_id)
-            if config_hash(res.config) == want:
-                if not is_quiet():
-                    self.console.print(f"Resuming run {escape(run_id)}: {len(res.rows)} finished rows kept.")
-                return res
-        if not is_quiet():
-            self.console.print("No run with the same configuration to resume; starting afresh.")
-        return None
 
     def _done(self, grid: dict[str, Any], label: str) -> MethodRow | None:
         if self.previous is None:
@@ -340,6 +325,25 @@ class _Runner:
         if base is None and self.output.exists() and self.previous is not None:
             base = str(self.output)
         self.results.save(self.output, base=base, signal=self.signal if base is None else None)
+
+
+def find_resumable(path: str | os.PathLike[str], config: dict[str, Any], *, predictions: bool = True,
+                   test: bool = True) -> Results | None:
+    """The latest run of the result file ``path`` with the same configuration (what ``--resume`` continues),
+    telling the user which one; ``predictions``/``test`` as in :func:`sigbench.load_results`."""
+    from sigbench.results import list_runs
+
+    want = config_hash(config)
+    console = get_console()
+    for run_id in reversed(list_runs(path)):
+        res = load_results(path, run_id, predictions=predictions, test=test)
+        if config_hash(res.config) == want:
+            if not is_quiet():
+                console.print(f"Resuming run {escape(run_id)}: {len(res.rows)} finished rows kept.")
+            return res
+    if not is_quiet():
+        console.print("No run with the same configuration to resume; starting afresh.")
+    return None
 
 
 def _new_run_id() -> str:

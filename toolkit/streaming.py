@@ -59,7 +59,7 @@ from sigbench._validate import positive_int
 from sigbench.errors import SigbenchError, ValidationError
 from sigbench.file_windows import _channel_index, _Layout, _layout
 from sigbench.h5 import CHUNK_SAMPLES, LazySignal, atomic_h5, memory_budget_bytes, open_signal
-from sigbench.metrics import db_ratio
+from sigbench.metrics import RunningMoments, db_ratio
 from sigbench.results import MethodRow, Results, environment, mean_ci
 from sigbench.windows import sliding_windows
 
@@ -164,39 +164,33 @@ class _Reader:
 class _ErrorSums:
     """Sums over the test rows from which every error metric follows."""
 
-    n: int = 0
     sse: float = 0.0
     sae: float = 0.0
     max_abs: float = 0.0
     sum_y2: float = 0.0
     sse_observed: float = 0.0
-    mean_y: float = 0.0
-    m2_y: float = 0.0  # Σ (y − mean y)², combined chunk by chunk (Chan et al.)
-    extra: dict[str, float] = field(default_factory=dict)
+    y: RunningMoments = field(default_factory=RunningMoments)  # Σ (y − mean y)², combined chunk by chunk
+    @property
+    def n(self) -> int:
+        """Test rows summed so far."""
+        return self.y.count
 
     def add(self, y: np.ndarray, pred: np.ndarray, observed: np.ndarray) -> None:
         yt = np.asarray(y, dtype=np.float64)
         e = yt - pred
-        k = yt.size
         self.sse += float(np.sum(np.square(e)))
         self.sae += float(np.sum(np.abs(e)))
         self.max_abs = max(self.max_abs, float(np.max(np.abs(e))))
         self.sum_y2 += float(np.sum(np.square(yt)))
         self.sse_observed += float(np.sum(np.square(yt - np.asarray(observed, dtype=np.float64))))
-        mean_b = float(np.mean(yt))
-        m2_b = float(np.sum(np.square(yt - mean_b)))
-        total = self.n + k
-        delta = mean_b - self.mean_y
-        self.m2_y += m2_b + delta * delta * self.n * k / total
-        self.mean_y += delta * k / total
-        self.n = total
+        self.y.add(yt)
 
     def metrics(self, names: tuple[str, ...]) -> dict[str, float]:
         mse = self.sse / self.n
         snr = db_ratio(self.sum_y2, self.sse)
         values = {
             "mse": mse, "rmse": math.sqrt(mse), "mae": self.sae / self.n, "max_abs_error": self.max_abs,
-            "nmse_db": db_ratio(self.sse, self.m2_y), "snr_db": snr,
+            "nmse_db": db_ratio(self.sse, self.y.m2), "snr_db": snr,
             "snr_gain_db": snr - db_ratio(self.sum_y2, self.sse_observed),
         }
         return {name: values[name] for name in names if name in values}
@@ -337,13 +331,6 @@ def _fit_loaded(proc: Any, reader: _Reader, fit_rows: int, rate: float) -> None:
 
 
 # -- the run -------------------------------------------------------------------------------------
-def _new_run_id() -> str:
-    import uuid
-
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    return f"{stamp}-{uuid.uuid4().hex[:6]}"
-
-
 class _Sink:
     """Resizable datasets written block by block (predictions and the test arrays)."""
 
@@ -413,6 +400,17 @@ class _Context:
     metric_names: tuple[str, ...]
     sink: _Sink
     raise_budget: bool  # a run refuses a method over the budget; a comparison records a failed row
+
+
+def _append_test_arrays(sink: _Sink, blk: _Block, offset: int) -> list[str]:
+    """Append a block's test targets, their sample indices and the observations; returns the sink keys."""
+    keys = []
+    for name, values in (("targets", np.asarray(blk.targets)),
+                         ("target_index", np.arange(blk.r0, blk.r1, dtype=np.int64) + offset),
+                         ("observed", np.asarray(blk.observed))):
+        sink.append(f"test_{name}", values)
+        keys.append(f"test_{name}")
+    return keys
 
 
 def _job_view(pt: _Point) -> Any:
@@ -485,11 +483,7 @@ def _stream_cell(ctx: _Context, pt: _Point, cls: Any, label: str, options: dict[
                 ctx.sink.append(key, pred)
                 written.append(key)
             if write_test:
-                for name, values in (("targets", np.asarray(blk.targets)),
-                                     ("target_index", np.arange(blk.r0, blk.r1, dtype=np.int64) + lay.offset),
-                                     ("observed", np.asarray(blk.observed))):
-                    ctx.sink.append(f"test_{name}", values)
-                    written.append(f"test_{name}")
+                written.extend(_append_test_arrays(ctx.sink, blk, lay.offset))
     except _MethodFailed as exc:
         for name in set(written):
             ctx.sink.drop(name)
@@ -745,23 +739,6 @@ class _Writer:
             cm.__exit__(type(exc), exc, exc.__traceback__)
 
 
-def _previous_run(output: str | os.PathLike[str], config: dict[str, Any]) -> Results | None:
-    """The latest run of ``output`` with the same configuration (metrics only), to resume."""
-    from sigbench.console import escape, get_console, is_quiet
-    from sigbench.results import config_hash, list_runs, load_results
-
-    want = config_hash(config)
-    for run_id in reversed(list_runs(output)):
-        res = load_results(output, run_id, predictions=False, test=False)
-        if config_hash(res.config) == want:
-            if not is_quiet():
-                get_console().print(f"Resuming run {escape(run_id)}: {len(res.rows)} finished rows kept.")
-            return res
-    if not is_quiet():
-        get_console().print("No run with the same configuration to resume; starting afresh.")
-    return None
-
-
 def _published(output: str | os.PathLike[str], run_id: str) -> tuple[set[tuple[str, int]], bool]:
     """(label, seed) of the predictions a checkpoint holds, and whether it holds the test arrays."""
     from sigbench.h5 import open_file
@@ -783,7 +760,7 @@ def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[
     from sigbench.engine import _config, _grid_points, _with_grid_options, resolve_methods
     from sigbench.host import get_host
     from sigbench.protocol import Protocol
-    from sigbench.runner import RunInfo, _final_options
+    from sigbench.runner import RunInfo, _final_options, _new_run_id, find_resumable
 
     window = positive_int("window", task_opts["window"])
     horizon = positive_int("horizon", task_opts["horizon"])
@@ -819,7 +796,8 @@ def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[
             "source": header.metadata.get("source"), "seed": header.metadata.get("seed"),
             "params": header.metadata.get("params"), "target_kind": "clean" if use_clean else "observed"}
         config = _config(kind, task_obj, methods_r, protocol, task_opts, summary, grid or None)
-        previous = _previous_run(output, config) if resume and output is not None and Path(output).exists() else None
+        previous = (find_resumable(output, config, predictions=False, test=False)
+                    if resume and output is not None and Path(output).exists() else None)
         higher = bool(metric.info.get("higher_is_better", True))
         res = Results(run_id=previous.run_id if previous else _new_run_id(), kind=kind, task=task_obj.name,
                       main_metric=task_obj.main_metric, higher_is_better=higher, signal=summary,
@@ -886,11 +864,7 @@ def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[
                         pt0 = geometry[0]
                         reader = _Reader(lazy, pt0.lay, ch, use_clean, as_float64=False)
                         for blk in reader.blocks(pt0.test[0], pt0.test[1], pt0.rows_per_block):
-                            for name, values in (("targets", np.asarray(blk.targets)),
-                                                 ("target_index", np.arange(blk.r0, blk.r1, dtype=np.int64)
-                                                  + pt0.lay.offset),
-                                                 ("observed", np.asarray(blk.observed))):
-                                writer.sink.append(f"test_{name}", values)
+                            _append_test_arrays(writer.sink, blk, pt0.lay.offset)
                         writer.test_written = True
                     parts = Path(tempfile.mkdtemp(prefix=f".{Path(output).name}.parts-", dir=Path(output).parent))
                 try:
@@ -1059,18 +1033,10 @@ def stream_compare(path: str | os.PathLike[str], task: str = "predict", methods:
 # -- streamed generation -------------------------------------------------------------------------
 def _chunked_moments(draw: Callable[[int], np.ndarray], n: int, chunk: int) -> tuple[float, float]:
     """Mean and Σ(x − mean)² of a stream drawn chunk by chunk (Chan et al. combination)."""
-    count, mean, m2 = 0, 0.0, 0.0
+    moments = RunningMoments()
     for s0 in range(0, n, chunk):
-        x = draw(min(chunk, n - s0))
-        k = x.size
-        mb = float(np.mean(x))
-        m2b = float(np.sum(np.square(x - mb)))
-        total = count + k
-        delta = mb - mean
-        m2 += m2b + delta * delta * count * k / total
-        mean += delta * k / total
-        count = total
-    return mean, m2
+        moments.add(draw(min(chunk, n - s0)))
+    return moments.mean, moments.m2
 
 
 def _sines_clean(pairs: list[tuple[float, float]], step: float, s0: int, s1: int) -> np.ndarray:

@@ -61,6 +61,7 @@ import numpy as np
 from sigbench._validate import in_range, one_of, positive_float, positive_int
 from sigbench.console import get_console, is_quiet
 from sigbench.errors import FileFormatError, UnsafeFileError, ValidationError
+from sigbench.metrics import RunningMoments
 from sigbench.plugins.neural._backend import backend_name, device_name, import_keras, seeded
 from sigbench.processor import Processor
 
@@ -297,19 +298,11 @@ def _sample_moments(inputs: Any, idx: np.ndarray) -> tuple[float, float]:
     Blocks of rows are combined with Chan et al.'s pairwise update, so memory is one block of rows
     whatever the sample's size (and the result is the same for an array and for rows read from a file).
     """
-    count, mean, m2 = 0, 0.0, 0.0
+    moments = RunningMoments()
     step = max(1, _MOMENT_BLOCK // int(inputs.shape[1]))
     for lo in range(0, idx.size, step):
-        block = np.asarray(inputs[idx[lo:lo + step]], dtype=np.float64)
-        k = block.size
-        mb = float(block.mean())
-        m2b = float(np.square(block - mb).sum())
-        total = count + k
-        delta = mb - mean
-        m2 += m2b + delta * delta * count * k / total
-        mean += delta * k / total
-        count = total
-    return mean, math.sqrt(m2 / count)
+        moments.add(inputs[idx[lo:lo + step]])
+    return moments.mean, math.sqrt(moments.m2 / moments.count)
 
 
 def _column_moments(targets: Any, outputs: int) -> tuple[np.ndarray, np.ndarray]:
