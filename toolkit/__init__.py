@@ -58,7 +58,7 @@ _LAZY = {
     "load_results": "sigbench.results",
     "chain": "sigbench.chains",
     "stream_run": "sigbench.streaming",
-    "stream_generate": "sigbench.streaming",
+    "stream_generate": "sigbench.streamgen",
     "stream_compare": "sigbench.streaming",
     "stream_import": "sigbench.datasets.stream_import",
     "FileWindows": "sigbench.file_windows",

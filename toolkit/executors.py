@@ -57,7 +57,7 @@ class DataRecipe:
     source: str | None = None
     n: int | None = None
     source_params: dict[str, Any] = field(default_factory=dict)
-    #: a streamed grid point's geometry and settings (see :func:`sigbench.streaming.run_stream_cell`)
+    #: a streamed grid point's geometry and settings (see :func:`sigbench.stream_cells.run_stream_cell`)
     stream: dict[str, Any] = field(default_factory=dict)
 
     def key(self) -> str:
@@ -190,7 +190,7 @@ def run_cell(recipe: DataRecipe, cell: Cell) -> dict[str, Any]:
     _limit_threads()
     try:
         if recipe.kind == "stream":  # out of core: the worker streams the file, returns metrics only
-            from sigbench.streaming import run_stream_cell
+            from sigbench.stream_cells import run_stream_cell
 
             return run_stream_cell(recipe.stream, cell.label, cell.name, cell.options, cell.seed)
         data, seg = build_data(recipe)
