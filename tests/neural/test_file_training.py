@@ -10,7 +10,7 @@ import pytest
 
 import sigbench as sb
 from sigbench.errors import ValidationError
-from sigbench.plugins.neural._base import BlockOrder, window_batches
+from sigbench.plugins.neural._batches import BlockOrder, window_batches
 
 N = 3007
 

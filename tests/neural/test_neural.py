@@ -325,7 +325,7 @@ def test_validation_split_needs_a_training_row():
 
 # -- the windows pipeline ---------------------------------------------------------------------------------
 def test_batches_are_copies_of_batch_rows_only():
-    from sigbench.plugins.neural._base import window_batches
+    from sigbench.plugins.neural._batches import window_batches
 
     x = np.arange(1_000_256, dtype=np.float64)
     X = sb.sliding_windows(x, 256)  # 10^6 rows x 256: 2 GB if it were materialised
