@@ -467,7 +467,7 @@ def stream_import(
     >>> sb.load_signal(out).data.shape
     (5000, 2)
     """
-    from sigbench.h5 import CHUNK_SAMPLES, atomic_h5
+    from sigbench.h5 import CHUNK_SAMPLES, atomic_h5, new_signal_group
 
     chunk = positive_int("chunk_samples", chunk_samples)
     with _opened(fmt, path, params) as src:
@@ -480,14 +480,7 @@ def stream_import(
         target = Path(output)
         base = target if append and target.exists() else None
         with atomic_h5(target, base=base) as f:
-            root = f.require_group("signals")
-            if sig_name in root:
-                del root[sig_name]
-            sg = root.create_group(sig_name)
-            sg.attrs["sample_rate_hz"] = rate
-            sg.attrs["t0_s"] = 0.0
-            sg.attrs["units"] = ""
-            sg.attrs["channel_names"] = json.dumps(list(names))
+            sg = new_signal_group(f, sig_name, sample_rate_hz=rate, channel_names=names)
             ds = sg.create_dataset(
                 "data", shape=src.shape, dtype=np.float64, chunks=(min(src.shape[0], CHUNK_SAMPLES), *src.shape[1:])
             )

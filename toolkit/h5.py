@@ -30,7 +30,7 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -529,17 +529,26 @@ def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | 
             tmp.unlink()
 
 
+def new_signal_group(f: h5py.File, name: str, *, sample_rate_hz: float, t0_s: float = 0.0, units: str = "",
+                     channel_names: Sequence[str] = (), metadata: dict[str, Any] | None = None) -> h5py.Group:
+    """An empty ``/signals/<name>`` group (replacing one of that name) with the format's attributes; the
+    caller adds ``data`` (and ``clean``, ``aux``) — all at once, or chunk by chunk for a long signal."""
+    root = f.require_group("signals")
+    if name in root:
+        del root[name]
+    sg = root.create_group(name)
+    sg.attrs["sample_rate_hz"] = sample_rate_hz
+    sg.attrs["t0_s"] = t0_s
+    sg.attrs["units"] = units
+    sg.attrs["channel_names"] = json.dumps(list(channel_names))
+    sg.attrs["metadata"] = json.dumps(metadata or {}, default=json_default)
+    return sg
+
+
 def write_signal_group(f: h5py.File, signal: Signal) -> h5py.Group:
     """Write ``signal`` under ``/signals/<name>`` of an open file (replacing a signal of that name)."""
-    root = f.require_group("signals")
-    if signal.name in root:
-        del root[signal.name]
-    sg = root.create_group(signal.name)
-    sg.attrs["sample_rate_hz"] = signal.sample_rate_hz
-    sg.attrs["t0_s"] = signal.t0_s
-    sg.attrs["units"] = signal.units
-    sg.attrs["channel_names"] = json.dumps(list(signal.channel_names))
-    sg.attrs["metadata"] = json.dumps(signal.metadata, default=json_default)
+    sg = new_signal_group(f, signal.name, sample_rate_hz=signal.sample_rate_hz, t0_s=signal.t0_s,
+                          units=signal.units, channel_names=signal.channel_names, metadata=signal.metadata)
 
     def put(group: h5py.Group, key: str, arr: np.ndarray) -> None:
         chunk = (min(arr.shape[0], CHUNK_SAMPLES), *arr.shape[1:])

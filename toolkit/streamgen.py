@@ -18,7 +18,7 @@ import numpy as np
 
 from sigbench._validate import positive_int
 from sigbench.errors import ValidationError
-from sigbench.h5 import CHUNK_SAMPLES, atomic_h5
+from sigbench.h5 import CHUNK_SAMPLES, atomic_h5, new_signal_group
 from sigbench.metrics import RunningMoments
 from sigbench.stream_cells import DEFAULT_CHUNK_SAMPLES
 
@@ -126,12 +126,8 @@ def stream_generate(source: str, path: str | os.PathLike[str], n: int, seed: int
         scale, shift = float(p["std"]), mean
     target = Path(path)
     with atomic_h5(target) as f:
-        sg = f.require_group("signals").create_group(probe.name)
-        sg.attrs["sample_rate_hz"] = probe.sample_rate_hz
-        sg.attrs["t0_s"] = probe.t0_s
-        sg.attrs["units"] = probe.units
-        sg.attrs["channel_names"] = json.dumps(list(probe.channel_names))
-        sg.attrs["metadata"] = json.dumps(meta)
+        sg = new_signal_group(f, probe.name, sample_rate_hz=probe.sample_rate_hz, t0_s=probe.t0_s,
+                              units=probe.units, channel_names=probe.channel_names, metadata=meta)
         chunks = (min(n, CHUNK_SAMPLES),)
         data = sg.create_dataset("data", shape=(n,), dtype=dtype, chunks=chunks)
         clean = sg.create_dataset("clean", shape=(n,), dtype=dtype, chunks=chunks) if clean_fn else None
