@@ -377,7 +377,8 @@ def _streamed(kind: str, path: str | os.PathLike[str], task: str, methods: list[
                         key: str | None = f"pred_{i}_{s}" if keep and output is not None else None
                         reader = _Reader(lazy, pt.lay, ch, use_clean, as_float64=m.cls.family == "dsp")
                         out = _stream_cell(ctx, pt, m.cls, m.spec.label, _final_options(m, _job_view(pt), s),
-                                           s, key, write_test=keep and not writer.test_written, reader=reader)
+                                           s, key, write_test=keep and not writer.test_written, reader=reader,
+                                           check_all=first)
                         if first:  # one full pass checks every sample and measures the signal's SNR
                             reader.cover_until(lazy.n_samples, chunk)
                             summary["snr_db"] = reader.snr_db()
