@@ -16,7 +16,8 @@ adapted by LMS (:math:`\mathbf w \mathrel{+}= \mu e \mathbf u`, stable for
 :math:`0 < \mu < 2/\mathrm{tr}\,\mathbf R`) or exponentially weighted RLS (forgetting factor
 :math:`\lambda`, :math:`P(0) = I/\delta`) on :math:`e = a - z`. ``fit`` trains on the preamble — the
 training rows, whose targets are the known symbols, which also fill the feedback — for ``passes``
-passes; ``predict`` runs decision-directed: the feedback holds the slicer's decisions and, with
+passes (the last one recorded as a learning curve, ``describe()["convergence"]``); ``predict`` runs
+decision-directed: the feedback holds the slicer's decisions and, with
 ``decision_directed=True``, the weights keep adapting on :math:`e = \hat a - z`. Each ``predict`` call
 starts from the fitted weights and an empty (zero) feedback, so it is deterministic. The output is the
 soft value :math:`z[k]` (the task applies the decision). Cost per output sample: :math:`N` (frozen),
@@ -45,8 +46,11 @@ True
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -55,7 +59,7 @@ from sigbench import hookimpl
 from sigbench._validate import in_range, one_of, positive_float, positive_int
 from sigbench.errors import DivergedError, ValidationError
 from sigbench.metrics_comms import pam_alphabet
-from sigbench.plugins.dsp._adaptive import DSPProcessor, optional_numtaps, resolve_numtaps
+from sigbench.plugins.dsp._adaptive import CONVERGENCE_BLOCKS, DSPProcessor, optional_numtaps, resolve_numtaps
 from sigbench.plugins.dsp.wiener import is_stream, stream_of
 
 __all__ = ["DFE", "MLSE", "estimate_channel", "trellis"]
@@ -157,13 +161,13 @@ class DFE(DSPProcessor):
         self.weights = np.zeros(0)
         self.inverse_correlation = np.zeros((0, 0))
         self.feedforward_taps = 0
+        self.convergence: dict[str, Any] | None = None
 
-    def _run(self, inputs: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray, train: bool,
+    def _run(self, inputs: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray, fb: np.ndarray, train: bool,
              adapt: bool) -> np.ndarray:
         x = inputs[:, inputs.shape[1] - self.feedforward_taps:]
         if x.dtype != np.float64:
             x = x.astype(np.float64)
-        fb = np.zeros(self.feedback_taps)
         z = np.empty(x.shape[0])
         bad = _kernels().dfe_run(x, d, w, p, fb, self.alphabet, self.mu, self.lam, self.algorithm == "rls", train,
                                  adapt, z)
@@ -178,14 +182,34 @@ class DFE(DSPProcessor):
         n = self.feedforward_taps + self.feedback_taps
         w = np.zeros(n)
         p = np.eye(n) / self.delta if self.algorithm == "rls" else np.zeros((0, 0))
-        for _ in range(self.passes):
-            self._run(inputs, d, w, p, train=True, adapt=True)
+        for _ in range(self.passes - 1):
+            self._run(inputs, d, w, p, np.zeros(self.feedback_taps), train=True, adapt=True)
+        self.convergence = self._last_pass(inputs, d, w, p)
         self.weights, self.inverse_correlation = w, p
+
+    def _last_pass(self, inputs: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray) -> dict[str, Any]:
+        """The last training pass in consecutive blocks (one pass: the state carries over), recording the
+        a-priori error power per block — the learning curve, as the adaptive filters' ``convergence``."""
+        rows = inputs.shape[0]
+        edges = np.unique(np.linspace(0, rows, min(CONVERGENCE_BLOCKS, rows) + 1).astype(int))
+        fb = np.zeros(self.feedback_taps)
+        samples: list[int] = []
+        error_db: list[float] = []
+        for start, stop in itertools.pairwise(edges):
+            z = self._run(inputs[start:stop], d[start:stop], w, p, fb, train=True, adapt=True)
+            power = float(np.mean(np.square(d[start:stop] - z)))
+            samples.append(int(stop))
+            error_db.append(10.0 * math.log10(power) if power > 0 else -300.0)
+        final = float(np.mean(error_db[-max(1, len(error_db) // 5):]))
+        converged = next((s for s, e in zip(samples, error_db, strict=True) if e <= final + 1.0), samples[-1])
+        return {"sample": samples, "error_db": error_db, "steady_error_db": final,
+                "convergence_samples": int(converged)}
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
         w, p = self.weights.copy(), self.inverse_correlation.copy()
         dummy = np.zeros(inputs.shape[0])
-        return self._run(inputs, dummy, w, p, train=False, adapt=self.decision_directed)
+        return self._run(inputs, dummy, w, p, np.zeros(self.feedback_taps), train=False,
+                         adapt=self.decision_directed)
 
     def get_state(self) -> dict[str, np.ndarray]:
         """``weights`` ``(numtaps + feedback_taps,)`` (feed-forward oldest first, then feedback newest first)
@@ -213,7 +237,16 @@ class DFE(DSPProcessor):
         """Taps of each filter and their values."""
         nf = self.feedforward_taps
         return {"numtaps": nf, "feedback_taps": self.feedback_taps, "levels": int(self.alphabet.size),
-                "feedforward": self.weights[:nf].tolist(), "feedback": self.weights[nf:].tolist()}
+                "feedforward": self.weights[:nf].tolist(), "feedback": self.weights[nf:].tolist(),
+                "convergence_samples": (self.convergence or {}).get("convergence_samples"),
+                "convergence": self.convergence}
+
+    def _save_extra(self, path: Path) -> None:
+        (path / "convergence.json").write_text(json.dumps(self.convergence))
+
+    def _load_extra(self, path: Path) -> None:
+        record = path / "convergence.json"
+        self.convergence = json.loads(record.read_text()) if record.exists() else None
 
 
 # -- MLSE ----------------------------------------------------------------------------------------------

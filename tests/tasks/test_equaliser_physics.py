@@ -128,3 +128,15 @@ def test_dfe_decides_a_noiseless_channel_without_error_and_reports_its_filters()
     assert error_rate(a[2000:], z, [-1.0, 1.0]).errors == 0
     info = dfe.describe()
     assert len(info["feedforward"]) == 8 and len(info["feedback"]) == 2
+
+
+def test_dfe_learning_curve_falls_and_rls_converges_before_lms():
+    sig = sb.generate("channel", n=12_000, channel="proakis-b", ebn0_db=20.0, seed=7)
+    x, a = equaliser_rows(sig, window=10, delay=5)
+    curves = {}
+    for algorithm, params in (("rls", {}), ("lms", {"mu": 0.005})):
+        dfe = sb.get_processor("dfe")(numtaps=8, feedback_taps=2, algorithm=algorithm, **params).fit(x, a)
+        curves[algorithm] = dfe.describe()["convergence"]
+        assert curves[algorithm]["error_db"][0] > curves[algorithm]["steady_error_db"] + 5.0
+        assert curves[algorithm]["steady_error_db"] < -15.0  # the MSE floor at 20 dB
+    assert curves["rls"]["convergence_samples"] < curves["lms"]["convergence_samples"]
