@@ -90,6 +90,7 @@ __all__ = [
     "q_function",
     "q_inverse",
     "roc_curve",
+    "slice_symbols",
     "snr_improvement",
     "wilson_interval",
 ]
@@ -273,6 +274,29 @@ def decide(values: Any, alphabet: Sequence[float] | np.ndarray) -> np.ndarray:
     x = np.asarray(values, dtype=np.float64)
     mids = (points[1:] + points[:-1]) / 2.0
     return np.searchsorted(mids, x, side="left").astype(np.int64)
+
+
+def slice_symbols(values: Any, alphabet: Sequence[float] | np.ndarray) -> np.ndarray:
+    """The decision function of symbol targets: each value replaced by its nearest alphabet point.
+
+    Parameters
+    ----------
+    values : array_like
+        Soft outputs (any shape).
+    alphabet : sequence of float
+        The constellation, e.g. :func:`pam_alphabet`.
+
+    Returns
+    -------
+    ndarray of float, the shape of ``values``
+
+    Examples
+    --------
+    >>> slice_symbols([-2.5, -0.1, 0.2, 7.0], pam_alphabet(4)).tolist()
+    [-3.0, -1.0, 1.0, 3.0]
+    """
+    points = _alphabet_array(alphabet)
+    return points[decide(values, points)]
 
 
 def gray_bits(indices: np.ndarray, bits: int) -> np.ndarray:

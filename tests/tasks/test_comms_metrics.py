@@ -154,3 +154,11 @@ def test_snr_improvement_exact_and_its_lower_bound_without_the_clean_signal():
     assert exact == pytest.approx(20.0, abs=0.3)
     assert snr_improvement(d, estimate) < exact  # output power reduction: a lower bound
     assert snr_improvement(d, n, s) > 250.0  # perfect cancellation up to rounding
+
+
+def test_slice_symbols_is_the_decision_function():
+    from sigbench.metrics_comms import slice_symbols
+
+    soft = np.array([-9.0, -2.0, -1.9, 0.0, 0.1, 2.1])
+    assert slice_symbols(soft, pam_alphabet(4)).tolist() == [-3.0, -3.0, -1.0, -1.0, 1.0, 3.0]
+    assert slice_symbols(soft.reshape(2, 3), [-1, 1]).shape == (2, 3)
