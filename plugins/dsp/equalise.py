@@ -59,7 +59,13 @@ from sigbench import hookimpl
 from sigbench._validate import in_range, one_of, positive_float, positive_int
 from sigbench.errors import DivergedError, ValidationError
 from sigbench.metrics_comms import pam_alphabet
-from sigbench.plugins.dsp._adaptive import CONVERGENCE_BLOCKS, DSPProcessor, optional_numtaps, resolve_numtaps
+from sigbench.plugins.dsp._adaptive import (
+    CONVERGENCE_BLOCKS,
+    CONVERT_ROWS,
+    DSPProcessor,
+    optional_numtaps,
+    resolve_numtaps,
+)
 from sigbench.plugins.dsp.wiener import is_stream, stream_of
 
 __all__ = ["DFE", "MLSE", "estimate_channel", "trellis"]
@@ -166,14 +172,18 @@ class DFE(DSPProcessor):
     def _run(self, inputs: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray, fb: np.ndarray, train: bool,
              adapt: bool) -> np.ndarray:
         x = inputs[:, inputs.shape[1] - self.feedforward_taps:]
-        if x.dtype != np.float64:
-            x = x.astype(np.float64)
         z = np.empty(x.shape[0])
-        bad = _kernels().dfe_run(x, d, w, p, fb, self.alphabet, self.mu, self.lam, self.algorithm == "rls", train,
-                                 adapt, z)
-        if bad >= 0:
-            raise DivergedError(f"{self.name} diverged at row {bad}: the output is not finite; with "
-                                f"algorithm='lms' lower mu (received: mu={self.mu!r})", sample=int(bad))
+        run = _kernels().dfe_run
+        # a float32 view is converted one block of rows at a time (the state carries across blocks)
+        step = x.shape[0] if x.dtype == np.float64 else CONVERT_ROWS
+        for start in range(0, x.shape[0], step):
+            stop = min(start + step, x.shape[0])
+            block = x[start:stop] if x.dtype == np.float64 else x[start:stop].astype(np.float64)
+            bad = run(block, d[start:stop], w, p, fb, self.alphabet, self.mu, self.lam, self.algorithm == "rls",
+                      train, adapt, z[start:stop])
+            if bad >= 0:
+                raise DivergedError(f"{self.name} diverged at row {start + bad}: the output is not finite; with "
+                                    f"algorithm='lms' lower mu (received: mu={self.mu!r})", sample=int(start + bad))
         return z
 
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:

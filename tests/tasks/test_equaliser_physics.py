@@ -140,3 +140,17 @@ def test_dfe_learning_curve_falls_and_rls_converges_before_lms():
         assert curves[algorithm]["error_db"][0] > curves[algorithm]["steady_error_db"] + 5.0
         assert curves[algorithm]["steady_error_db"] < -15.0  # the MSE floor at 20 dB
     assert curves["rls"]["convergence_samples"] < curves["lms"]["convergence_samples"]
+
+
+def test_dfe_on_float32_windows_converted_in_blocks_equals_float64(monkeypatch):
+    from sigbench.plugins.dsp import equalise
+
+    monkeypatch.setattr(equalise, "CONVERT_ROWS", 100)  # force many blocks
+    sig = sb.generate("channel", n=3000, channel="proakis-b", ebn0_db=10.0, seed=8)
+    y32 = sig.data.astype(np.float32)
+    a = sig.clean[9 - 1 - 4: sig.clean.size - 4]
+    f32 = sb.get_processor("dfe")(numtaps=6).fit(sb.sliding_windows(y32, 9), a)
+    f64 = sb.get_processor("dfe")(numtaps=6).fit(sb.sliding_windows(y32.astype(np.float64), 9), a)
+    np.testing.assert_array_equal(f32.weights, f64.weights)
+    np.testing.assert_array_equal(f32.predict(sb.sliding_windows(y32, 9)),
+                                  f64.predict(sb.sliding_windows(y32.astype(np.float64), 9)))
