@@ -154,3 +154,21 @@ def test_dfe_on_float32_windows_converted_in_blocks_equals_float64(monkeypatch):
     np.testing.assert_array_equal(f32.weights, f64.weights)
     np.testing.assert_array_equal(f32.predict(sb.sliding_windows(y32, 9)),
                                   f64.predict(sb.sliding_windows(y32.astype(np.float64), 9)))
+
+
+def test_mlse_reaches_its_minimum_distance_performance_on_proakis_b(proakis_rates):
+    """Forney: P_s ≈ K·Q(d_min / 2σ), K of order one (≥ 1/2: half the sequences admit the closest event)."""
+    import itertools
+
+    from sigbench.metrics_comms import q_function
+
+    h = np.asarray(PROAKIS_B)
+    d2_min = min(float(np.sum(np.convolve(h, e) ** 2))
+                 for length in range(1, 7) for e in itertools.product((-2.0, 0.0, 2.0), repeat=length)
+                 if e[0] != 0 and e[-1] != 0)
+    assert d2_min == pytest.approx(4 * 0.664, abs=1e-3)  # the event (+2, −2): 1.8 dB from the matched-filter bound
+    sigma = np.sqrt(np.sum(h**2) / (2 * 10 ** 0.8))  # Eb = ‖h‖² (BPSK) at 8 dB
+    estimate = q_function(np.sqrt(d2_min) / (2 * sigma))
+    rate = proakis_rates[8.0]["mlse"]
+    assert rate.high >= 0.5 * estimate and rate.low <= 4.0 * estimate, (rate, estimate)
+    assert rate.low > q_function(np.sqrt(np.sum(h**2)) / sigma)  # no receiver beats the matched-filter bound
