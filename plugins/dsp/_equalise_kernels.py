@@ -24,7 +24,7 @@ def _slice(z: float, alphabet: np.ndarray) -> float:
 
 @njit(cache=True, nogil=True)
 def dfe_run(x: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray, fb: np.ndarray, alphabet: np.ndarray,
-            mu: float, lam: float, use_rls: bool, train: bool, adapt: bool, z_out: np.ndarray) -> int:
+            mu: float, lam: float, use_rls: bool, train: bool, adapt: bool, limit: float, z_out: np.ndarray) -> int:
     """Run the DFE over the rows of ``x`` ``(rows, numtaps)``; update ``w``, ``p``, ``fb`` in place.
 
     Row ``r``: :math:`\\mathbf u = [\\mathbf x_r;\\ \\mathbf b]` (feed-forward samples oldest first, then
@@ -33,7 +33,7 @@ def dfe_run(x: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray, fb: np.n
     LMS (:math:`\\mathbf w \\mathrel{+}= \\mu e\\mathbf u`) or exponentially weighted RLS step
     (:math:`\\mathbf k = P\\mathbf u/(\\lambda + \\mathbf u^TP\\mathbf u)`, :math:`\\mathbf w \\mathrel{+}=
     e\\mathbf k`, :math:`P \\leftarrow (P - \\mathbf k\\mathbf u^TP)/\\lambda`); the reference enters ``fb``.
-    Returns -1, or the first row whose output is not finite (then it stops).
+    Returns -1, or the first row whose output is not finite or whose error exceeds ``limit`` (then it stops).
     """
     rows, nf = x.shape
     nb = fb.shape[0]
@@ -48,11 +48,11 @@ def dfe_run(x: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray, fb: np.n
         z = 0.0
         for j in range(n):
             z += w[j] * u[j]
-        if not np.isfinite(z):
-            return r
         z_out[r] = z
         ref = d[r] if train else _slice(z, alphabet)
         e = ref - z
+        if not np.isfinite(z) or abs(e) > limit:
+            return r
         if train or adapt:
             if use_rls:
                 denom = lam

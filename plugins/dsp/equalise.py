@@ -62,6 +62,7 @@ from sigbench.metrics_comms import pam_alphabet
 from sigbench.plugins.dsp._adaptive import (
     CONVERGENCE_BLOCKS,
     CONVERT_ROWS,
+    DIVERGENCE_FACTOR,
     DSPProcessor,
     optional_numtaps,
     resolve_numtaps,
@@ -126,7 +127,8 @@ class DFE(DSPProcessor):
     ValidationError
         An invalid parameter; at ``fit``: ``numtaps > window`` or 2-D targets.
     DivergedError
-        The output became non-finite (LMS step too large).
+        The error became non-finite or larger than ``DIVERGENCE_FACTOR`` (10⁶) times the largest symbol
+        level (LMS step too large).
 
     Notes
     -----
@@ -174,16 +176,18 @@ class DFE(DSPProcessor):
         x = inputs[:, inputs.shape[1] - self.feedforward_taps:]
         z = np.empty(x.shape[0])
         run = _kernels().dfe_run
+        limit = DIVERGENCE_FACTOR * float(np.max(np.abs(self.alphabet)))
         # a float32 view is converted one block of rows at a time (the state carries across blocks)
         step = x.shape[0] if x.dtype == np.float64 else CONVERT_ROWS
         for start in range(0, x.shape[0], step):
             stop = min(start + step, x.shape[0])
             block = x[start:stop] if x.dtype == np.float64 else x[start:stop].astype(np.float64)
             bad = run(block, d[start:stop], w, p, fb, self.alphabet, self.mu, self.lam, self.algorithm == "rls",
-                      train, adapt, z[start:stop])
+                      train, adapt, limit, z[start:stop])
             if bad >= 0:
-                raise DivergedError(f"{self.name} diverged at row {start + bad}: the output is not finite; with "
-                                    f"algorithm='lms' lower mu (received: mu={self.mu!r})", sample=int(start + bad))
+                raise DivergedError(f"{self.name} diverged at row {start + bad}: the error is not finite or exceeds "
+                                    f"{DIVERGENCE_FACTOR:g}× the largest symbol level; with algorithm='lms' lower mu "
+                                    f"(received: mu={self.mu!r})", sample=int(start + bad))
         return z
 
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:

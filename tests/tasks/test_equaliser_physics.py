@@ -172,3 +172,30 @@ def test_mlse_reaches_its_minimum_distance_performance_on_proakis_b(proakis_rate
     rate = proakis_rates[8.0]["mlse"]
     assert rate.high >= 0.5 * estimate and rate.low <= 4.0 * estimate, (rate, estimate)
     assert rate.low > q_function(np.sqrt(np.sum(h**2)) / sigma)  # no receiver beats the matched-filter bound
+
+
+@pytest.mark.parametrize("case", [
+    "rows-not-a-stream",  # hop 2: the received stream cannot be rebuilt
+    "delay-beyond-window",  # the target symbol is not inside the window
+    "nonlinearity-without-taps",  # a nonlinear channel is never estimated
+    "too-many-states",  # 2^13 states
+])
+def test_mlse_refuses(case):
+    sig = sb.generate("channel", n=400, channel="proakis-b", ebn0_db=10.0, seed=0)
+    x, a = equaliser_rows(sig, window=6, delay=2)
+    with pytest.raises(sb.ValidationError):
+        if case == "rows-not-a-stream":
+            sb.get_processor("mlse")(delay=2).fit(np.array(x[::2]), a[::2])
+        elif case == "delay-beyond-window":
+            sb.get_processor("mlse")(delay=6).fit(x, a)
+        elif case == "nonlinearity-without-taps":
+            sb.get_processor("mlse")(poly_coefficients=CUBIC)
+        else:
+            sb.get_processor("mlse")(taps=tuple(np.ones(14)))
+
+
+def test_dfe_with_too_large_an_lms_step_reports_divergence():
+    sig = sb.generate("channel", n=2000, channel="proakis-b", ebn0_db=10.0, seed=0)
+    x, a = equaliser_rows(sig, window=8, delay=3)
+    with pytest.raises(sb.DivergedError):
+        sb.get_processor("dfe")(algorithm="lms", mu=5.0).fit(x, a)
