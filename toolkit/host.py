@@ -50,6 +50,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "sigbench.datasets.synthetic",
     "sigbench.datasets.systems",
     "sigbench.datasets.importers",
+    "sigbench.datasets.comms",
     "sigbench.plugins.dsp.naive",
     "sigbench.plugins.dsp.wiener",
     "sigbench.plugins.dsp.lms",
@@ -58,12 +59,16 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "sigbench.plugins.dsp.fir",
     "sigbench.plugins.dsp.fir_bank",
     "sigbench.plugins.dsp.fft",
+    "sigbench.plugins.dsp.equalise",
+    "sigbench.plugins.dsp.detect",
+    "sigbench.plugins.dsp.known_fir",
     "sigbench.plugins.neural.dnn",
     "sigbench.plugins.neural.cnn",
     "sigbench.plugins.neural.lstm",
     "sigbench.plugins.neural.cnn_lstm",
     "sigbench.tasks",
     "sigbench.metrics",
+    "sigbench.metrics_comms",
 )
 
 KINDS = ("sources", "processors", "tasks", "metrics")
