@@ -485,11 +485,11 @@ def _validate(doc: dict[str, Any], ck: _Checker, base_dir: Path, *, from_results
     ck.at_least(pd.get("train_samples"), ("protocol", "train_samples"), 1)
     ck.at_least(pd.get("seeds"), ("protocol", "seeds"), 1)
     ck.at_least(pd.get("seed"), ("protocol", "seed"), 0)
-    if pd.get("mode", "offline") not in ("offline", "prequential"):
+    if pd.get("mode", "prequential") not in ("offline", "prequential"):
         raise ck.fail(("protocol", "mode"), f"expected mode to be offline or prequential; received: "
                                             f"mode={pd['mode']!r}")
     protocol = {"split": tuple(float(f) for f in split), "train_samples": pd.get("train_samples"),
-                "seeds": pd.get("seeds", 3), "seed": pd.get("seed", 0), "mode": pd.get("mode", "offline"),
+                "seeds": pd.get("seeds", 3), "seed": pd.get("seed", 0), "mode": pd.get("mode", "prequential"),
                 "reference": pd.get("reference", "wiener"), "transient": float(pd.get("transient", 0.1)),
                 "include_naive": pd.get("include_naive", True)}
     try:

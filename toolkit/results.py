@@ -95,6 +95,10 @@ class MethodRow:
     grid: dict[str, Any] = field(default_factory=dict)
     is_reference: bool = False
     is_chain: bool = False
+    #: "" for a compared method; "reference", "oracle" or "limit" for the rows every other is measured against
+    role: str = ""
+    #: "adapting" (online, kept adapting on the test rows: the prequential mode) or "frozen"
+    mode: str = "frozen"
     #: the traceback of a failed row's error (shown with ``--debug`` and in the report)
     traceback: str | None = None
     #: what the row could not compute (a metric out of core without an accumulator, …)
@@ -107,7 +111,7 @@ class MethodRow:
             "error": self.error, "seeds": self.seeds, "metrics": self.metrics, "cost": self.cost,
             "options": self.options, "grid": self.grid, "reference": self.is_reference, "chain": self.is_chain,
             "per_seed": self.per_seed, "describe": self.describe, "traceback": self.traceback,
-            "warnings": self.warnings,
+            "warnings": self.warnings, "role": self.role, "mode": self.mode,
         }
 
     @classmethod
@@ -118,7 +122,9 @@ class MethodRow:
                    metrics=dict(d.get("metrics", {})), cost=dict(d.get("cost", {})), options=dict(d.get("options", {})),
                    describe=dict(d.get("describe", {})), grid=dict(d.get("grid", {})),
                    is_reference=bool(d.get("reference", False)), is_chain=bool(d.get("chain", False)),
-                   traceback=d.get("traceback"), warnings=list(d.get("warnings", [])))
+                   traceback=d.get("traceback"), warnings=list(d.get("warnings", [])),
+                   role=str(d.get("role") or ("reference" if d.get("reference") else "")),
+                   mode=str(d.get("mode", "frozen")))
 
 
 @dataclass
@@ -144,6 +150,8 @@ class Results:
     bound: dict[str, Any]
     config: dict[str, Any]
     rows: list[MethodRow] = field(default_factory=list)
+    #: role -> {"method", "mse", main metric} of the reference rows (sweeps: ``{"per_grid": [...]}``)
+    references: dict[str, Any] = field(default_factory=dict)
     predictions: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
     test: dict[str, np.ndarray] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
@@ -181,7 +189,8 @@ class Results:
         return {
             "schema": "sigbench.results/1", "run_id": self.run_id, "kind": self.kind, "task": self.task,
             "main_metric": self.main_metric, "status": self.status, "created": self.created,
-            "signal": self.signal, "protocol": self.protocol, "bound": self.bound, "config": self.config,
+            "signal": self.signal, "protocol": self.protocol, "bound": self.bound, "references": self.references,
+            "config": self.config,
             "config_hash": config_hash(self.config), "environment": self.environment,
             "warnings": self.warnings, "rows": [r.as_dict() for r in self.rows],
         }
@@ -291,7 +300,8 @@ def load_results(path: str | os.PathLike[str], run_id: str | None = None, *, pre
                   higher_is_better=True, signal=doc["signal"], protocol=doc["protocol"], bound=doc["bound"],
                   config=doc["config"], rows=[MethodRow.from_dict(r) for r in doc["rows"]], predictions=preds,
                   test=test_arrays, environment=doc.get("environment", {}), status=doc.get("status", "complete"),
-                  created=doc.get("created", ""), warnings=list(doc.get("warnings", [])))
+                  created=doc.get("created", ""), warnings=list(doc.get("warnings", [])),
+                  references=dict(doc.get("references", {})))
     from sigbench.host import get_host
 
     try:

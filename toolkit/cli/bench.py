@@ -85,6 +85,12 @@ def render_leaderboard(results: Any) -> None:
     console.print(table)
     for note in notes:
         console.print(f"[red]{escape(note)}[/]")
+    from sigbench.cli._common import debug_enabled
+
+    if debug_enabled():  # the failed rows' tracebacks, kept in the result file
+        for r in results.rows:
+            if r.status != "ok" and r.traceback:
+                console.print(f"[red]{escape(r.method)}[/]:\n{escape(r.traceback.rstrip())}")
     bound = results.bound
     if bound.get("mse") is not None:
         ref = next((r for r in results.rows if r.is_reference and r.status == "ok"), None)
@@ -133,7 +139,8 @@ HopOpt = typer.Option(None, "--hop", min=1, help="Samples between windows (defau
 SplitOpt = typer.Option("0.6,0.2,0.2", "--split", help="Chronological train,val,test fractions.")
 TrainOpt = typer.Option(None, "--train-samples", min=1,
                         help="Train on the first N samples, test on the rest (founding: 4000).")
-ModeOpt = typer.Option("offline", "--mode", help="offline or prequential.")
+ModeOpt = typer.Option("prequential", "--mode", help="prequential (online methods such as lms keep adapting on "
+                       "the test rows, as deployed) or offline (every method frozen after fit).")
 SeedOpt = typer.Option(0, "--seed", min=0, help="First seed.")
 SignalOpt = typer.Option(None, "--signal", help="Signal name in a file that holds several.")
 JsonOpt = typer.Option(False, "--json", help="Print the results as JSON on stdout.")
