@@ -6,7 +6,6 @@ import signal as _signal
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import typer
 
 from sigbench.cli._common import emit_json, escape, fmt, get_console
@@ -181,6 +180,8 @@ def run(
 
 def _signal_bytes(path: Any, name: Optional[str]) -> int:
     """Bytes a whole-signal read of ``path`` would take (data, clean and aux), without reading it."""
+    import numpy as np
+
     from sigbench.h5 import open_signal
 
     with open_signal(path, name) as lazy:
