@@ -184,44 +184,51 @@ def _run_lms(x: np.ndarray, d: np.ndarray, w: np.ndarray, mu: float, eps: float,
 
     The update of row ``k`` is applied in the same pass as the prediction of row ``k + 1``
     (:func:`_step_lane_sums`); after the last row it is applied on its own, so ``w`` leaves every call
-    fully updated (a call split into chunks gives the one-pass result bit for bit).
+    fully updated (a call split into chunks gives the one-pass result bit for bit). The outputs' filters
+    are independent, so they run one after the other over all rows; the inner loop creates no array
+    view per row but ``x[k]`` (a view costs atomic reference counting, which stalls the recursion).
+    The first diverging row of any output is returned; every output has its ``y`` up to that row.
     """
     rows, n = x.shape
     m = w.shape[0]
     xb = np.empty(n)
-    u = np.zeros((m, n))  # pending update direction per output (none before the first row)
-    ep = np.zeros(m)
+    u = np.empty(n)  # the pending update direction (none before the first row)
     lanes = np.empty(LANES)
     unit = x.strides[1] == x.itemsize  # rows of a sliding-window view or a C array: no copy needed
-    for k in range(rows):
-        if unit:
-            xr = x[k]
-            s = mu / (eps + _dot(xr, xr, lanes)) if normalised else mu
-            for o in range(m):
-                acc = _step(w[o], u[o], ep[o], xr, s, lanes)
-                y[k, o] = acc
-                e = d[k, o] - acc
-                ep[o] = e
-                if not abs(e) <= limit:
-                    return k
-        else:
-            for j in range(n):
-                xb[j] = x[k, j]
-            s = mu / (eps + _dot(xb, xb, lanes)) if normalised else mu
-            for o in range(m):
-                acc = _step(w[o], u[o], ep[o], xb, s, lanes)
-                y[k, o] = acc
-                e = d[k, o] - acc
-                ep[o] = e
-                if not abs(e) <= limit:
-                    return k
-    for o in range(m):
+    first_bad = -1
+    for o in range(m):  # the outputs' filters are independent: one after the other, no per-row views
         wo = w[o]
-        uo = u[o]
-        e = ep[o]
+        u[:] = 0.0
+        e = 0.0
+        bad = -1
+        if unit:
+            for k in range(rows):
+                xr = x[k]
+                s = mu / (eps + _dot(xr, xr, lanes)) if normalised else mu
+                acc = _step(wo, u, e, xr, s, lanes)
+                y[k, o] = acc
+                e = d[k, o] - acc
+                if not abs(e) <= limit:
+                    bad = k
+                    break
+        else:
+            for k in range(rows):
+                for j in range(n):
+                    xb[j] = x[k, j]
+                s = mu / (eps + _dot(xb, xb, lanes)) if normalised else mu
+                acc = _step(wo, u, e, xb, s, lanes)
+                y[k, o] = acc
+                e = d[k, o] - acc
+                if not abs(e) <= limit:
+                    bad = k
+                    break
+        if bad >= 0:
+            if first_bad < 0 or bad < first_bad:
+                first_bad = bad
+            continue
         for j in range(n):
-            wo[j] += uo[j] * e
-    return -1
+            wo[j] += u[j] * e
+    return first_bad
 
 
 @njit(cache=True, nogil=True)
@@ -279,24 +286,33 @@ def rls(x: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray, lam: float, 
         px[j] = 0.0
     for b in range(n):
         xbb = xb[b]
-        pb = p[b]
         for c in range(n):
-            px[c] += xbb * pb[c]
+            px[c] += xbb * p[b, c]
+    w0 = w[0]  # single output (the usual case): no view per row
     for k in range(rows):
         denom = lam + _dot(px, xb, lanes)
         if not (denom > 0.0 and denom < np.inf):
             return k
         for a in range(n):
             gain[a] = px[a] / denom
-        for o in range(m):
-            wo = w[o]
-            acc = _dot(wo, xb, lanes)
-            y[k, o] = acc
-            e = d[k, o] - acc
+        if m == 1:
+            acc = _dot(w0, xb, lanes)
+            y[k, 0] = acc
+            e = d[k, 0] - acc
             if not abs(e) <= limit:
                 return k
             for j in range(n):
-                wo[j] += gain[j] * e
+                w0[j] += gain[j] * e
+        else:
+            for o in range(m):
+                wo = w[o]
+                acc = _dot(wo, xb, lanes)
+                y[k, o] = acc
+                e = d[k, o] - acc
+                if not abs(e) <= limit:
+                    return k
+                for j in range(n):
+                    wo[j] += gain[j] * e
         scale = 1.0 / np.sqrt(denom)
         for a in range(n):
             q[a] = px[a] * scale
@@ -306,28 +322,26 @@ def rls(x: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray, lam: float, 
             pn[j] = 0.0
         b = 0
         while b + 4 <= n:  # q[a]·q[b] == q[b]·q[a]: P stays symmetric
-            p0, p1, p2, p3 = p[b], p[b + 1], p[b + 2], p[b + 3]
             q0, q1, q2, q3 = q[b], q[b + 1], q[b + 2], q[b + 3]
             x0, x1, x2, x3 = xn[b], xn[b + 1], xn[b + 2], xn[b + 3]
-            for c in range(n):
+            for c in range(n):  # 2-D indexing, no row views (their reference counting is atomic)
                 qc = q[c]
-                v0 = (p0[c] - q0 * qc) * inv
-                v1 = (p1[c] - q1 * qc) * inv
-                v2 = (p2[c] - q2 * qc) * inv
-                v3 = (p3[c] - q3 * qc) * inv
-                p0[c] = v0
-                p1[c] = v1
-                p2[c] = v2
-                p3[c] = v3
+                v0 = (p[b, c] - q0 * qc) * inv
+                v1 = (p[b + 1, c] - q1 * qc) * inv
+                v2 = (p[b + 2, c] - q2 * qc) * inv
+                v3 = (p[b + 3, c] - q3 * qc) * inv
+                p[b, c] = v0
+                p[b + 1, c] = v1
+                p[b + 2, c] = v2
+                p[b + 3, c] = v3
                 pn[c] = (((pn[c] + x0 * v0) + x1 * v1) + x2 * v2) + x3 * v3
             b += 4
         while b < n:
-            pb = p[b]
             qb = q[b]
             xnb = xn[b]
             for c in range(n):
-                v = (pb[c] - qb * q[c]) * inv
-                pb[c] = v
+                v = (p[b, c] - qb * q[c]) * inv
+                p[b, c] = v
                 pn[c] += xnb * v
             b += 1
         xb, xn = xn, xb

@@ -128,6 +128,24 @@ def test_vectorised_kernels_tails_layouts_and_chunks(name, numtaps):
         np.testing.assert_array_equal(both.weights[o], alone.weights[0])
 
 
+@pytest.mark.parametrize("name", CASES)
+def test_kernel_stops_at_the_first_diverging_row_of_any_output(name):
+    """The kernels run the outputs one after the other: the row returned is still the first one at which
+    any output's error exceeds the limit, and every output has its prediction up to that row."""
+    from sigbench.plugins.dsp._adaptive import kernel
+
+    X, d = system_data(10, n=200)
+    targets = np.stack([d, d], axis=1)
+    targets[120, 0] = 1e6  # output 0 breaks later than output 1
+    targets[70, 1] = 1e6
+    w = np.zeros((2, 8))
+    extra = (np.eye(8) / 0.1,) if name == "rls" else ()
+    consts = {"lms": (0.01,), "nlms": (0.5, 1e-3), "rls": (0.98,)}[name]
+    y = np.full(targets.shape, np.nan)
+    assert kernel(name)(X, targets, w, *extra, *consts, 100.0, y) == 70
+    assert np.isfinite(y[:71]).all()
+
+
 def test_lms_converges_to_wiener_solution():
     # coloured stationary input, noisy target: LMS with a small mu hovers around the Wiener weights
     rng = np.random.default_rng(6)
