@@ -56,9 +56,9 @@ def _vector_ptr(builder: Any, base: Any, offset: Any) -> Any:
     return builder.bitcast(builder.gep(base, [offset]), ir.VectorType(ir.DoubleType(), 4).as_pointer())
 
 
-def _splat(builder: Any, value: Any) -> Any:
-    vec = ir.Constant(ir.VectorType(ir.DoubleType(), 4), ir.Undefined)
-    for lane in range(4):
+def _splat(builder: Any, value: Any, width: int = 4) -> Any:
+    vec = ir.Constant(ir.VectorType(ir.DoubleType(), width), ir.Undefined)
+    for lane in range(width):
         vec = builder.insert_element(vec, value, ir.Constant(ir.IntType(32), lane))
     return vec
 
@@ -139,6 +139,55 @@ def _step_lane_sums(typingctx: Any, w: Any, u: Any, e: Any, x: Any, s: Any, stop
                 builder.store(builder.fmul(ssplat, vx), up, align=8)
                 builder.store(builder.fadd(builder.load(acc), builder.fmul(wn, vx)), acc)
         _store_lanes(context, builder, accs, po)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: doubles per vector of the RLS ``P`` update (no sum across lanes there: any width gives the same bits)
+_PW = 8
+
+
+@intrinsic
+def _rank1_rows4(typingctx: Any, p: Any, b: Any, q: Any, inv: Any, xn: Any, pn: Any, stop: Any) -> Any:
+    """Rows ``b … b+3`` of the C-contiguous square ``p``, columns ``c < stop`` (a multiple of 8):
+    ``v = (p[r, c] − q[r]·q[c])·inv`` stored in ``p[r, c]``, and
+    ``pn[c] = (((pn[c] + xn[b]·v_b) + xn[b+1]·v_b+1) + xn[b+2]·v_b+2) + xn[b+3]·v_b+3``.
+
+    The scalar loop's operations in the scalar loop's order, on ``<8 x double>``: written out because the
+    loop vectoriser, not knowing that the rows, ``q`` and ``pn`` do not overlap, checks that at run time
+    for every block of rows (``q``, ``xn`` and ``pn`` are C-contiguous vectors of ``p``'s size).
+    """
+    if not (isinstance(p, types.Array) and p.ndim == 2 and p.layout == "C" and p.dtype == types.float64):
+        raise TypingError(f"expected a C-contiguous 2-D float64 array; received: {p}")
+    _check_float64_vectors(q, xn, pn)
+    sig = types.void(p, b, q, inv, xn, pn, stop)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        pv, bv, qv, iv, xv, nv, sv = args
+        parr = context.make_array(signature.args[0])(context, builder, pv)
+        n = builder.extract_value(parr.shape, 1)
+        pq = context.make_array(signature.args[2])(context, builder, qv).data
+        px = context.make_array(signature.args[4])(context, builder, xv).data
+        ppn = context.make_array(signature.args[5])(context, builder, nv).data
+        intp = context.get_value_type(types.intp)
+        vp = ir.VectorType(ir.DoubleType(), _PW).as_pointer()
+        inv_splat = _splat(builder, iv, _PW)
+        rows = [builder.add(bv, ir.Constant(intp, r)) for r in range(4)]
+        q_splats = [_splat(builder, builder.load(builder.gep(pq, [r])), _PW) for r in rows]
+        x_splats = [_splat(builder, builder.load(builder.gep(px, [r])), _PW) for r in rows]
+        bases = [builder.gep(parr.data, [builder.mul(r, n)]) for r in rows]
+        with cgutils.for_range_slice(builder, ir.Constant(intp, 0), sv, ir.Constant(intp, _PW),
+                                     intp=intp) as (c, _):
+            qc = builder.load(builder.bitcast(builder.gep(pq, [c]), vp), align=8)
+            acc_ptr = builder.bitcast(builder.gep(ppn, [c]), vp)
+            acc = builder.load(acc_ptr, align=8)
+            for base, qr, xr in zip(bases, q_splats, x_splats, strict=True):
+                ptr = builder.bitcast(builder.gep(base, [c]), vp)
+                v = builder.fmul(builder.fsub(builder.load(ptr, align=8), builder.fmul(qr, qc)), inv_splat)
+                builder.store(v, ptr, align=8)
+                acc = builder.fadd(acc, builder.fmul(xr, v))
+            builder.store(acc, acc_ptr, align=8)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -263,11 +312,12 @@ def rls(x: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray, lam: float, 
     \mathbf{x}^T\mathbf{P}\mathbf{x}}` — :math:`2N^2` instead of :math:`3N^2` multiply-adds, and no drift
     away from symmetry (padasip lets it drift; the results agree to rounding).
 
-    One pass over :math:`\mathbf{P}` per sample, four rows at a time: each row is updated and, while in
-    registers, added into the *next* sample's :math:`\mathbf{P}\mathbf{x} = \sum_b x_b \mathbf{P}_{b,:}`
-    (rows, not dot products: every inner loop is element-wise, so LLVM vectorises it without
-    reassociating anything). The sum runs over ``b`` in order whatever the blocking, and the first row of a
-    call computes :math:`\mathbf{P}\mathbf{x}` in the same order, so chunked calls equal one pass bit for bit.
+    One pass over :math:`\mathbf{P}` per sample, four rows at a time (:func:`_rank1_rows4`): each row is
+    updated and, while in registers, added into the *next* sample's
+    :math:`\mathbf{P}\mathbf{x} = \sum_b x_b \mathbf{P}_{b,:}` (rows, not dot products: every operation
+    is element-wise, so it vectorises without reassociating anything). The sum runs over ``b`` in order
+    whatever the blocking, and the first row of a call computes :math:`\mathbf{P}\mathbf{x}` in the same
+    order, so chunked calls equal one pass bit for bit.
     """
     rows, n = x.shape
     m = w.shape[0]
@@ -279,6 +329,7 @@ def rls(x: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray, lam: float, 
     q = np.empty(n)
     lanes = np.empty(LANES)
     inv = 1.0 / lam
+    stop = n - n % _PW
     if rows == 0:
         return -1
     for j in range(n):
@@ -324,7 +375,8 @@ def rls(x: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray, lam: float, 
         while b + 4 <= n:  # q[a]·q[b] == q[b]·q[a]: P stays symmetric
             q0, q1, q2, q3 = q[b], q[b + 1], q[b + 2], q[b + 3]
             x0, x1, x2, x3 = xn[b], xn[b + 1], xn[b + 2], xn[b + 3]
-            for c in range(n):  # 2-D indexing, no row views (their reference counting is atomic)
+            _rank1_rows4(p, b, q, inv, xn, pn, stop)  # type: ignore[call-arg]  # numba supplies typingctx
+            for c in range(stop, n):  # 2-D indexing, no row views (their reference counting is atomic)
                 qc = q[c]
                 v0 = (p[b, c] - q0 * qc) * inv
                 v1 = (p[b + 1, c] - q1 * qc) * inv
