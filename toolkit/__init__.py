@@ -30,7 +30,7 @@ from sigbench.errors import (
 from sigbench.hookspecs import hookimpl
 
 if TYPE_CHECKING:  # the names below load on first use (``import sigbench`` stays free of NumPy)
-    from sigbench.processor import Processor
+    from sigbench.processor import Processor, TaskContext
     from sigbench.registry import (
         generate,
         get_metric,
@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # the names below load on first use (``import sigbench`` stay
 #: sigbench`` and ``sigbench --help`` import neither NumPy nor any plugin
 _LAZY = {
     "Processor": "sigbench.processor",
+    "TaskContext": "sigbench.processor",
     "Signal": "sigbench.signal",
     "Windows": "sigbench.windows",
     "sliding_windows": "sigbench.windows",
@@ -70,17 +71,17 @@ _LAZY = {
     "file_info": "sigbench.h5",
     "Task": "sigbench.tasks",
     "TaskData": "sigbench.tasks",
-    "compare": "sigbench.engine",
-    "run_method": "sigbench.engine",
-    "sweep": "sigbench.engine",
+    "compare": "sigbench.run",
+    "run_method": "sigbench.run",
+    "sweep": "sigbench.run",
     "Results": "sigbench.results",
     "load_results": "sigbench.results",
     "chain": "sigbench.chains",
-    "stream_run": "sigbench.streaming",
+    "stream_run": "sigbench.run",
     "stream_generate": "sigbench.streamgen",
-    "stream_compare": "sigbench.streaming",
+    "stream_compare": "sigbench.run",
     "stream_import": "sigbench.datasets.stream_import",
-    "FileWindows": "sigbench.file_windows",
+    "FileWindows": "sigbench.run.rows",
 }
 
 __all__ = [
@@ -95,6 +96,7 @@ __all__ = [
     "SigbenchError",
     "Signal",
     "Task",
+    "TaskContext",
     "TaskData",
     "UnknownNameError",
     "UnsafeFileError",
