@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape as _escape_markup
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["CellProgress", "escape", "get_console", "is_quiet", "set_quiet"]
 
@@ -26,13 +26,17 @@ def escape(text: Any) -> str:
     """Make text that came from a file, a plugin or an error message safe to hand to rich: console markup
     is escaped (``[bold]`` prints as typed) and control characters are shown as ``\\xNN``, so a file cannot
     colour, hide, retitle or rewrite the user's terminal."""
+    from rich.markup import escape as _escape_markup  # rich loads on first output, not at start-up
+
     return _escape_markup(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
 
 
 @lru_cache(maxsize=1)
 def get_console() -> Console:
-    """The stderr console (created once)."""
+    """The stderr console (created once; rich is imported here, so ``sigbench --help`` never imports it)."""
     import sys
+
+    from rich.console import Console
 
     width = None
     if not os.environ.get("COLUMNS") and not sys.stderr.isatty():

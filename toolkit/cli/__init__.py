@@ -128,12 +128,16 @@ def _compose() -> None:
 
 
 def _plugin_commands() -> None:
-    """Let plugins add commands (``register_commands``); a failing plugin is recorded, not fatal."""
+    """Let plugins add commands (``register_commands``); a failing plugin is recorded, not fatal.
+
+    Only entry points can add commands (no built-in plugin implements ``register_commands``), so only
+    they are loaded here: building the CLI imports no built-in plugin, and with them no NumPy.
+    """
     from sigbench.host import get_host
 
     host = get_host()
     try:
-        host.load_plugins()
+        host.load_entry_points()
     except Exception as exc:  # a built-in failed to import (a bug), or SIGBENCH_STRICT_PLUGINS re-raised
         if debug_enabled() or host.strict:
             raise
