@@ -7,6 +7,7 @@ Measuring
 
 Quantising
     :func:`quantized`           ``quantized(cls, "q15")`` (FIR-type DSP) or ``"int8"`` (neural): a processor class
+    :func:`quantize_fitted`     the quantised version of an already fitted processor (no second fit)
     :func:`fir_q15`, :func:`to_q15`, :func:`q15_noise_power`, :func:`linear_taps`
 
 Exporting
@@ -46,6 +47,7 @@ from sigbench.deploy.quantize import (
     linear_taps,
     q15_exponent,
     q15_noise_power,
+    quantize_fitted,
     quantized,
     to_q15,
 )
@@ -80,6 +82,7 @@ __all__ = [
     "processor_from_run",
     "q15_exponent",
     "q15_noise_power",
+    "quantize_fitted",
     "quantized",
     "streaming_latency",
     "synthetic_rows",

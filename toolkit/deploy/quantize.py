@@ -80,6 +80,7 @@ __all__ = [
     "linear_taps",
     "q15_exponent",
     "q15_noise_power",
+    "quantize_fitted",
     "quantized",
     "to_q15",
 ]
@@ -463,6 +464,32 @@ class Int8Processor(_Quantized):
         info.update({"int8_model_bytes": len(self.model_bytes), "weights_bits": 8, "activation_bits": 8,
                      "calibration": "training rows (fit rows minus the validation fraction), at most 500"})
         return info
+
+
+def quantize_fitted(processor: Processor, scheme: str, inputs: Any, targets: Any) -> Processor:
+    """The quantised version of an already fitted float processor, without fitting it again.
+
+    Parameters
+    ----------
+    processor : Processor
+        Fitted float processor (kept as the wrapper's float processor, not copied).
+    scheme : {"q15", "int8"}
+    inputs, targets : ndarray
+        The training rows it was fitted on (Q15 formats and int8 calibration are chosen on them).
+
+    Returns
+    -------
+    Processor
+        An instance of ``quantized(type(processor), scheme)``, fitted.
+    """
+    if not processor.fitted:
+        raise ProcessorError(f"{processor.name} must be fitted before it is quantised")
+    cls = quantized(type(processor), scheme)
+    q = cls(**processor.get_params())
+    q.inner = processor  # type: ignore[attr-defined]
+    Processor.fit(q, inputs, targets, sample_rate=processor.sample_rate)  # the quantisation step only
+    q.fit_s += processor.fit_s
+    return q
 
 
 _CLASSES: dict[tuple[type[Processor], str], type[Processor]] = {}
