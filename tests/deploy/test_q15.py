@@ -167,6 +167,11 @@ def test_quantized_class_takes_the_float_parameters_and_round_trips(tmp_path):
     cls = quantized(sb.get_processor("wiener"), "q15")
     assert cls is quantized(sb.get_processor("wiener"), "q15")  # one class per (processor, scheme)
     assert cls.param_names() == ["numtaps", "loading", "method", "rounding", "acc_bits"]
+    from sigbench.params import coerce_params
+
+    # option strings from `-m wiener@q15:numtaps=8,acc_bits=32` coerce as for the float class
+    assert coerce_params(cls.__init__, {"numtaps": "8", "acc_bits": "32", "rounding": "product"}) == \
+        {"numtaps": 8, "acc_bits": 32, "rounding": "product"}
     with pytest.raises(ValidationError):
         cls(numtaps=0)  # the float processor's validation
     with pytest.raises(ValidationError):

@@ -62,6 +62,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import typing
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -551,6 +552,14 @@ def quantized(cls: type[Processor], scheme: str) -> type[Processor]:
         init(self, **params)
 
     __init__.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    # resolved annotations, so that option strings from the command line coerce as for the float class
+    hints: dict[str, Any] = {}
+    for fn in (cls.__init__, base.__init__):
+        try:
+            hints.update(typing.get_type_hints(fn))
+        except Exception:  # unresolvable forward references in a third-party plugin: strings stay strings
+            pass
+    __init__.__annotations__ = {k: v for k, v in hints.items() if k in {p.name for p in parameters} or k == "return"}
     made.__init__ = __init__  # type: ignore[method-assign,misc]
     _CLASSES[key] = made
     return made
