@@ -153,7 +153,7 @@ def table(out: dict) -> None:
                 q = r[scheme]
                 p50 = f"{q['latency_us_p50']:.1f}" if "latency_us_p50" in q else ""
                 print(f"| {name} | {r['snr_db']:.2f} | {scheme} | {q['snr_db']:.2f} | "
-                      f"{q['snr_db'] - r['snr_db']:+.2f} | {p50} |")
+                      f"{q['snr_db'] - r['snr_db']:+.3f} | {p50} |")
 
 
 if __name__ == "__main__":

@@ -476,7 +476,7 @@ class NeuralProcessor(Processor):
 
         return export_model(self, path, format, quantize=quantize, representative=representative)
 
-    def single_row_function(self, *, jit_compile: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    def single_row_function(self, *, jit_compile: bool = True) -> Callable[[np.ndarray], np.ndarray]:
         """A compiled call on one raw window ``(window,)`` → ``(outputs,)`` (the streaming-latency path).
 
         See :func:`sigbench.plugins.neural._export.single_row_function`.

@@ -124,13 +124,15 @@ def deployment_model(processor: NeuralProcessor, batch_size: int | None = 1, *, 
     return keras.Model(inputs, y, name=f"{processor.model.name}_deployed")
 
 
-def single_row_function(processor: NeuralProcessor, *, jit_compile: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+def single_row_function(processor: NeuralProcessor, *, jit_compile: bool = True) -> Callable[[np.ndarray], np.ndarray]:
     """A compiled call of the deployed model on one raw window: ``f(row (window,)) -> (outputs,)``.
 
-    Under TensorFlow a ``tf.function`` with a fixed ``(1, window)`` signature (XLA with ``jit_compile``);
-    under JAX ``jax.jit`` of ``stateless_call``; otherwise the eager model. This is the per-sample cost
-    of the network itself, without ``Model.predict``'s per-call machinery (data adapter, callbacks),
-    which costs milliseconds per call.
+    Under TensorFlow a ``tf.function`` with a fixed ``(1, window)`` signature, compiled by XLA with
+    ``jit_compile`` (the default: an LSTM's step loop then costs about 10× less per call than the
+    graph executor's; a model XLA cannot compile falls back to the plain ``tf.function``); under JAX
+    ``jax.jit`` of ``stateless_call``; otherwise the eager model. This is the per-sample cost of the
+    network itself, without ``Model.predict``'s per-call machinery (data adapter, callbacks), which
+    costs milliseconds per call.
     """
     model = deployment_model(processor, batch_size=1)
     window = int(processor.window or 0)
@@ -138,8 +140,16 @@ def single_row_function(processor: NeuralProcessor, *, jit_compile: bool = False
     if backend == "tensorflow":
         import tensorflow as tf
 
-        fn = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile, reduce_retracing=True,
-                         input_signature=[tf.TensorSpec((1, window), tf.float32)])
+        def compiled(jit: bool) -> Any:
+            return tf.function(lambda x: model(x, training=False), jit_compile=jit, reduce_retracing=True,
+                               input_signature=[tf.TensorSpec((1, window), tf.float32)])
+
+        fn = compiled(jit_compile)
+        if jit_compile:
+            try:
+                fn(np.zeros((1, window), dtype=np.float32))
+            except Exception:  # an op XLA does not compile: the graph executor runs it
+                fn = compiled(False)
 
         def call_tf(row: np.ndarray) -> np.ndarray:
             return np.asarray(fn(np.asarray(row, dtype=np.float32).reshape(1, window)))[0]

@@ -118,7 +118,7 @@ def test_int8_rows_fit_predict_and_keep_most_of_the_accuracy(name, fitted, data,
     assert int8_snr < float_snr + 1.0  # and do not invent any
     assert memory_footprint(q)["weights_bytes_int8"] * 4 == memory_footprint(q)["weights_bytes_f32"]
     lat = streaming_latency(q, X[700:], sample_rate_hz=10.0, samples=200)
-    assert lat["latency_us_p50"] > 0
+    assert lat["latency_us_p50"] > 0 and lat["latency_path"] == "litert-int8"
     q.save(tmp_path / "q")
     back = cls.load(tmp_path / "q")
     np.testing.assert_array_equal(back.predict(X[700:]), pred)

@@ -21,7 +21,7 @@ Paths (``runtime``)
     ``"online"``     ``processor.predict_online(row, target)``: predict then adapt (online
                      processors, prequential deployment); needs ``targets``; a copy is timed, the
                      processor itself is not changed.
-    ``"compiled"``   the processor's ``single_row_function()`` (neural processors: ``tf.function`` /
+    ``"compiled"``   the processor's ``single_row_function()`` (neural processors: ``tf.function`` with XLA /
                      ``jax.jit`` of the network with its standardisation, batch 1); the default for
                      processors that have it. Not ``Model.predict``, whose per-call machinery costs
                      milliseconds.
@@ -106,7 +106,7 @@ def _call(processor: Processor, runtime: str, rows: np.ndarray, targets: Any,
         if make is None:
             raise ProcessorError(f"{processor.name} has no compiled single-row call; use runtime='predict'")
         fn = make()
-        return (lambda i: fn(rows[i])), "compiled"
+        return (lambda i: fn(rows[i])), str(getattr(processor, "compiled_runtime", "compiled"))
     from sigbench.deploy.runtimes import LiteRTRunner, OnnxRunner
 
     path = workdir / ("model.tflite" if runtime == "litert" else "model.onnx")

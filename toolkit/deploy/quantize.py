@@ -387,6 +387,8 @@ class Int8Processor(_Quantized):
     """
 
     scheme: ClassVar[str] = "int8"
+    #: what :func:`~sigbench.deploy.streaming_latency` reports as the path of :meth:`single_row_function`
+    compiled_runtime: ClassVar[str] = "litert-int8"
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
