@@ -111,7 +111,7 @@ def deployment_model(processor: NeuralProcessor, batch_size: int | None = 1, *, 
     processor._require_fitted("export")
     keras = import_keras()
     stats = processor._stats
-    window, outputs = int(processor.window or 0), int(processor.n_outputs or 1)
+    window, outputs = int(processor.input_window or 0), int(processor.n_outputs or 1)
     x_shift, x_scale = float(np.asarray(stats["x_shift"])), float(np.asarray(stats["x_scale"]))
     y_shift = np.asarray(stats["y_shift"], dtype=np.float32).reshape(outputs)
     y_scale = np.asarray(stats["y_scale"], dtype=np.float32).reshape(outputs)
@@ -135,7 +135,7 @@ def single_row_function(processor: NeuralProcessor, *, jit_compile: bool = True)
     costs milliseconds per call.
     """
     model = deployment_model(processor, batch_size=1)
-    window = int(processor.window or 0)
+    window = int(processor.input_window or 0)
     backend = backend_name()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -210,7 +210,7 @@ def _litert_bytes(processor: NeuralProcessor, quantize: str | None, representati
         if representative is None:
             raise ValidationError("expected representative training rows for int8 quantisation; received: None")
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = _representative(representative, int(processor.window or 0))
+        converter.representative_dataset = _representative(representative, int(processor.input_window or 0))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
@@ -232,7 +232,7 @@ def _onnx_bytes(processor: NeuralProcessor, quantize: str | None) -> bytes:
     except ImportError as exc:
         raise _missing("onnx and tf2onnx", "ONNX export", exc) from None
     model = deployment_model(processor, batch_size=None)
-    model(np.zeros((1, int(processor.window or 0)), dtype=np.float32))  # Keras exports only a model it has called
+    model(np.zeros((1, int(processor.input_window or 0)), dtype=np.float32))  # Keras exports only a model it has called
     with tempfile.TemporaryDirectory(prefix="sigbench-onnx-") as tmp:
         path = Path(tmp) / "model.onnx"
         with _quiet():

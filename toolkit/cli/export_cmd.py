@@ -69,7 +69,7 @@ def export_model(
         if rp.stored_max_abs_diff is not None:
             rows_source += f"; refit vs stored predictions max |diff| {rp.stored_max_abs_diff:.3g}"
         fit_rows = rp.fit_inputs
-        val = float(getattr(processor, "validation_fraction", 0.0) or 0.0)
+        val = float(getattr(processor, "held_out_fraction", 0.0) or 0.0)
         representative = fit_rows[: max(1, fit_rows.shape[0] - round(fit_rows.shape[0] * val))]
         stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in method)
     if processor.family != "neural":

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from sigbench.errors import ProcessorError, ValidationError
-from sigbench.processor import Processor
+from sigbench.processor import Processor, TaskContext
 
 __all__ = ["FLOAT_TOLERANCE", "RunProcessor", "check_export", "export_and_check", "load_processor",
            "processor_from_run", "synthetic_rows"]
@@ -158,18 +158,19 @@ def processor_from_run(path: str | os.PathLike[str], method: str, *, run_id: str
     seg = protocol.split(data)
     cls = get_processor(row.name)
     options = dict(row.options)
-    names = cls.param_names()
-    # as the engine does: the seed, the task's horizon and the validation split unless given
-    if "seed" in names and "seed" not in options:
+    # as the engine does (sigbench.run.plan.cell_options, CellPlan.context): the seed as an option unless
+    # given, everything else about the run in the processor's TaskContext
+    if "seed" in cls.param_names() and "seed" not in options:
         options["seed"] = chosen
-    if "horizon" in names and "horizon" not in options and "horizon" in data.options:
-        options["horizon"] = data.options["horizon"]
-    val_rows, fit_rows = seg.val.stop - seg.val.start, seg.fit.stop - seg.fit.start
-    if "validation_fraction" in names and "validation_fraction" not in options and val_rows > 0:
-        options["validation_fraction"] = round(val_rows / fit_rows, 6)
     proc = cls(**{k: v for k, v in options.items() if not k.startswith("_")})
+    val_rows, fit_rows = seg.val.stop - seg.val.start, seg.fit.stop - seg.fit.start
+    task_options = dict(res.config.get("task_options", {}))
+    context = TaskContext(task=res.task, window=data.window, horizon=int(task_options.get("horizon") or 1),
+                          centered=bool(task_options.get("centered", False)), hop=data.hop,
+                          sample_rate_hz=float(data.sample_rate_hz), seed=chosen, mode=protocol.mode,
+                          validation_fraction=round(val_rows / fit_rows, 6) if fit_rows else 0.0, fit_rows=fit_rows)
     fit_in = data.inputs[seg.fit]
-    proc.fit(fit_in, data.targets[seg.fit], sample_rate=data.sample_rate_hz)
+    proc.fit(fit_in, data.targets[seg.fit], sample_rate=data.sample_rate_hz, context=context)
     test_in = data.inputs[seg.test]
     stored = res.predictions.get((method, chosen))
     diff = None
@@ -214,7 +215,7 @@ def synthetic_rows(processor: Processor, rows: int = 1000, seed: int = 0) -> np.
     shift = float(np.asarray(state.get("x_shift", 0.0)).reshape(-1)[0])
     scale = float(np.asarray(state.get("x_scale", 1.0)).reshape(-1)[0])
     rng = np.random.default_rng(seed)
-    return shift + scale * rng.standard_normal((rows, int(processor.window or 1)))
+    return shift + scale * rng.standard_normal((rows, int(processor.input_window or 1)))
 
 
 def export_and_check(processor: Processor, directory: str | os.PathLike[str], check_rows: Any, *,
@@ -252,7 +253,7 @@ def export_and_check(processor: Processor, directory: str | os.PathLike[str], ch
         target = folder / f"{name}.{quantize}.tflite"
         processor.export(target, format="litert", quantize=quantize, representative=representative)
         checks.append({**check_export(processor, target, check_rows, tolerance=None), "quantize": quantize})
-    record = {"processor": processor.name, "window": processor.window, "rows_source": rows_source,
+    record = {"processor": processor.name, "window": processor.input_window, "rows_source": rows_source,
               "tolerance": tolerance, "checks": checks,
               "passed": all(c["passed"] for c in checks if c["passed"] is not None)}
     report = folder / f"{name}.export_check.json"

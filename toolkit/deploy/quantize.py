@@ -70,7 +70,7 @@ import numpy as np
 
 from sigbench._validate import one_of, positive_int
 from sigbench.errors import ProcessorError, ValidationError
-from sigbench.processor import Processor
+from sigbench.processor import Processor, TaskContext
 
 __all__ = [
     "ROUNDINGS",
@@ -254,10 +254,11 @@ class _Quantized(Processor):
     def _inner_params(self) -> dict[str, Any]:
         return {k: v for k, v in self.get_params().items() if k not in self.own_params}
 
-    def fit(self, data: Any, targets: Any = None, *, sample_rate: float | None = None) -> Any:
+    def fit(self, data: Any, targets: Any = None, *, sample_rate: float | None = None,
+            context: TaskContext | None = None) -> Any:
         """Fit the float processor on the training rows, then quantise it (same arguments as any ``fit``)."""
-        self.inner.fit(data, targets, sample_rate=sample_rate)
-        super().fit(data, targets, sample_rate=sample_rate)
+        self.inner.fit(data, targets, sample_rate=sample_rate, context=context)
+        super().fit(data, targets, sample_rate=sample_rate, context=context)
         self.fit_s += self.inner.fit_s  # the float fit plus the quantisation
         return self
 
@@ -399,7 +400,7 @@ class Int8Processor(_Quantized):
         import tempfile
 
         rows = int(inputs.shape[0])
-        val = float(getattr(self.inner, "validation_fraction", 0.0) or 0.0)
+        val = float(getattr(self.inner, "held_out_fraction", 0.0) or 0.0)
         train_rows = max(1, rows - round(rows * val))  # calibration sees training rows only, never validation
         with tempfile.TemporaryDirectory(prefix="sigbench-int8-") as tmp:
             path = Path(tmp) / "model.tflite"
@@ -490,7 +491,8 @@ def quantize_fitted(processor: Processor, scheme: str, inputs: Any, targets: Any
     cls = quantized(type(processor), scheme)
     q = cls(**processor.get_params())
     q.inner = processor  # type: ignore[attr-defined]
-    Processor.fit(q, inputs, targets, sample_rate=processor.sample_rate)  # the quantisation step only
+    Processor.fit(q, inputs, targets, sample_rate=processor.sample_rate,  # the quantisation step only
+                  context=processor.context)
     q.fit_s += processor.fit_s
     return q
 
