@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 import sigbench as sb
-from sigbench.deploy import deployment_costs, deployment_section, deployment_verdicts, has_deployment_columns
+from sigbench.deploy import (
+    deployment_clause,
+    deployment_costs,
+    deployment_section,
+    deployment_verdicts,
+    has_deployment_columns,
+)
 from sigbench.deploy.report import quantized_pairs
 from sigbench.report import render_html, render_markdown
 from sigbench.results import MethodRow, load_results
@@ -34,7 +40,7 @@ def run(tmp_path_factory):
                     metrics={"snr_db": float(ref.metrics["snr_db"]) + 3.7, "excess_db": -3.7},
                     cost={"latency_us_p50": 250.0, "latency_us_p99": 900.0, "rtf": 400.0,
                           "weights_bytes_f32": 12_000, "weights_bytes_int8": 3000, "weights_bytes_q15": 6000,
-                          "activation_bytes_f32": 420, "state_bytes_f32": 64})
+                          "activation_bytes_f32": 420, "state_bytes_f32": 64, "latency_us_p50_litert": 3.0})
     int8 = copy.deepcopy(dnn)
     int8.method, int8.name = "dnn@int8", "dnn@int8"
     int8.metrics = {"snr_db": float(ref.metrics["snr_db"]) + 3.1, "excess_db": -3.1}
@@ -50,6 +56,10 @@ def test_verdict_sentence_gives_rtf_latency_memory_and_what_int8_keeps(run):
     assert "12 kB of float32 weights" in sentence
     assert "keeps 3.10 dB over the wiener bound in int8 (dnn@int8)" in sentence
     assert [(f.method, q.method) for f, q in quantized_pairs(run)] == [("dnn", "dnn@int8")]
+    # the clause a neural row's report verdict can append
+    assert deployment_clause(run, run.row("dnn")) == sentence[len("dnn: "):-1]
+    assert deployment_clause(run, run.row("naive")) is not None  # a DSP row has its RTF too
+    assert deployment_clause(run, run.row("dnn@int8")).startswith("runs at RTF 12,500")
 
 
 def test_html_and_markdown_reports_carry_the_section(run):
@@ -59,6 +69,7 @@ def test_html_and_markdown_reports_carry_the_section(run):
     text, images = render_markdown(run, "img")
     assert "## Deployment" in text and "![deployment](img/deployment.png)" in text
     assert images["deployment.png"].startswith(b"\x89PNG")
+    assert "LiteRT p50 µs" in text  # an exported runtime's column, shown when a row has it
     # every row with columns is in the table, with its RTF
     for row in run.rows:
         assert f"| {row.method} |" in text

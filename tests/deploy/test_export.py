@@ -13,7 +13,14 @@ import pytest
 
 import sigbench as sb
 from sigbench.console import set_quiet
-from sigbench.deploy import check_export, load_runner, memory_footprint, quantized, streaming_latency
+from sigbench.deploy import (
+    check_export,
+    deployment_costs,
+    load_runner,
+    memory_footprint,
+    quantized,
+    streaming_latency,
+)
 from sigbench.errors import ProcessorError, ValidationError
 
 NAMES = ("dnn", "cnn", "lstm", "cnn-lstm")
@@ -71,6 +78,9 @@ def test_litert_export_matches_keras_on_the_test_rows(name, fitted, data, tmp_pa
     np.testing.assert_allclose(runner.step(X[700]), proc.predict(X[700:701]), rtol=1e-5, atol=1e-6)
     lat = streaming_latency(proc, X[700:], sample_rate_hz=10.0, samples=200, runtime="litert")
     assert lat["latency_path"] == "litert" and lat["latency_us_p50"] > 0
+    cols = deployment_costs(proc, X[700:], sample_rate_hz=10.0, samples=200, exported_runtimes=("litert",))
+    assert cols["latency_path"] == "compiled" and cols["rtf_litert"] == pytest.approx(
+        1e6 / (cols["latency_us_p50_litert"] * 10.0))
 
 
 @needs_onnx

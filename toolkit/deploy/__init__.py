@@ -51,7 +51,12 @@ from sigbench.deploy.quantize import (
     quantized,
     to_q15,
 )
-from sigbench.deploy.report import deployment_section, deployment_verdicts, has_deployment_columns
+from sigbench.deploy.report import (
+    deployment_clause,
+    deployment_section,
+    deployment_verdicts,
+    has_deployment_columns,
+)
 from sigbench.deploy.runtimes import LiteRTRunner, OnnxRunner, load_runner
 from sigbench.processor import Processor
 
@@ -69,6 +74,7 @@ __all__ = [
     "RunProcessor",
     "check_export",
     "coefficient_count",
+    "deployment_clause",
     "deployment_costs",
     "deployment_section",
     "deployment_verdicts",
@@ -94,7 +100,8 @@ DEPLOY_COLUMNS = (*LATENCY_COLUMNS, *MEMORY_COLUMNS)
 
 
 def deployment_costs(processor: Processor, inputs: Any, *, sample_rate_hz: float, samples: int = 1000,
-                     targets: Any = None, runtime: str = "auto") -> dict[str, Any]:
+                     targets: Any = None, runtime: str = "auto",
+                     exported_runtimes: tuple[str, ...] = ()) -> dict[str, Any]:
     """The deployment cost columns of a fitted processor: :func:`streaming_latency` and :func:`memory_footprint`.
 
     Parameters
@@ -107,14 +114,26 @@ def deployment_costs(processor: Processor, inputs: Any, *, sample_rate_hz: float
         The signal's sample rate in Hz.
     samples, targets, runtime
         As :func:`streaming_latency`.
+    exported_runtimes : tuple of {"litert", "onnx"}, default ()
+        Also time the processor exported and run in these runtimes (neural processors, ``[export]``
+        extra): columns ``latency_us_p50_<runtime>``, ``latency_us_p99_<runtime>``, ``rtf_<runtime>``.
 
     Returns
     -------
     dict
         The :data:`DEPLOY_COLUMNS` plus ``latency_us_mean``, ``rtf_p99``, ``latency_path`` and
-        ``coefficients``.
+        ``coefficients`` (and the exported runtimes' columns).
+
+    Raises
+    ------
+    ProcessorError
+        An exported runtime asked for a processor that cannot be exported, or not installed.
     """
     out = streaming_latency(processor, inputs, sample_rate_hz=sample_rate_hz, samples=samples, targets=targets,
                             runtime=runtime)
+    for name in exported_runtimes:
+        lat = streaming_latency(processor, inputs, sample_rate_hz=sample_rate_hz, samples=samples, runtime=name)
+        out.update({f"latency_us_p50_{name}": lat["latency_us_p50"], f"latency_us_p99_{name}": lat["latency_us_p99"],
+                    f"rtf_{name}": lat["rtf"]})
     out.update(memory_footprint(processor))
     return out

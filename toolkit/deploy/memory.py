@@ -88,8 +88,10 @@ def memory_footprint(processor: Processor) -> dict[str, Any]:
         raise ProcessorError(f"{processor.name or type(processor).__name__} must be fitted before sizing it")
     coefficients = coefficient_count(processor)
     numtaps = getattr(processor, "numtaps", None)
-    has_taps = isinstance(numtaps, (int, np.integer)) and int(numtaps) > 0
-    delay = int(numtaps) if has_taps else int(processor.input_window or 0)
+    if isinstance(numtaps, (int, np.integer)) and int(numtaps) > 0:
+        delay = int(numtaps)
+    else:
+        delay = int(processor.input_window or 0)
     activation_values = getattr(processor, "activation_values", None)
     activations = int(activation_values()) if callable(activation_values) else int(processor.n_outputs or 1)
     return {

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
     from sigbench.results import MethodRow, Results
 
-__all__ = ["deployment_figure", "deployment_section", "deployment_verdicts", "has_deployment_columns",
-           "quantized_pairs"]
+__all__ = ["deployment_clause", "deployment_figure", "deployment_section", "deployment_verdicts",
+           "has_deployment_columns", "quantized_pairs"]
 
 _CAPTION = ("Accuracy against streaming latency (p50 per output sample, batch 1, this CPU) and against "
             "float32 weight memory; ringed points form the Pareto front.")
@@ -83,6 +83,39 @@ def _gain(row: MethodRow) -> float | None:
     return -float(excess) if _finite(excess) else None  # type: ignore[arg-type]
 
 
+def deployment_clause(results: Results, row: MethodRow) -> str | None:
+    """The deployment part of ``row``'s verdict, or ``None`` without deployment columns or quantised rows.
+
+    E.g. ``"runs at RTF 400 at 10 Hz (p50 250 µs, p99 900 µs) with 12 kB of float32 weights; keeps 3.10 dB
+    over the wiener bound in int8 (dnn@int8)"``: what :func:`sigbench.report.verdicts` can append to a
+    neural row's sentence.
+    """
+    rate = results.signal.get("sample_rate_hz")
+    ref = results.protocol.get("reference") or "reference"
+    c = row.cost
+    parts: list[str] = []
+    if _finite(c.get("rtf")):
+        at = f" at {_num(rate)} Hz" if _finite(rate) else ""
+        parts.append(f"runs at RTF {_num(c['rtf'])}{at} (p50 {_num(c.get('latency_us_p50'))} µs, "
+                     f"p99 {_num(c.get('latency_us_p99'))} µs)")
+    if _finite(c.get("weights_bytes_f32")):
+        parts.append(f"with {_bytes(c['weights_bytes_f32'])} of float32 weights")
+    for f, q in quantized_pairs(results):
+        if f is not row:
+            continue
+        scheme = q.name.split("@", 1)[1]
+        gain = _gain(q)
+        if q.status != "ok":
+            parts.append(f"its {scheme} version failed ({q.error})")
+        elif gain is not None:
+            verb = "keeps" if gain >= 0 else "falls"
+            parts.append(f"{verb} {abs(gain):.2f} dB {'over' if gain >= 0 else 'under'} the {ref} bound in "
+                         f"{scheme} ({q.method})")
+    if not parts:
+        return None
+    return "; ".join(parts).replace("; with", " with")
+
+
 def deployment_verdicts(results: Results) -> list[str]:
     """One sentence per neural row with deployment columns: RTF at the sample rate, latency, weights, int8.
 
@@ -91,35 +124,13 @@ def deployment_verdicts(results: Results) -> list[str]:
     list of str
         Empty when no neural row carries the columns.
     """
-    rate = results.signal.get("sample_rate_hz")
-    ref = results.protocol.get("reference") or "reference"
-    quant = {q.method: f for f, q in quantized_pairs(results)}
     out: list[str] = []
     for row in results.rows:
         if row.family != "neural" or row.status != "ok" or "@" in row.name:
             continue
-        c = row.cost
-        parts: list[str] = []
-        if _finite(c.get("rtf")):
-            at = f" at {_num(rate)} Hz" if _finite(rate) else ""
-            parts.append(f"runs at RTF {_num(c['rtf'])}{at} (p50 {_num(c.get('latency_us_p50'))} µs, "
-                         f"p99 {_num(c.get('latency_us_p99'))} µs)")
-        if _finite(c.get("weights_bytes_f32")):
-            parts.append(f"with {_bytes(c['weights_bytes_f32'])} of float32 weights")
-        for label, f in quant.items():
-            if f is not row:
-                continue
-            q = results.row(label)
-            scheme = q.name.split("@", 1)[1]
-            gain = _gain(q)
-            if q.status != "ok":
-                parts.append(f"its {scheme} version failed ({q.error})")
-            elif gain is not None:
-                verb = "keeps" if gain >= 0 else "falls"
-                parts.append(f"{verb} {abs(gain):.2f} dB {'over' if gain >= 0 else 'under'} the {ref} bound in "
-                             f"{scheme} ({label})")
-        if parts:
-            out.append(f"{row.method}: " + "; ".join(parts) + ".")
+        clause = deployment_clause(results, row)
+        if clause:
+            out.append(f"{row.method}: {clause}.")
     return out
 
 
@@ -162,17 +173,21 @@ def deployment_figure(results: Results) -> Figure:
 
 def _table(results: Results) -> tuple[list[str], list[list[str]]]:
     key = results.main_metric
-    header = ["method", "family", key, "latency p50 µs", "latency p99 µs", "RTF", "weights f32", "weights int8",
-              "weights Q15", "activations f32"]
+    runtimes = [rt for rt in ("litert", "onnx") if any(_finite(r.cost.get(f"latency_us_p50_{rt}"))
+                                                       for r in results.rows)]
+    header = ["method", "family", key, "latency p50 µs", "latency p99 µs", "RTF",
+              *(f"{'LiteRT' if rt == 'litert' else 'ONNX'} p50 µs" for rt in runtimes),
+              "weights f32", "weights int8", "weights Q15", "activations f32"]
     body = []
     for r in results.rows:
         if r.status != "ok":
             continue
         c = r.cost
         body.append([r.method, r.family, _num(r.metrics.get(key)), _num(c.get("latency_us_p50")),
-                     _num(c.get("latency_us_p99")), _num(c.get("rtf")), _bytes(c.get("weights_bytes_f32")),
-                     _bytes(c.get("weights_bytes_int8")), _bytes(c.get("weights_bytes_q15")),
-                     _bytes(c.get("activation_bytes_f32"))])
+                     _num(c.get("latency_us_p99")), _num(c.get("rtf")),
+                     *(_num(c.get(f"latency_us_p50_{rt}")) for rt in runtimes),
+                     _bytes(c.get("weights_bytes_f32")), _bytes(c.get("weights_bytes_int8")),
+                     _bytes(c.get("weights_bytes_q15")), _bytes(c.get("activation_bytes_f32"))])
     return header, body
 
 
