@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sigbench.deploy.report import deployment_section
 from sigbench.errors import SigbenchError, ValidationError, WriteError
 
 if TYPE_CHECKING:
@@ -375,6 +376,7 @@ def render_html(results: Results, *, dpi: int = 100) -> str:
         data = base64.b64encode(png).decode("ascii")
         parts.append(f'<figure id="fig-{e(name)}"><img alt="{e(name)} figure" src="data:image/png;base64,{data}">'
                      f"<figcaption><strong>{e(name)}</strong>: {e(caption)}</figcaption></figure>")
+    parts.append(deployment_section(results, "html", dpi=dpi)[0])  # empty without deployment columns
     parts.append("<h2>Environment</h2>" + _kv_html(_env_items(results)))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -430,6 +432,9 @@ def render_markdown(results: Results, image_dir: str, *, dpi: int = 100) -> tupl
             continue
         images[f"{name}.png"] = png
         lines += [f"![{name}]({image_dir}/{name}.png)", "", f"*{_md(caption)}*", ""]
+    section, section_images = deployment_section(results, "md", image_dir=image_dir, dpi=dpi)
+    lines.append(section)
+    images.update(section_images)
     lines += ["## Environment", ""] + [f"- **{_md(k)}**: {_md(v)}" for k, v in _env_items(results)] + [""]
     return "\n".join(lines), images
 

@@ -50,8 +50,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -464,6 +465,50 @@ class NeuralProcessor(Processor):
     def extra_description(self) -> dict[str, Any]:
         """Training record: epochs run, best epoch, final and per-epoch losses, time, backend, device."""
         return dict(self._training)
+
+    # -- deployment ---------------------------------------------------------------------------
+    def export(self, path: str | os.PathLike[str], format: str = "litert", *, quantize: str | None = None,
+               representative: Any = None) -> Path:
+        """Write the fitted network as a LiteRT or ONNX file with its standardisation folded in.
+
+        The exported graph takes raw windows ``(batch, window)`` and returns ``(batch, outputs)`` in the
+        targets' units (float32), as :meth:`predict` does; LiteRT files have a batch of one row.
+        See :mod:`sigbench.plugins.neural._export` for the conversion and :meth:`Processor.export` for the
+        parameters.
+
+        Raises
+        ------
+        ValidationError
+            Unknown ``format`` or ``quantize``; int8 without ``representative`` rows.
+        ProcessorError
+            Not fitted, an exporter missing (``pip install 'sigbench[export]'``), or the conversion failed.
+        WriteError
+            The file cannot be written.
+        """
+        from sigbench.plugins.neural._export import export_model
+
+        return export_model(self, path, format, quantize=quantize, representative=representative)
+
+    def single_row_function(self, *, jit_compile: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+        """A compiled call on one raw window ``(window,)`` → ``(outputs,)`` (the streaming-latency path).
+
+        See :func:`sigbench.plugins.neural._export.single_row_function`.
+        """
+        from sigbench.plugins.neural._export import single_row_function
+
+        self._require_fitted("single_row_function")
+        return single_row_function(self, jit_compile=jit_compile)
+
+    def activation_values(self) -> int:
+        """Values of every layer's output for one input row (batch 1): the activation memory of streaming
+        inference at one value per element, an upper bound on what must be live at once."""
+        self._require_fitted("activation_values")
+        total = 0
+        for layer in self.model.layers:
+            if type(layer).__name__ == "InputLayer":
+                continue
+            total += int(np.prod([int(d) for d in layer.output.shape[1:]], dtype=np.int64))
+        return total
 
     def _save_extra(self, path: Path) -> None:
         record = {
