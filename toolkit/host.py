@@ -124,7 +124,11 @@ class Registry:
                         f"failed to load: {broken.error}"
                     ) from None
             known = ", ".join(sorted(self.entries[kind])) or "none"
-            raise UnknownNameError(f"unknown {kind[:-1]} {name!r}; known: {known}") from None
+            import difflib
+
+            close = difflib.get_close_matches(name, list(self.entries[kind]), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise UnknownNameError(f"unknown {kind[:-1]} {name!r}; {hint}known: {known}") from None
 
     def names(self, kind: str) -> list[str]:
         """Sorted names registered under ``kind``."""

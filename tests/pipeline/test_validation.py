@@ -188,11 +188,17 @@ report = "r.md"
 """
 
 
-def test_sweep_and_output_parse(tmp_path: Path) -> None:
-    p = parse_pipeline(SWEEP, path=tmp_path / "study.toml")
+def test_sweep_and_output_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18 item 4: [output] paths are relative to the current folder (or output_dir), not the TOML's."""
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    p = parse_pipeline(SWEEP, path=tmp_path / "studies" / "study.toml")
     assert p.grid == {"snr_db": [0.0, 20.0]}
-    assert p.report == tmp_path / "r.md" and p.report_format == "md"  # relative to the file, format by suffix
+    assert p.report == tmp_path / "work" / "r.md" and p.report_format == "md"  # the current folder; md by suffix
     assert p.results is None
+    p = parse_pipeline(SWEEP, path=tmp_path / "studies" / "study.toml", output_dir=tmp_path / "out")
+    assert p.report == tmp_path / "out" / "r.md"
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), SWEEP_CASES)
