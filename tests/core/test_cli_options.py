@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import time
-import tomllib
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,6 +16,11 @@ import pytest
 from sigbench.cli import INTERRUPTED_MESSAGE, ExitCode, app
 
 from .helpers import ROOT, run_cli
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 
 def _invoke(args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -235,3 +239,13 @@ def test_packaging_lists_every_shipped_folder():
             if owner != root_name:
                 continue
             assert dotted in listed, f"{dotted} ships files but is not in [tool.setuptools] packages"
+
+
+def test_docs_options_table_names_every_option():
+    text = (ROOT / "docs" / "cli.md").read_text()
+    table = text[text.index("## Options"):text.index("## Exit codes") if "## Exit codes" in text[
+        text.index("## Options"):] else text.index("## Method specifications")]
+    for path, cmd in _commands():
+        for opt in _options(cmd):
+            name = next(o for o in opt.opts if o.startswith("--"))
+            assert f"`{name}`" in table, (path, name)

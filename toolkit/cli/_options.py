@@ -78,6 +78,12 @@ SetOpt = _opt([], "--set", "-s", metavar="KEY=VALUE", help="Override KEY=VALUE o
               "e.g. signal.n=1500, protocol.seeds=1, 'methods=[\"wiener\",\"lms\"]'; VALUE is TOML.")
 
 
+def deprecated_alias(*decls: str, **kw: Any) -> Any:
+    """A hidden option spelled the way an earlier version did (``generate --n``): it keeps scripts working,
+    is absent from ``--help`` and from the options table, and the visible option wins when both are given."""
+    return typer.Option(None, *decls, hidden=True, **kw)
+
+
 def output_opt(what: str, *, required: bool = False, default: Optional[Path] = None, file_okay: bool = True) -> Any:
     """``-o/--output``: the one option whose help names what the command writes (``what``)."""
     return typer.Option(... if required else default, "--output", "-o", dir_okay=not file_okay, file_okay=file_okay,

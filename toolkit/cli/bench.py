@@ -38,6 +38,7 @@ from sigbench.cli._options import (
     WideOpt,
     WindowOpt,
     WorkersOpt,
+    deprecated_alias,
     output_opt,
 )
 from sigbench.console import is_quiet, set_quiet
@@ -352,6 +353,7 @@ def sweep(
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, wide: bool = WideOpt,
     workers: int = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
     memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
+    n_old: Optional[int] = deprecated_alias("--n", min=1),
 ) -> None:
     """Repeat a comparison over a grid: one row per grid point × method, grid points in numeric order.
 
@@ -367,6 +369,7 @@ def sweep(
     if json_out:
         set_quiet(True)
     _check_resume(resume, output)
+    n = n if n is not None else n_old
     parsed = _parse_grid(grid)
     source_params: dict[str, Any] = {}
     if param:

@@ -18,6 +18,7 @@ from sigbench.cli._options import (
     ParamOpt,
     SamplesOpt,
     StreamOpt,
+    deprecated_alias,
     output_opt,
 )
 
@@ -63,6 +64,7 @@ def generate(
                                            help="Input SNR in dB, for sources that add noise."),
     param: list[str] = ParamOpt, name: Optional[str] = NameOpt, append: bool = AppendOpt, json_out: bool = JsonOpt,
     stream: bool = StreamOpt, memory_budget: Optional[str] = BudgetOpt,
+    n_old: Optional[int] = deprecated_alias("--n", min=1), seed_old: Optional[int] = deprecated_alias("--seed", min=0),
 ) -> None:
     """Generate a signal from a source and write it to an HDF5 file (atomically).
 
@@ -74,6 +76,8 @@ def generate(
 
     _check_output(output, json_out, append)
     _set_budget(memory_budget)
+    n = n if n is not None else n_old
+    seed = seed if seed is not None else seed_old
     factory = sb.get_source(source)
     raw: dict[str, Any] = parse_kv(param)
     if snr_db is not None:
@@ -114,6 +118,7 @@ def import_(
                                                 help="Sample rate in Hz (csv, npy, hdf5)."),
     param: list[str] = ParamOpt, name: Optional[str] = NameOpt, append: bool = AppendOpt, json_out: bool = JsonOpt,
     stream: bool = StreamOpt, memory_budget: Optional[str] = BudgetOpt,
+    rate_old: Optional[float] = deprecated_alias("--sample-rate"),
 ) -> None:
     """Import a WAV, CSV/TSV, .npy or foreign HDF5 dataset into a sigbench HDF5 file.
 
@@ -127,6 +132,7 @@ def import_(
 
     _check_output(output, json_out, append)
     _set_budget(memory_budget)
+    sample_rate = sample_rate if sample_rate is not None else rate_old
     loader_name = fmt_ or (None if is_dash(file) else _IMPORTERS.get(file.suffix.lower()))
     if loader_name is None:
         raise ValidationError(

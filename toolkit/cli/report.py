@@ -9,7 +9,7 @@ import typer
 
 from sigbench.cli._common import escape, get_console
 from sigbench.cli._io import input_argument, stdin_file
-from sigbench.cli._options import RunIdOpt, output_opt
+from sigbench.cli._options import RunIdOpt, deprecated_alias, output_opt
 from sigbench.console import is_quiet
 
 __all__ = ["plot", "register", "report"]
@@ -24,6 +24,7 @@ def report(
     fmt_: Optional[str] = typer.Option(None, "--output-format", metavar="html|md",
                                        help="Format of the report (default: from the output's extension)."),
     run: Optional[str] = RunIdOpt,
+    fmt_old: Optional[str] = deprecated_alias("--format", "-f"),
 ) -> None:
     """Write a report of a stored run: header, verdicts, leaderboard and every figure; nothing is re-run.
 
@@ -34,6 +35,7 @@ def report(
     from sigbench.report import FORMATS, write_report
     from sigbench.results import load_results
 
+    fmt_ = fmt_ if fmt_ is not None else fmt_old
     if fmt_ is None:
         fmt_ = "md" if output.suffix.lower() == ".md" else "html"
     if fmt_ not in FORMATS:
@@ -48,11 +50,13 @@ def report(
 
 def plot(
     file: Path = _FILE,
-    what: str = typer.Option(..., "--what", metavar="FIGURE", help="overlay, errors, residual, leaderboard, cost, "
-                             "learning, response, sweep or spectrum."),
+    what: Optional[str] = typer.Option(None, "--what", metavar="FIGURE",
+                                       help="overlay, errors, leaderboard, cost, learning, response, sweep or "
+                                            "spectrum."),
     output: Path = output_opt("the figure (.png, .svg or .pdf)", required=True),
     run: Optional[str] = RunIdOpt,
     dpi: int = typer.Option(150, "--dpi", min=10, max=600, metavar="INT", help="Resolution of a PNG."),
+    what_old: Optional[str] = deprecated_alias("-w"),
 ) -> None:
     """Draw one figure of a stored run into a PNG, SVG or PDF file.
 
@@ -61,6 +65,10 @@ def plot(
     """
     from sigbench.plots import make_figure, save_figure
     from sigbench.results import load_results
+
+    what = what if what is not None else what_old
+    if what is None:
+        raise typer.BadParameter("expected --what FIGURE", param_hint="'--what'")
 
     with stdin_file(file) as src:
         res = load_results(src, run)
