@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "DivergedError",
     "FileFormatError",
+    "MissingDependencyError",
     "PluginError",
     "ProcessorError",
     "SigbenchError",
@@ -50,6 +51,11 @@ class UnknownNameError(SigbenchError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it a plain line
         return str(self.args[0]) if self.args else ""
+
+
+class MissingDependencyError(SigbenchError, ImportError):
+    """An optional dependency a command needs is not installed (e.g. matplotlib for reports); the message
+    names the extra to install."""
 
 
 class FileFormatError(SigbenchError):

@@ -32,7 +32,8 @@ def _scores(results: sb.Results) -> dict[str, float]:
     return {r.method: r.metrics["mse"] for r in results.rows}
 
 
-def test_founding_example_runs_reduced_and_round_trips(tmp_path: Path) -> None:
+def test_founding_example_runs_reduced_and_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # [output] paths are relative to the current folder
     first = tmp_path / "first.h5"
     args = ["pipeline", "run", str(EXAMPLES / "founding.toml"), "-o", str(first), "--report", str(tmp_path / "r.md")]
     for item in FOUNDING_CI:
