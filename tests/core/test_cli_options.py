@@ -249,3 +249,34 @@ def test_docs_options_table_names_every_option():
         for opt in _options(cmd):
             name = next(o for o in opt.opts if o.startswith("--"))
             assert f"`{name}`" in table, (path, name)
+
+
+_STUDY = """\
+methods = ["wiener"]
+
+[signal]
+source = "sines"
+n = 800
+
+[protocol]
+train_samples = 600
+seeds = 1
+
+[output]
+results = "study.h5"
+"""
+
+
+def test_pipeline_run_writes_into_the_current_folder_or_output_dir(tmp_path: Path, monkeypatch):
+    """Issue 18 item 4: never next to the TOML unless asked (--output-dir)."""
+    studies, work = tmp_path / "studies", tmp_path / "work"
+    studies.mkdir()
+    work.mkdir()
+    (studies / "s.toml").write_text(_STUDY)
+    monkeypatch.chdir(work)
+    res = _invoke(["pipeline", "run", str(studies / "s.toml"), "-q"])
+    assert res.returncode == 0, res.stderr
+    assert (work / "study.h5").exists() and not (studies / "study.h5").exists()
+    res = _invoke(["pipeline", "run", str(studies / "s.toml"), "--output-dir", str(tmp_path / "out"), "-q"])
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "out" / "study.h5").exists()

@@ -229,7 +229,9 @@ def estimate_fit_seconds(methods: list[str], *, train_rows: int, seeds: int) -> 
 
 
 def _announce_defaults(task: str, methods: list[str], src: Any, *, signal_name: Optional[str], seeds: int,
-                       split: str, train_samples: Optional[int], window: int) -> None:
+                       split: str, train_samples: Optional[int], window: int,
+                       lead: str = "No -m given: running the default methods for {task}",
+                       hint: str = "Pick methods with -m NAME (repeatable).") -> None:
     """Without ``-m``: say which methods will run and roughly for how long, before starting."""
     if methods or is_quiet():
         return
@@ -245,9 +247,8 @@ def _announce_defaults(task: str, methods: list[str], src: Any, *, signal_name: 
         n = 5000
     rows = (train_samples if train_samples else int(n * _split(split)[0])) - window
     seconds = estimate_fit_seconds(chosen, train_rows=max(rows, 1), seeds=seeds)
-    get_console().print(escape(f"No -m given: running the default methods for {task}: {', '.join(chosen)} "
-                               f"({seeds} seeds of each network); roughly {_duration(seconds)} on one core. "
-                               "Pick methods with -m NAME (repeatable)."), soft_wrap=True)
+    get_console().print(escape(f"{lead.format(task=task)}: {', '.join(chosen)} ({seeds} seeds of each network); "
+                               f"roughly {_duration(seconds)} on one core. {hint}"), soft_wrap=True)
 
 
 def _duration(seconds: float) -> str:
@@ -436,7 +437,8 @@ def demo(
         sb.save_signal(sig.with_(name="founding"), output)
     if not fast:
         _announce_defaults("predict", [], output, signal_name=None, seeds=seeds, split="0.6,0.2,0.2",
-                           train_samples=4000, window=64)
+                           train_samples=4000, window=64, lead="Running",
+                           hint="(`sigbench demo --fast`: the DSP methods and one small DNN, in seconds.)")
     _sigterm_as_interrupt()
     res = sb.compare(output, "predict", methods, seeds=seeds, window=64, train_samples=4000, output=output,
                      resume=resume, workers=workers, timeout=timeout, scheduler=scheduler)
