@@ -334,7 +334,7 @@ def plot_errors(results: Results, *, seed: int | None = None) -> Figure:
     hist_ax.set_title("error distribution")
     handles, names = hist_ax.get_legend_handles_labels()
     if handles:  # outside the axes: never over the histogram
-        fig.legend(handles, names, loc="outside lower center", ncols=min(4, len(handles)), fontsize="small")
+        fig.legend(handles, names, loc="outside upper center", ncols=min(4, len(handles)), fontsize="small")
     labels = list(errors)
     data = [errors[m] for m in labels]
     failed = results.failed
@@ -787,7 +787,8 @@ def plot_response(results: Results, *, max_kernels: int = 4) -> Figure:
                 keep = b in kept
                 ax.plot(freqs, _magnitude_db(taps[b], freqs, rate), color=colors[row.method],
                         lw=1.4 if keep else 0.7, alpha=1.0 if keep else 0.35,
-                        label=(f"{row.method} designed bands (solid: kept {kept})" if b == 0 else None))
+                        label=(f"{row.name} designed bands (solid: the {len(kept)} kept of {taps.shape[0]})"
+                               if b == 0 else None))
             drawn = True
         elif d.get("taps") is not None:
             taps_arr = np.asarray(d["taps"], dtype=np.float64)
@@ -812,7 +813,6 @@ def plot_response(results: Results, *, max_kernels: int = 4) -> Figure:
     ax.grid(True, alpha=0.3)
     ax.set_title("learned vs designed filters", fontsize="medium")
     cnn_failed = [r for r in results.failed if r.name in ("cnn", "fir-bank", "wiener", "cnn-lstm")]
-    _add_failed_legend(ax, cnn_failed, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _note(fig, notes, cnn_failed)
     if observed is not None and np.ndim(observed) == 1 and np.size(observed) >= 16:
         from scipy.signal import welch
@@ -825,12 +825,23 @@ def plot_response(results: Results, *, max_kernels: int = 4) -> Figure:
             f, ptt = welch(np.asarray(targets, dtype=np.float64), fs=rate, nperseg=nperseg)
             psd_ax.plot(f, 10 * np.log10(np.maximum(ptt, 1e-300)), color="black", lw=1.4,
                         label=f"target ({results.signal.get('target_kind', 'target')})")
-        psd_ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     else:
         _no_data(psd_ax, "no one-channel test observation stored")
     psd_ax.set_xlabel("frequency (Hz)")
     psd_ax.set_ylabel("PSD (dB/Hz)")
     psd_ax.grid(True, alpha=0.3)
+    from matplotlib.lines import Line2D
+
+    handles, labels = [], []
+    for a in (ax, psd_ax):  # one legend for both panels, under them: never over a curve
+        h, lab = a.get_legend_handles_labels()
+        handles += h
+        labels += lab
+    for row in cnn_failed:
+        handles.append(Line2D([], [], linestyle="none", marker="x", color=_FAILED_COLOR))
+        labels.append(_failed_short(row))
+    if handles:
+        fig.legend(handles, labels, loc="outside upper center", ncols=2, fontsize="small")
     return fig
 
 
@@ -900,6 +911,10 @@ def plot_residual(results: Results, *, seed: int | None = None) -> Figure:
             ax.set_xlabel("frequency (Hz)")
     for j in range(len(residuals), nrows * ncols):
         axes[j // ncols, j % ncols].set_visible(False)
+        above = axes[j // ncols - 1, j % ncols] if j >= ncols else None
+        if above is not None and j - ncols < len(residuals):  # its x axis is now the bottom of that column
+            above.xaxis.set_tick_params(labelbottom=True)
+            above.set_xlabel("frequency (Hz)")
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color="0.7", label="target"), Line2D([], [], color="0.2", lw=1.4,

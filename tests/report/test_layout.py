@@ -41,6 +41,7 @@ def _overflow(fig, tolerance: float = 0.02) -> list[str]:
     return out
 
 
+@pytest.mark.filterwarnings("error::UserWarning")  # e.g. "constrained_layout not applied": axes collapsed
 @pytest.mark.parametrize("which", ["results", "sweep_run", "spectrum_run"])
 def test_no_figure_text_is_clipped(request, which):
     res = request.getfixturevalue(which)
