@@ -250,8 +250,9 @@ def _figures(results: Results, dpi: int) -> list[tuple[str, bytes | None, str]]:
             out.append((name, None, str(exc)))
             continue
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": "sigbench"}, bbox_inches="tight",
-                    pad_inches=0.05)
+        # constrained layout keeps every text inside the figure (tests/report/test_layout.py), so no second
+        # draw for a tight bounding box
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": "sigbench"})
         out.append((name, buf.getvalue(), _CAPTIONS.get(name, name)))
     return out
 
