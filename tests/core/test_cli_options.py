@@ -280,3 +280,47 @@ def test_pipeline_run_writes_into_the_current_folder_or_output_dir(tmp_path: Pat
     res = _invoke(["pipeline", "run", str(studies / "s.toml"), "--output-dir", str(tmp_path / "out"), "-q"])
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "out" / "study.h5").exists()
+
+
+def test_python_api_is_silent_unless_asked(capsys):
+    """Issue 18 item 2: the Python API prints nothing by default; verbosity() or the logger asks for it."""
+    import logging
+
+    import sigbench as sb
+    from sigbench.console import set_quiet, verbosity
+
+    set_quiet(None)  # the library default (a CLI call earlier in this process chose a level)
+    try:
+        sig = sb.generate("sines", n=600, seed=0)
+        sb.compare(sig, methods=["wiener"], window=8)
+        assert capsys.readouterr().err == ""
+        with verbosity(True):
+            sb.compare(sig, methods=["wiener"], window=8)
+        assert "wiener: fit" in capsys.readouterr().err
+        logger = logging.getLogger("sigbench")
+        level = logger.level
+        logger.setLevel(logging.INFO)
+        try:
+            sb.compare(sig, methods=["wiener"], window=8)
+        finally:
+            logger.setLevel(level)
+        assert "wiener: fit" in capsys.readouterr().err
+    finally:
+        set_quiet(False)
+
+
+@pytest.mark.slow
+def test_wheel_builds_without_packaging_warnings(tmp_path: Path):
+    """Issue 18 item 7: no BuildBackendWarning (a real wheel build of a copy of the tracked files)."""
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    src = tmp_path / "src"
+    for name in files:
+        target = src / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_file():
+            target.write_bytes((ROOT / name).read_bytes())
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-v",
+                           "-w", str(tmp_path / "wheel")], cwd=src, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = proc.stdout + proc.stderr
+    assert "BuildBackendWarning" not in text and "is absent from the `packages` configuration" not in text
