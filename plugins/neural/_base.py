@@ -127,7 +127,8 @@ def _common_params(*, seed: Any, epochs: Any, batch_size: Any, learning_rate: An
         "epochs": positive_int("epochs", epochs),
         "batch_size": positive_int("batch_size", batch_size),
         "learning_rate": positive_float("learning_rate", learning_rate),
-        "validation_fraction": in_range("validation_fraction", validation_fraction, 0.0, 1.0, high_open=True),
+        "validation_fraction": None if validation_fraction is None else in_range(
+            "validation_fraction", validation_fraction, 0.0, 1.0, high_open=True),
         "patience": patience,
         "standardize": bool(standardize),
         "steps_per_execution": positive_int("steps_per_execution", steps_per_execution),
@@ -287,7 +288,8 @@ class NeuralProcessor(Processor):
         self.epochs: int = params["epochs"]
         self.batch_size: int = params["batch_size"]
         self.learning_rate: float = params["learning_rate"]
-        self.validation_fraction: float = params["validation_fraction"]
+        #: None: the run's validation segment (``context.validation_fraction``), 0.2 outside a run
+        self.validation_fraction: float | None = params["validation_fraction"]
         self.patience: int | None = params["patience"]
         self.standardize: bool = params["standardize"]
         self.steps_per_execution: int = params["steps_per_execution"]
@@ -300,6 +302,16 @@ class NeuralProcessor(Processor):
         self.expected_window: int | None = params.get("window")
         if self.expected_window is not None:
             self._check_window(self.expected_window)
+
+    @property
+    def held_out_fraction(self) -> float:
+        """The fraction of the fit rows held out for early stopping: the ``validation_fraction`` parameter, else
+        the run's validation segment (``context.validation_fraction``), else 0.2 (fitted outside a run)."""
+        if self.validation_fraction is not None:
+            return self.validation_fraction
+        if self.context is not None:
+            return self.context.validation_fraction
+        return 0.2
 
     # -- for subclasses ----------------------------------------------------------------------
     def _check_window(self, window: int) -> None:
@@ -366,11 +378,12 @@ class NeuralProcessor(Processor):
                                   f"(window={self.expected_window}); received: inputs.shape={inputs.shape}")
         self._check_window(window)
         rows = int(inputs.shape[0])
-        n_val = round(rows * self.validation_fraction)
+        fraction = self.held_out_fraction
+        n_val = round(rows * fraction)
         if n_val and rows - n_val < 1:
             raise ValidationError(
                 f"expected at least one training row after the validation split; received: rows={rows}, "
-                f"validation_fraction={self.validation_fraction}"
+                f"validation_fraction={fraction}"
             )
         n_outputs = 1 if targets.ndim == 1 else int(targets.shape[1])
         self._stats = self._compute_stats(inputs, targets)
@@ -460,7 +473,7 @@ class NeuralProcessor(Processor):
                 units = int(layer.units)
                 macs += steps * (4 * units * (features + units) + 3 * units)
         if self.standardize:
-            macs += int(self.window or 0) + int(self.n_outputs or 0)
+            macs += int(self.input_window or 0) + int(self.n_outputs or 0)
         return float(macs)
 
     def extra_description(self) -> dict[str, Any]:
@@ -472,7 +485,7 @@ class NeuralProcessor(Processor):
             "format": _RECORD_FORMAT,
             "format_version": 1,
             "name": self.name,
-            "window": self.window,
+            "window": self.input_window,
             "n_outputs": self.n_outputs,
             "layers": self._architecture(),
             "training": self._training,
@@ -489,10 +502,10 @@ class NeuralProcessor(Processor):
             raise FileFormatError(f"corrupt {ARCHITECTURE_FILE} in {path}: {exc}") from None
         if not isinstance(record, dict) or record.get("format") != _RECORD_FORMAT or record.get("format_version") != 1:
             raise FileFormatError(f"unsupported architecture record in {path}")
-        if record.get("name") != self.name or record.get("window") != self.window \
+        if record.get("name") != self.name or record.get("window") != self.input_window \
                 or record.get("n_outputs") != self.n_outputs:
             raise FileFormatError(f"architecture record in {path} does not match processor.json")
-        window, n_outputs = int(self.window or 0), int(self.n_outputs or 0)
+        window, n_outputs = int(self.input_window or 0), int(self.n_outputs or 0)
         self._check_window(window)
         self.model = self._build_model(window, n_outputs)
         if record.get("layers") != self._architecture():

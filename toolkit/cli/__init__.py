@@ -164,10 +164,10 @@ def _plugin_commands() -> None:
         except Exception as exc:
             if host.strict:
                 raise
-            from sigbench.host import BrokenPlugin, _one_line
+            from sigbench.host import BrokenPlugin, exception_line
 
             package = host.package_of(impl.plugin_name)
-            host.broken.append(BrokenPlugin(impl.plugin_name, package, _one_line(exc), "register_commands"))
+            host.broken.append(BrokenPlugin(impl.plugin_name, package, exception_line(exc), "register_commands"))
 
 
 _compose()

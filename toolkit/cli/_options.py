@@ -45,7 +45,10 @@ RunIdOpt = _opt(None, "--run", metavar="RUN_ID",
 
 # -- comparisons ---------------------------------------------------------------------------------
 MethodOpt = _opt([], "--method", "-m", metavar="SPEC", help=METHOD_HELP)
-TaskOpt = _opt("predict", "--task", "-t", metavar="TASK", help="predict, denoise, identify or spectrum.")
+TaskOpt = _opt("predict", "--task", "-t", metavar="TASK", help="A registered task: predict, denoise, identify, "
+               "spectrum, or a plugin's (`sigbench plugins` lists every task with its metrics).")
+MetricOpt = _opt([], "--metric", metavar="NAME", help="A registered metric to compute besides the task's "
+                 "(repeatable).")
 WindowOpt = _opt(64, "--window", "-w", min=1, metavar="INT", help="Samples per input window.")
 HorizonOpt = _opt(1, "--horizon", min=1, metavar="INT", help="predict: samples ahead of the window's end.")
 CenteredOpt = _opt(False, "--centered", help="denoise: target the window's centre.")

@@ -6,7 +6,6 @@ import signal as _signal
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import typer
 
 from sigbench.cli._common import emit_json, escape, get_console
@@ -19,6 +18,7 @@ from sigbench.cli._options import (
     HorizonOpt,
     JsonOpt,
     MethodOpt,
+    MetricOpt,
     ModeOpt,
     ParamOpt,
     ReferenceOpt,
@@ -98,18 +98,11 @@ def _finish(results: Any, json_out: bool, output: Optional[Path], wide: bool = F
         raise typer.Exit(ExitCode.METHOD_FAILED)
 
 
-def _use_stream(stream: bool, memory_budget: Optional[str], src: Any, signal_name: Optional[str], *, mode: str,
-                hop: Optional[int], task: str) -> tuple[bool, int]:
-    """Whether to stream ``src`` (asked for, or over the memory budget) and the budget in bytes."""
-    from sigbench.h5 import memory_budget_bytes, parse_bytes
+def _budget(memory_budget: Optional[str]) -> Optional[int]:
+    """The memory budget in bytes (``None``: the default, see :func:`sigbench.h5.memory_budget_bytes`)."""
+    from sigbench.h5 import parse_bytes
 
-    budget = parse_bytes(memory_budget) if memory_budget else memory_budget_bytes()
-    if not (stream or _signal_bytes(src, signal_name) > budget):
-        return False, budget
-    if mode != "offline" or hop is not None or task not in ("predict", "denoise"):
-        raise ConfigError("expected --task predict or denoise, --mode offline and no --hop for a streamed run "
-                          "(the signal is over the memory budget, or --stream was given)")
-    return True, budget
+    return parse_bytes(memory_budget) if memory_budget else None
 
 
 def run(
@@ -140,19 +133,10 @@ def run(
     _check_resume(resume, output)
     _sigterm_as_interrupt()
     with stdin_file(file) as src, stdout_file(output) as out:
-        streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task)
-        if streamed:
-            if resume:
-                raise ConfigError("expected --resume on an in-memory run; a streamed `run` restarts (use "
-                                  "`compare -m METHOD --resume` to resume a streamed comparison)")
-            res = sb.stream_run(method, src, task=task, window=window, horizon=horizon, centered=centered,
-                                channel=int(channel) if channel.isdigit() else channel, target=target,
-                                split=_split(split), train_samples=train_samples, seed=seed, output=out,
-                                signal_name=signal_name, budget_bytes=budget)
-        else:
-            res = sb.run_method(method, src, task, seeds=1, seed=seed, split=_split(split),
-                                train_samples=train_samples, mode=mode, output=out, signal_name=signal_name,
-                                resume=resume, **_task_options(window, horizon, centered, channel, target, hop))
+        res = sb.run_method(method, src, task, seeds=1, seed=seed, split=_split(split),
+                            train_samples=train_samples, mode=mode, output=out, signal_name=signal_name,
+                            resume=resume, stream=True if stream else None, budget_bytes=_budget(memory_budget),
+                            **_task_options(window, horizon, centered, channel, target, hop))
     if report is not None:
         _write_report(res, report)
     _finish(res, json_out, output, wide)
@@ -161,15 +145,6 @@ def run(
 def _check_resume(resume: bool, output: Optional[Path]) -> None:
     if resume and (output is None or is_dash(output)):
         raise typer.BadParameter("--resume needs --output FILE", param_hint="'--resume'")
-
-
-def _signal_bytes(path: Any, name: Optional[str]) -> int:
-    """Bytes a whole-signal read of ``path`` would take (data, clean and aux), without reading it."""
-    from sigbench.h5 import open_signal
-
-    with open_signal(path, name) as lazy:
-        per_sample = int(np.prod(lazy.shape[1:], dtype=np.int64)) * 8
-        return lazy.n_samples * per_sample * (2 if lazy.has_clean else 1) * 2  # float64 copy + windows' targets
 
 
 #: rough seconds per training batch of the built-in networks on one CPU core (measured on the founding
@@ -235,7 +210,7 @@ def _announce_defaults(task: str, methods: list[str], src: Any, *, signal_name: 
     """Without ``-m``: say which methods will run and roughly for how long, before starting."""
     if methods or is_quiet():
         return
-    from sigbench.engine import DEFAULT_METHODS
+    from sigbench.run import DEFAULT_METHODS
 
     chosen = list(DEFAULT_METHODS.get(task, ("wiener",)))
     try:
@@ -270,7 +245,7 @@ def compare(
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, wide: bool = WideOpt,
     workers: int = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
-    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
+    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt, metric: list[str] = MetricOpt,
 ) -> None:
     """Compare methods on one signal under one protocol; print the leaderboard (with the reference).
 
@@ -290,19 +265,11 @@ def compare(
     with stdin_file(file) as src, stdout_file(output) as out:
         _announce_defaults(task, method, src, signal_name=signal_name, seeds=seeds, split=split,
                            train_samples=train_samples, window=window)
-        streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task)
-        if streamed:
-            opts = _task_options(window, horizon, centered, channel, target, hop)
-            opts.pop("hop")
-            res = sb.stream_compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
-                                    train_samples=train_samples, reference=reference, output=out,
-                                    signal_name=signal_name, budget_bytes=budget, workers=workers, timeout=timeout,
-                                    scheduler=scheduler, resume=resume, **opts)
-        else:
-            res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
-                             train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
-                             signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
-                             **_task_options(window, horizon, centered, channel, target, hop))
+        res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
+                         train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
+                         signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
+                         stream=True if stream else None, budget_bytes=_budget(memory_budget), metrics=metric,
+                         **_task_options(window, horizon, centered, channel, target, hop))
     if report is not None:
         _write_report(res, report)
     _finish(res, json_out, output, wide)
@@ -380,22 +347,14 @@ def sweep(
         is_file = src != source or Path(str(src)).is_file()
         if signal_name is not None and not is_file:
             raise ConfigError(f"expected a signal file with --signal; received: source {source!r}")
-        streamed, budget = (False, 0) if not is_file else _use_stream(
-            stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task)
         if stream and not is_file:
             raise ConfigError("expected a signal file for --stream (a source's signal is generated in memory)")
-        if streamed:
-            res = sb.stream_compare(src, task, method or None, grid=parsed, seeds=seeds, seed=seed,
-                                    split=_split(split), train_samples=train_samples, reference=reference,
-                                    output=out, window=window, horizon=horizon, budget_bytes=budget,
-                                    workers=workers, timeout=timeout, scheduler=scheduler, resume=resume,
-                                    signal_name=signal_name)
-        else:
-            extra: dict[str, Any] = {"signal_name": signal_name} if signal_name is not None else {}
-            res = sb.sweep(src, parsed, task, method or None, source_params=source_params, n=n, output=out,
-                           resume=resume, seeds=seeds, seed=seed, split=_split(split), train_samples=train_samples,
-                           reference=reference, workers=workers, timeout=timeout, scheduler=scheduler, mode=mode,
-                           **_task_options(window, horizon, centered, channel, target, hop), **extra)
+        extra: dict[str, Any] = {"signal_name": signal_name} if signal_name is not None else {}
+        res = sb.sweep(src, parsed, task, method or None, source_params=source_params, n=n, output=out,
+                       resume=resume, seeds=seeds, seed=seed, split=_split(split), train_samples=train_samples,
+                       reference=reference, workers=workers, timeout=timeout, scheduler=scheduler, mode=mode,
+                       stream=True if stream else None, budget_bytes=_budget(memory_budget),
+                       **_task_options(window, horizon, centered, channel, target, hop), **extra)
     if report is not None:
         _write_report(res, report)
     _finish(res, json_out, output, wide)
