@@ -55,7 +55,7 @@ CASES = [
     ("seeds = 1", 'mode = "online"',
      "study.toml:20: expected mode to be offline or prequential; received: mode='online'"),
     # an unknown source names the known ones
-    ('source = "sines"', 'source = "sinez"', "study.toml:9: unknown source 'sinez'; known:"),
+    ('source = "sines"', 'source = "sinez"', "study.toml:9: unknown source 'sinez'; did you mean 'sines'? known:"),
     # an unknown source parameter names the allowed ones
     ("params = { snr_db = 10.0 }", "params = { snr = 10.0 }",
      "study.toml:12: unknown parameter of source 'sines' 'snr'; expected one of:"),
@@ -65,11 +65,11 @@ CASES = [
     # source and file together
     ("n = 1500", 'file = "x.h5"', "study.toml:8: expected exactly one of source or file in [signal]"),
     # an unknown task
-    ('name = "predict"', 'name = "predikt"', "study.toml:15: unknown task 'predikt'; known:"),
+    ('name = "predict"', 'name = "predikt"', "study.toml:15: unknown task 'predikt'; did you mean 'predict'? known:"),
     # a window below 1
     ("window = 16", "window = 0", "study.toml:16: expected task.window to be an integer >= 1; received: window=0"),
     # an unknown method: the line of the array element, not of the array
-    ('    "lms:mu=0.01",', '    "lmz",', "study.toml:4: method 'lmz': unknown processor 'lmz'; known:"),
+    ('    "lms:mu=0.01",', '    "lmz",', "study.toml:4: method 'lmz': unknown processor 'lmz'; did you mean 'lms'? known:"),
     # a bad option value of a method
     ('    "lms:mu=0.01",', '    "lms:mu=abc",',
      "study.toml:4: method 'lms:mu=abc': expected mu to be a number; received: mu='abc'"),
@@ -81,7 +81,7 @@ CASES = [
     # the same method twice
     ('    "wiener | lms",', '    "lms:mu=0.01",', "study.toml:2: expected each method once; received:"),
     # an unknown reference method, at the reference key
-    ("seeds = 1", 'reference = "wienr"', "study.toml:20: unknown processor 'wienr'; known:"),
+    ("seeds = 1", 'reference = "wienr"', "study.toml:20: unknown processor 'wienr'; did you mean 'wiener'? known:"),
     # an unknown table key in [task]
     ("window = 16", "windw = 16", "study.toml:16: unknown key 'windw' in [task]; expected one of: centered, "
                                   "channel, hop, horizon, name, target, window"),
