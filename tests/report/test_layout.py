@@ -138,3 +138,26 @@ def test_without_matplotlib_one_clear_line(results: Results, monkeypatch, tmp_pa
     with pytest.raises(MissingDependencyError):
         write_report(results, tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
+
+
+def test_report_command_without_matplotlib_is_one_line(stored_run: Path, monkeypatch, tmp_path: Path):
+    import builtins
+
+    from typer.testing import CliRunner
+
+    from sigbench.cli import app
+
+    real = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ModuleNotFoundError("No module named 'matplotlib'")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    for mod in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, mod)
+    res = CliRunner().invoke(app, ["report", str(stored_run), "-o", str(tmp_path / "r.html")])
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert res.exit_code == 1 and len(lines) == 1, res.stderr
+    assert lines[0] == "Error: figures and reports need matplotlib; install it with pip install 'sigbench[plots]'"
