@@ -114,10 +114,12 @@ def _measure(page: Path, tmp: Path, width: int = 1280) -> dict:
     return json.loads(html.unescape(found.group(1)))
 
 
-def test_report_fits_1280_px_without_horizontal_scroll_or_clipped_figures(stored_run: Path, tmp_path: Path):
+@pytest.mark.parametrize("width", [1280, 800])  # a laptop window; an A4 page's printable width (~794 px)
+def test_report_fits_1280_px_without_horizontal_scroll_or_clipped_figures(stored_run: Path, tmp_path: Path,
+                                                                          width: int):
     report = write_report(load_results(stored_run), tmp_path / "report.html")
-    m = _measure(report, tmp_path)
-    assert m["viewport"] == 1280
+    m = _measure(report, tmp_path, width)
+    assert m["viewport"] == width
     assert m["page"] <= m["viewport"], m  # no horizontal scroll of the page
     assert m["tables"] and all(t["scroll"] <= t["client"] + 1 and t["right"] <= m["viewport"] for t in m["tables"]), m
     assert m["figures"] and all(f["loaded"] for f in m["figures"])
