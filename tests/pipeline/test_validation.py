@@ -69,7 +69,8 @@ CASES = [
     # a window below 1
     ("window = 16", "window = 0", "study.toml:16: expected task.window to be an integer >= 1; received: window=0"),
     # an unknown method: the line of the array element, not of the array
-    ('    "lms:mu=0.01",', '    "lmz",', "study.toml:4: method 'lmz': unknown processor 'lmz'; did you mean 'lms'? known:"),
+    ('    "lms:mu=0.01",', '    "lmz",',
+     "study.toml:4: method 'lmz': unknown processor 'lmz'; did you mean 'lms'? known:"),
     # a bad option value of a method
     ('    "lms:mu=0.01",', '    "lms:mu=abc",',
      "study.toml:4: method 'lms:mu=abc': expected mu to be a number; received: mu='abc'"),
