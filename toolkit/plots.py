@@ -153,6 +153,10 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
 
 
+#: a legend under its panel, outside the plotting area (constrained layout makes room for it)
+_BELOW = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "ncols": 2}
+
+
 def _add_failed_legend(ax: Axes, failed: Sequence[MethodRow], **legend_kw: Any) -> None:
     """Legend of ``ax`` plus one red ``×`` entry per failed method (``label — failed (ErrorType)``)."""
     from matplotlib.lines import Line2D
@@ -608,7 +612,7 @@ def plot_learning(results: Results, *, width: int = 50) -> Figure:
     ax.set_title("neural training (seed 0, ★ best)", fontsize="medium")
     failed_neural = [r for r in results.failed if r.family == "neural"]
     failed_adaptive = [r for r in results.failed if r.name in ADAPTIVE]
-    _add_failed_legend(ax, failed_neural, loc="upper right")
+    _add_failed_legend(ax, failed_neural, **_BELOW)
 
     notes: list[str] = []
     targets = results.test.get("targets")
@@ -623,7 +627,7 @@ def plot_learning(results: Results, *, width: int = 50) -> Figure:
         ax.set_xlabel("training sample")
         ax.set_ylabel("error power / target power (dB)")
         ax.set_title("adaptive filters while training", fontsize="medium")
-        ax.legend(fontsize="small", loc="upper right")
+        ax.legend(fontsize="small", **_BELOW)
     if "test" in panel:
         ax = panel["test"]
         drawn = False
@@ -651,7 +655,7 @@ def plot_learning(results: Results, *, width: int = 50) -> Figure:
         elif not recorded:
             _no_data(ax, "no adaptive filter (lms, nlms, rls) in this run")
         ax.set_title("adaptive filters on the test rows", fontsize="medium")
-        _add_failed_legend(ax, failed_adaptive, loc="upper right")
+        _add_failed_legend(ax, failed_adaptive, **_BELOW)
     if with_weights:
         ax = panel["weights"]
         for row in with_weights:
@@ -665,7 +669,7 @@ def plot_learning(results: Results, *, width: int = 50) -> Figure:
         ax.set_xlabel("training sample")
         ax.set_ylabel("weight")
         ax.set_title("weights trajectory", fontsize="medium")
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", **_BELOW)
     _note(fig, notes, failed_neural + failed_adaptive)
     return fig
 
@@ -1068,13 +1072,13 @@ def plot_spectrum(results: Results, *, frame: int = 0, seed: int | None = None) 
     ax.set_xlabel("frequency (Hz)")
     ax.set_ylabel("|X_k| (rfft, ortho)")
     ax.set_title(f"test frame {frame} of {targets.shape[0]}")
-    _add_failed_legend(ax, results.failed)
+    _add_failed_legend(ax, results.failed, **_BELOW)
     _note(fig, [], results.failed)
     err_ax.set_xlabel("frequency (Hz)")
     err_ax.set_ylabel("RMS |X| error / RMS |X| (dB)")
     err_ax.set_title(f"error per bin, all test frames (floor {floor_db:g} dB)")
     err_ax.grid(True, alpha=0.3)
-    err_ax.legend(fontsize="small")
+    err_ax.legend(fontsize="small", **_BELOW)
     return fig
 
 
