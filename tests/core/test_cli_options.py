@@ -145,7 +145,11 @@ def test_options_present_where_the_issue_found_them_missing(command, options):
 
 
 def test_interrupt_message_hints_at_resume():
+    from sigbench.cli._common import interrupt_message
+
     assert "rerun the same command with --resume" in INTERRUPTED_MESSAGE
+    assert "--resume" in interrupt_message(True) and "-o FILE" in interrupt_message(False)
+    assert interrupt_message(None) == "Interrupted."  # a command that runs no methods
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

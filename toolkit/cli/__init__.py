@@ -21,7 +21,7 @@ import typer
 from typer.core import TyperGroup
 
 from sigbench._version import __version__
-from sigbench.cli._common import debug_enabled, escape, set_debug
+from sigbench.cli._common import debug_enabled, escape, interrupt_message, set_debug, set_resumable
 from sigbench.cli._options import GLOBAL_OPTIONS, add_global_options
 from sigbench.console import get_console, set_quiet, set_verbose
 from sigbench.errors import SigbenchError
@@ -53,9 +53,8 @@ def _error(message: str) -> None:
     get_console().print(f"[bold red]Error:[/] {escape(_one_line(message))}", soft_wrap=True)
 
 
-#: printed on Ctrl-C/SIGTERM (exit 130)
-INTERRUPTED_MESSAGE = ("Interrupted. Every finished method is kept in the output file; rerun the same command "
-                       "with --resume to run only the rest.")
+#: printed on Ctrl-C/SIGTERM (exit 130) by a command that writes an output file
+INTERRUPTED_MESSAGE = interrupt_message(True)
 
 
 class SigbenchGroup(TyperGroup):
@@ -80,7 +79,7 @@ class SigbenchGroup(TyperGroup):
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
-            get_console().print(INTERRUPTED_MESSAGE, soft_wrap=True)
+            get_console().print(interrupt_message(), soft_wrap=True)
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         except Exception as exc:
             # Click-style exceptions raised by third-party plugin commands (a real `click` install)
@@ -133,6 +132,7 @@ def _root(
     set_debug(debug)
     set_quiet(quiet)
     set_verbose(verbose)
+    set_resumable(None)
 
 
 def _compose() -> None:

@@ -67,7 +67,13 @@ def _split(text: str) -> tuple[float, float, float]:
     return parts  # type: ignore[return-value]
 
 
-def _sigterm_as_interrupt() -> None:
+def _sigterm_as_interrupt(output: Any = None) -> None:
+    """SIGTERM ends the command like Ctrl-C (exit 130); ``output``: the file finished work is kept in (the
+    interrupt message offers ``--resume`` only then)."""
+    from sigbench.cli._common import set_resumable
+
+    set_resumable(output is not None and not is_dash(output))
+
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
@@ -131,7 +137,7 @@ def run(
     if json_out:
         set_quiet(True)
     _check_resume(resume, output)
-    _sigterm_as_interrupt()
+    _sigterm_as_interrupt(output)
     with stdin_file(file) as src, stdout_file(output) as out:
         res = sb.run_method(method, src, task, seeds=1, seed=seed, split=_split(split),
                             train_samples=train_samples, mode=mode, output=out, signal_name=signal_name,
@@ -261,7 +267,7 @@ def compare(
     if json_out:
         set_quiet(True)
     _check_resume(resume, output)
-    _sigterm_as_interrupt()
+    _sigterm_as_interrupt(output)
     with stdin_file(file) as src, stdout_file(output) as out:
         _announce_defaults(task, method, src, signal_name=signal_name, seeds=seeds, split=split,
                            train_samples=train_samples, window=window)
@@ -342,7 +348,7 @@ def sweep(
     source_params: dict[str, Any] = {}
     if param:
         source_params = coerce_params(sb.get_source(source), parse_kv(param))
-    _sigterm_as_interrupt()
+    _sigterm_as_interrupt(output)
     with stdin_source(source) as src, stdout_file(output) as out:
         is_file = src != source or Path(str(src)).is_file()
         if signal_name is not None and not is_file:
@@ -398,7 +404,7 @@ def demo(
         _announce_defaults("predict", [], output, signal_name=None, seeds=seeds, split="0.6,0.2,0.2",
                            train_samples=4000, window=64, lead="Running",
                            hint="(`sigbench demo --fast`: the DSP methods and one small DNN, in seconds.)")
-    _sigterm_as_interrupt()
+    _sigterm_as_interrupt(output)
     res = sb.compare(output, "predict", methods, seeds=seeds, window=64, train_samples=4000, output=output,
                      resume=resume, workers=workers, timeout=timeout, scheduler=scheduler)
     try:

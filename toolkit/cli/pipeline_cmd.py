@@ -67,7 +67,7 @@ def run(
     console = get_console()
     if not is_quiet():
         console.print(f"Pipeline {escape(str(file))}: {escape(pipe.summary())}")
-    _sigterm_as_interrupt()
+    _sigterm_as_interrupt(output if output is not None else pipe.results)
     with stdout_file(output) as out_path:
         target = out_path if out_path is not None else pipe.results
         if resume and (target is None or is_dash(output)):
