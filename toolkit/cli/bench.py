@@ -410,7 +410,7 @@ def demo(
     try:
         _write_report(res, report)
     except ImportError as exc:  # matplotlib missing: the table is still the answer
-        console.print(f"[yellow]No report ({escape(str(exc))}); install the 'plots' extra.[/]")
+        console.print(f"[yellow]No report: {escape(str(exc))}[/]")
     _finish(res, json_out, output, wide)
 
 
