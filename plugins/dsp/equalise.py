@@ -433,8 +433,8 @@ class MLSE(DSPProcessor):
         trellis(np.zeros(numtaps), self.alphabet)  # refuses too many states now
         super().__init__(taps=tuple(self.known_taps), channel_numtaps=channel_numtaps, delay=delay, levels=levels,
                          poly_coefficients=tuple(self.poly))
-        self.taps = np.zeros(0)
-        self.delay = 0
+        self.channel_taps = np.zeros(0)
+        self.decision_delay = 0
         self.residual = math.nan
 
     def _stream(self, inputs: np.ndarray) -> np.ndarray:
@@ -451,49 +451,49 @@ class MLSE(DSPProcessor):
         taps = self.known_taps or None
         h, delay, residual = estimate_channel(self._stream(inputs), d, window, self.channel_numtaps,
                                               self.delay_param, taps, self.poly)
-        self.taps, self.delay, self.residual = h, delay, residual
+        self.channel_taps, self.decision_delay, self.residual = h, delay, residual
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
         y = self._stream(inputs)
-        expected, pred = trellis(self.taps, self.alphabet, self.poly)
+        expected, pred = trellis(self.channel_taps, self.alphabet, self.poly)
         if y.size * expected.shape[0] > MAX_SURVIVORS:
             raise ValidationError(f"expected at most {MAX_SURVIVORS} samples × trellis states per predict call; "
                                   f"received: {y.size} samples × {expected.shape[0]} states (predict in chunks)")
         idx = _kernels().viterbi(np.ascontiguousarray(y), expected, pred, int(self.alphabet.size))
         window = inputs.shape[1]
         rows = np.arange(inputs.shape[0])
-        return np.asarray(self.alphabet[idx[rows + window - 1 - self.delay]], dtype=np.float64)
+        return np.asarray(self.alphabet[idx[rows + window - 1 - self.decision_delay]], dtype=np.float64)
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Channel ``taps`` in use, decision ``delay`` and the training ``residual`` (noise variance estimate)."""
-        return {"taps": self.taps, "delay": np.asarray(self.delay, dtype=np.int64),
+        return {"taps": self.channel_taps, "delay": np.asarray(self.decision_delay, dtype=np.int64),
                 "residual": np.asarray(self.residual, dtype=np.float64)}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore :meth:`get_state`."""
-        self.taps = np.array(state["taps"], dtype=np.float64)
-        self.delay = int(state["delay"])
+        self.channel_taps = np.array(state["taps"], dtype=np.float64)
+        self.decision_delay = int(state["delay"])
         self.residual = float(state["residual"])
 
     def trainable_params(self) -> int:
         """Estimated taps (0 when the channel is given)."""
-        return 0 if self.known_taps else int(self.taps.size)
+        return 0 if self.known_taps else int(self.channel_taps.size)
 
     def macs_per_sample(self) -> float:
         """One squared-error branch metric (two operations) per state and symbol: ``2·M^L``."""
         m = int(self.alphabet.size)
-        return float(2 * m ** max(2, int(self.taps.size)))
+        return float(2 * m ** max(2, int(self.channel_taps.size)))
 
     def memory_bytes(self) -> int:
         """Taps and one path metric per state (the survivors grow with the rows decoded: 2 bytes × states)."""
         m = int(self.alphabet.size)
-        return int(self.taps.nbytes + 8 * m ** max(1, int(self.taps.size) - 1))
+        return int(self.channel_taps.nbytes + 8 * m ** max(1, int(self.channel_taps.size) - 1))
 
     def extra_description(self) -> dict[str, Any]:
         """Channel taps, decision delay, states, and the training misfit."""
         m = int(self.alphabet.size)
-        return {"taps": self.taps.tolist(), "delay": self.delay, "levels": m,
-                "states": m ** max(1, int(self.taps.size) - 1), "estimated": not self.known_taps,
+        return {"taps": self.channel_taps.tolist(), "delay": self.decision_delay, "levels": m,
+                "states": m ** max(1, int(self.channel_taps.size) - 1), "estimated": not self.known_taps,
                 "residual": self.residual}
 
 
