@@ -131,11 +131,15 @@ class Registry:
                         f"failed to load: {broken.error}"
                     ) from None
             known = ", ".join(sorted(self.entries[kind])) or "none"
+            import difflib
+
+            close = difflib.get_close_matches(name, list(self.entries[kind]), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             if self.broken:  # it may well be what a plugin that failed to load would have provided
                 failed = "; ".join(f"{b.name} ({b.package}): {b.error}" for b in self.broken)
-                raise PluginError(f"{kind[:-1]} {name!r} is not available; plugins that failed to load might "
-                                  f"provide it: {failed} (known: {known})") from None
-            raise UnknownNameError(f"unknown {kind[:-1]} {name!r}; known: {known}") from None
+                raise PluginError(f"{kind[:-1]} {name!r} is not available; {hint}plugins that failed to load "
+                                  f"might provide it: {failed} (known: {known})") from None
+            raise UnknownNameError(f"unknown {kind[:-1]} {name!r}; {hint}known: {known}") from None
 
     def names(self, kind: str) -> list[str]:
         """Sorted names registered under ``kind``."""

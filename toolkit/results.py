@@ -32,7 +32,7 @@ from sigbench._json import json_default
 from sigbench._version import __version__
 from sigbench.errors import FileFormatError, ValidationError
 
-__all__ = ["MethodRow", "Results", "config_hash", "environment", "load_results", "mean_ci"]
+__all__ = ["MethodRow", "Results", "config_hash", "environment", "grid_sort_key", "load_results", "mean_ci"]
 
 # two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom
 _T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
@@ -48,6 +48,25 @@ def mean_ci(values: list[float]) -> tuple[float, float | None]:
         return mean, None
     t = _T975[arr.size - 2] if arr.size - 1 <= len(_T975) else 1.960
     return mean, float(t * np.std(arr, ddof=1) / math.sqrt(arr.size))
+
+
+def grid_sort_key(grid: dict[str, Any]) -> tuple[tuple[str, int, float, str], ...]:
+    """Sort key of a sweep's grid point: keys by name, values in numeric order (0, 5, 10, 20, never the
+    text order 0, 10, 20, 5); non-numeric values after the numbers, in text order.
+
+    Examples
+    --------
+    >>> sorted([{"snr_db": 10}, {"snr_db": 5}, {"snr_db": 0}], key=grid_sort_key)
+    [{'snr_db': 0}, {'snr_db': 5}, {'snr_db': 10}]
+    """
+    key = []
+    for name in sorted(grid):
+        value = grid[name]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            key.append((name, 0, float(value), ""))
+        else:
+            key.append((name, 1, 0.0, str(value)))
+    return tuple(key)
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -172,15 +191,16 @@ class Results:
         raise KeyError(method)
 
     def sort(self) -> None:
-        """Sort rows: ok rows by the main metric (best first), failed rows last."""
+        """Sort rows by grid point (numeric order, see :func:`grid_sort_key`), then ok rows by the main metric
+        (best first) and failed rows last."""
         sign = -1.0 if self.higher_is_better else 1.0
 
-        def key(r: MethodRow) -> tuple[int, str, float]:
+        def key(r: MethodRow) -> tuple[Any, int, float]:
             v = r.metrics.get(self.main_metric)
-            grid = json.dumps(r.grid, sort_keys=True)
+            grid = grid_sort_key(r.grid)
             if r.status != "ok" or v is None:
-                return (1, grid, 0.0)
-            return (0, grid, sign * float(v))
+                return (grid, 1, 0.0)
+            return (grid, 0, sign * float(v))
 
         self.rows.sort(key=key)
 
