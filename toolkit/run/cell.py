@@ -12,7 +12,8 @@ How a processor is fitted is chosen by what it declares, never by its class or n
    that says how to proceed.
 
 Prediction is ``predict`` block by block (frozen), or in the prequential mode ``predict_online`` for online
-processors (predict, then adapt on the target; the state carries from block to block).
+processors: predict, then adapt on what is causally observable at the target time — the noisy observation,
+never the clean target the row is scored against (the state carries from block to block).
 """
 
 from __future__ import annotations
@@ -289,8 +290,10 @@ def run_cell(source: Any, cls: Any, options: dict[str, Any], seed: int, plan: Ce
         latency = math.nan
         for blk in source.blocks(t0, t1, plan.rows_per_block):
             tp = time.perf_counter()
-            raw = (_guard(proc.predict_online, blk.inputs, blk.targets) if online
-                   else _guard(proc.predict, blk.inputs))
+            # an online method adapts on what is causally observable at the target time: the noisy
+            # observation (never the clean target it is scored against)
+            raw = (_guard(proc.predict_online, blk.inputs, blk.targets if blk.observed is None else blk.observed)
+                   if online else _guard(proc.predict, blk.inputs))
             predict_s += time.perf_counter() - tp
             pred = check_prediction(raw, tuple(blk.targets.shape), blk.r0 - t0)
             if blk.r0 == t0:
