@@ -215,6 +215,24 @@ class Results:
             "warnings": self.warnings, "rows": [r.as_dict() for r in self.rows],
         }
 
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Results:
+        """Inverse of :meth:`to_json` (metrics and rows; predictions and test arrays are not in the document)."""
+        from sigbench.host import get_host
+
+        res = cls(run_id=doc["run_id"], kind=doc["kind"], task=doc["task"], main_metric=doc["main_metric"],
+                  higher_is_better=True, signal=dict(doc["signal"]), protocol=dict(doc["protocol"]),
+                  bound=dict(doc["bound"]), config=dict(doc["config"]),
+                  rows=[MethodRow.from_dict(r) for r in doc["rows"]], environment=dict(doc.get("environment", {})),
+                  status=doc.get("status", "complete"), created=doc.get("created", ""),
+                  warnings=list(doc.get("warnings", [])), references=dict(doc.get("references", {})))
+        try:
+            res.higher_is_better = bool(get_host().registry.get("metrics", res.main_metric).info.get(
+                "higher_is_better", True))
+        except Exception:  # a plugin's metric that is not installed: keep the stored order
+            pass
+        return res
+
     # -- persistence -----------------------------------------------------------------------
     def write_into(self, f: h5py.File, *, extra_labels: Iterable[str] = ()) -> None:
         """Write this run under ``/runs/<run_id>`` of an open file (replacing a run of that id).

@@ -165,7 +165,8 @@ def test_export_model_from_a_run_refits_checks_on_test_rows_and_quantises(tmp_pa
     sb.compare(str(tmp_path / "sig.h5"), methods=["dnn:units=8,epochs=2"], window=WINDOW, seeds=1,
                output=tmp_path / "run.h5")
     out = tmp_path / "out"
-    res = _cli(["export-model", str(tmp_path / "run.h5"), "-m", "dnn:units=8,epochs=2", "-o", str(out), "-f",
+    res = _cli(["export-model", str(tmp_path / "run.h5"), "--label", "dnn:units=8,epochs=2", "-o", str(out),
+                "--export-format",
                 "litert", "--quantize", "int8", "--json"], tmp_path)
     assert res.returncode == 0, res.stderr
     record = json.loads(res.stdout)

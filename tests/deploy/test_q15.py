@@ -144,7 +144,7 @@ def test_probed_taps_equal_the_wiener_weights():
     w = sb.get_processor("wiener")().fit(X, x[8:])
     taps, bias = linear_taps(w, 8, np.asarray(X[:50]))
     np.testing.assert_allclose(taps, w.weights, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(bias, 0.0, atol=1e-12)
+    np.testing.assert_allclose(bias, w.bias, atol=1e-12)  # wiener is affine: its intercept is the bias
 
 
 def test_a_nonlinear_processor_is_refused():
@@ -166,7 +166,7 @@ def test_a_nonlinear_processor_is_refused():
 def test_quantized_class_takes_the_float_parameters_and_round_trips(tmp_path):
     cls = quantized(sb.get_processor("wiener"), "q15")
     assert cls is quantized(sb.get_processor("wiener"), "q15")  # one class per (processor, scheme)
-    assert cls.param_names() == ["numtaps", "loading", "method", "rounding", "acc_bits"]
+    assert cls.param_names() == ["numtaps", "loading", "method", "intercept", "rounding", "acc_bits"]
     from sigbench.params import coerce_params
 
     # option strings from `-m wiener@q15:numtaps=8,acc_bits=32` coerce as for the float class

@@ -59,7 +59,7 @@ HopOpt = _opt(None, "--hop", min=1, metavar="INT", help="Samples between windows
 SplitOpt = _opt("0.6,0.2,0.2", "--split", metavar="TRAIN,VAL,TEST", help="Chronological split fractions.")
 TrainOpt = _opt(None, "--train-samples", min=1, metavar="INT",
                 help="Train on the first INT samples, test on the rest (the founding experiment: 4000).")
-ModeOpt = _opt("prequential", "--mode", metavar="prequential|offline", help="prequential: online methods (lms, "
+ModeOpt = _opt("prequential", "--mode", metavar="offline|prequential", help="prequential: online methods (lms, "
                "nlms, rls) keep adapting on the test rows, as deployed; offline: every method frozen after fit.")
 SeedOpt = _opt(0, "--seed", min=0, metavar="INT",
                help="First seed of the stochastic methods (their runs use INT, INT+1, ...).")

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from sigbench.cli._common import emit_json, escape, get_console
+from sigbench.cli._options import JsonOpt, RunIdOpt, output_opt
 from sigbench.console import set_quiet
 from sigbench.errors import ProcessorError, ValidationError
 
@@ -17,20 +18,23 @@ FORMATS = ("litert", "onnx")
 
 
 def export_model(
-    source: Path = typer.Argument(..., exists=True, readable=True,
+    source: Path = typer.Argument(..., exists=True, readable=True, metavar="SOURCE",
                                   help="A saved processor folder (Processor.save) or a result file (HDF5)."),
-    output: Path = typer.Option(..., "--output", "-o", file_okay=False,
-                                help="Folder for the exported files and their check record."),
-    method: Optional[str] = typer.Option(None, "--method", "-m", help="Result file: the method's label to export."),
-    run_id: Optional[str] = typer.Option(None, "--run", help="Result file: run id (default: the latest)."),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Result file: one of the row's seeds."),
-    formats: list[str] = typer.Option(list(FORMATS), "--format", "-f", help="litert and/or onnx (repeatable)."),
-    quantize: Optional[str] = typer.Option(None, "--quantize",
+    output: Path = output_opt("the exported files and their check record into DIR", required=True,
+                              file_okay=False),
+    method: Optional[str] = typer.Option(None, "--label", metavar="LABEL",
+                                         help="Result file: the label of the row to export (e.g. dnn)."),
+    run_id: Optional[str] = RunIdOpt,
+    seed: Optional[int] = typer.Option(None, "--row-seed", min=0, metavar="INT",
+                                       help="Result file: one of the row's seeds (default: its first)."),
+    formats: list[str] = typer.Option(list(FORMATS), "--export-format", metavar="FORMAT",
+                                      help="litert and/or onnx (repeatable; default: both)."),
+    quantize: Optional[str] = typer.Option(None, "--quantize", metavar="SCHEME",
                                            help="int8: also a full-integer LiteRT file, calibrated on the "
                                                 "run's training rows (result files only)."),
-    tolerance: float = typer.Option(1e-5, "--tolerance", min=0.0,
+    tolerance: float = typer.Option(1e-5, "--tolerance", min=0.0, metavar="FLOAT",
                                     help="Largest relative error a float export may have against Keras."),
-    json_out: bool = typer.Option(False, "--json", help="Print the check record as JSON on stdout."),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Export a trained neural processor to LiteRT and ONNX and check each file against Keras.
 
@@ -38,21 +42,24 @@ def export_model(
     predictions, not models) and checked on the run's test rows; a saved processor is checked on
     seeded rows at its training input statistics. Float exports must equal Keras to --tolerance
     (relative to the largest output); the numbers go to OUTPUT/<method>.export_check.json. Needs the
-    'export' extra (pip install 'sigbench[export]')."""
+    'export' extra (pip install 'sigbench[export]').
+
+    Example: sigbench export-model demo.h5 --label dnn -o exported/
+    """
     from sigbench.deploy import export_and_check, load_processor, processor_from_run, synthetic_rows
 
     if json_out:
         set_quiet(True)
     bad = [f for f in formats if f not in FORMATS]
     if bad:
-        raise typer.BadParameter(f"expected litert or onnx; received: {', '.join(bad)}", param_hint="--format")
+        raise typer.BadParameter(f"expected litert or onnx; received: {', '.join(bad)}", param_hint="--export-format")
     if quantize not in (None, "int8"):
         raise typer.BadParameter(f"expected int8; received: {quantize}", param_hint="--quantize")
     console = get_console()
     representative = None
     if source.is_dir():
         if method is not None or run_id is not None or seed is not None:
-            raise ValidationError("expected --method/--run/--seed only with a result file; received a saved "
+            raise ValidationError("expected --label/--run/--row-seed only with a result file; received a saved "
                                   f"processor folder: {source}")
         if quantize is not None:
             raise ValidationError("expected a result file for --quantize int8 (calibration needs the run's "
@@ -62,7 +69,7 @@ def export_model(
         stem = processor.name
     else:
         if method is None:
-            raise ValidationError(f"expected --method with a result file ({source})")
+            raise ValidationError(f"expected --label with a result file ({source})")
         rp = processor_from_run(source, method, run_id=run_id, seed=seed)
         processor, rows = rp.processor, rp.test_inputs
         rows_source = f"test rows of run ({rows.shape[0]} rows), refitted with seed {rp.seed}"

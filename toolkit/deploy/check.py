@@ -175,7 +175,14 @@ def processor_from_run(path: str | os.PathLike[str], method: str, *, run_id: str
     stored = res.predictions.get((method, chosen))
     diff = None
     if stored is not None:
-        diff = float(np.max(np.abs(np.asarray(proc.predict(test_in)) - np.asarray(stored))))
+        if row.mode == "adapting" and proc.online:  # the run kept adapting on the observations: replay it
+            import copy
+
+            observed = data.observed_at_target if data.observed_at_target is not None else data.targets
+            replayed = copy.deepcopy(proc).predict_online(test_in, observed[seg.test])
+        else:
+            replayed = proc.predict(test_in)
+        diff = float(np.max(np.abs(np.asarray(replayed) - np.asarray(stored))))
     return RunProcessor(proc, method, chosen, fit_in, test_in, data.targets[seg.test], float(data.sample_rate_hz),
                         diff)
 
