@@ -341,16 +341,18 @@ class NeuralProcessor(Processor):
         return layers
 
     # -- statistics --------------------------------------------------------------------------
-    def _compute_stats(self, inputs: Any, targets: Any) -> dict[str, np.ndarray]:
+    def _compute_stats(self, inputs: Any, targets: Any, train_rows: int) -> dict[str, np.ndarray]:
+        """Standardisation statistics of the first ``train_rows`` rows (the training rows: the held-out
+        validation rows at the end never enter them)."""
         outputs = 1 if targets.ndim == 1 else targets.shape[1]
         if not self.standardize:
             return {"x_shift": np.zeros(()), "x_scale": np.ones(()), "y_shift": np.zeros(outputs),
                     "y_scale": np.ones(outputs)}
-        rows = inputs.shape[0]
+        rows = train_rows
         take = min(rows, max(1, _STATS_VALUES // inputs.shape[1]))
         idx = np.unique(np.linspace(0, rows - 1, take).astype(np.int64))
         x_mean, x_std = _sample_moments(inputs, idx)
-        y_shift, y_scale = _column_moments(targets, outputs)
+        y_shift, y_scale = _column_moments(targets, outputs, rows=rows)
         y_scale[y_scale == 0] = 1.0
         return {"x_shift": np.asarray(x_mean), "x_scale": np.asarray(x_std or 1.0),
                 "y_shift": y_shift, "y_scale": y_scale}
@@ -371,7 +373,7 @@ class NeuralProcessor(Processor):
                 f"validation_fraction={fraction}"
             )
         n_outputs = 1 if targets.ndim == 1 else int(targets.shape[1])
-        self._stats = self._compute_stats(inputs, targets)
+        self._stats = self._compute_stats(inputs, targets, rows - n_val)
         shuffle_block = self.shuffle_block
         if shuffle_block is None and hasattr(inputs, "block_rows"):  # rows read from a file: shuffle by blocks
             shuffle_block = int(inputs.block_rows)

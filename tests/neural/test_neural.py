@@ -323,6 +323,22 @@ def test_validation_split_needs_a_training_row():
         sb.get_processor("dnn")(validation_fraction=0.9).fit(X[:1], y[:1])
 
 
+def test_standardisation_statistics_from_training_rows_only(quiet):
+    # the held-out rows (the last quarter) sit at +100: statistics that saw them would be far off
+    X, y = windows(416)  # 400 rows: 300 training, 100 held out
+    X, y = np.array(X), y.copy()
+    X[300:] += 100.0
+    y[300:] += 100.0
+    model = sb.get_processor("dnn")(units=(4,), epochs=1, validation_fraction=0.25).fit(X, y)
+    assert model.describe()["train_rows"] == 300
+    stats = model.get_state()
+    np.testing.assert_allclose(stats["x_shift"], X[:300].mean(), rtol=1e-12)
+    np.testing.assert_allclose(stats["x_scale"], X[:300].std(), rtol=1e-12)
+    np.testing.assert_allclose(stats["y_shift"], [y[:300].mean()], rtol=1e-12)
+    np.testing.assert_allclose(stats["y_scale"], [y[:300].std()], rtol=1e-12)
+    assert abs(float(stats["x_shift"])) < 1.0
+
+
 # -- the windows pipeline ---------------------------------------------------------------------------------
 def test_batches_are_copies_of_batch_rows_only():
     from sigbench.plugins.neural._batches import window_batches
