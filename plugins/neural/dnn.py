@@ -1,4 +1,4 @@
-r"""``dnn``: a fully connected network on the raw window (the founding article's DNN).
+r"""``dnn``: a fully connected network on the raw window (the article's own DNN: ``preset="article"``).
 
 .. code-block:: text
 
