@@ -164,6 +164,8 @@ class ARKalman(DSPProcessor):
     name: ClassVar[str] = "ar-kalman"
     stateless: ClassVar[bool] = True
     deterministic: ClassVar[bool] = True
+    #: the tasks it serves (the engine adds the model-limit row only to these)
+    tasks: ClassVar[tuple[str, ...]] = ("predict", "denoise")
 
     def __init__(self, coefficients: Sequence[float] = (0.75, -0.5), noise_std: float = 1.0, *,
                  snr_db: float = math.inf, noise_convention: str = "true",

@@ -213,6 +213,8 @@ class SinesML(DSPProcessor):
     name: ClassVar[str] = "sines-ml"
     stateless: ClassVar[bool] = True
     deterministic: ClassVar[bool] = True
+    #: the tasks it serves (the engine adds the model-limit row only to these)
+    tasks: ClassVar[tuple[str, ...]] = ("predict", "denoise")
 
     def __init__(self, frequencies_rad_s: Sequence[float] | None = None, step_s: float | None = None, *,
                  frequencies_hz: Sequence[float] | None = None, sample_rate_hz: float | None = None,

@@ -53,6 +53,7 @@ import functools
 import inspect
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -61,7 +62,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sigbench._validate import in_range, one_of, positive_float, positive_int
-from sigbench.console import get_console, is_quiet
+from sigbench.console import get_console, is_quiet, is_verbose, training_summary
 from sigbench.errors import FileFormatError, UnsafeFileError, ValidationError
 from sigbench.plugins.neural._backend import backend_name, device_name, import_keras, seeded
 from sigbench.plugins.neural._batches import _column_moments, _sample_moments, window_batches
@@ -145,7 +146,11 @@ def _activation(name: str, value: Any) -> str:
 
 # -- progress display -------------------------------------------------------------------------------
 def _progress_callback(keras: Any, label: str, epochs: int) -> Any:
-    """A Keras callback showing per-epoch loss/val loss: rich bar on a TTY, plain lines otherwise."""
+    """A Keras callback showing training progress (nothing when quiet; see :mod:`sigbench.console`).
+
+    On a terminal: a transient rich bar with the losses. Elsewhere (logs, CI): one line per fit with the
+    epochs run, the final losses and the time; one line per epoch only when verbose (``--verbose``).
+    """
     console = get_console()
 
     class Progress(keras.callbacks.Callback):  # type: ignore[misc,name-defined]
@@ -153,8 +158,12 @@ def _progress_callback(keras: Any, label: str, epochs: int) -> Any:
             super().__init__()
             self._progress: Any = None
             self._task: Any = None
+            self._logs: dict[str, Any] = {}
+            self._epochs_run = 0
+            self._start = time.perf_counter()
 
         def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+            self._start = time.perf_counter()
             if console.is_terminal:
                 from rich.progress import (
                     BarColumn,
@@ -174,19 +183,26 @@ def _progress_callback(keras: Any, label: str, epochs: int) -> Any:
                 self._task = self._progress.add_task(f"{label} epochs", total=epochs, losses="")
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            logs = logs or {}
-            losses = f"loss {logs.get('loss', math.nan):.4g}"
-            if "val_loss" in logs:
-                losses += f"  val loss {logs['val_loss']:.4g}"
+            self._logs = dict(logs or {})
+            self._epochs_run = epoch + 1
+            losses = f"loss {self._logs.get('loss', math.nan):.4g}"
+            if "val_loss" in self._logs:
+                losses += f"  val loss {self._logs['val_loss']:.4g}"
             if self._progress is not None:
                 self._progress.update(self._task, completed=epoch + 1, losses=losses)
-            else:
+            elif is_verbose():
                 console.print(f"{label}: epoch {epoch + 1}/{epochs}  {losses}", markup=False, highlight=False)
 
         def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
             if self._progress is not None:
                 self._progress.stop()
                 self._progress = None
+                return
+            summary = training_summary({
+                "epochs_run": self._epochs_run, "epochs": epochs, "stopped_early": self._epochs_run < epochs,
+                "final_loss": self._logs.get("loss"), "final_val_loss": self._logs.get("val_loss"),
+                "train_s": time.perf_counter() - self._start})
+            console.print(f"{label}: {summary}", markup=False, highlight=False)
 
     return Progress()
 
@@ -426,7 +442,7 @@ class NeuralProcessor(Processor):
                 callbacks.append(keras.callbacks.EarlyStopping(
                     monitor="val_loss" if n_val else "loss", patience=self.patience, restore_best_weights=True))
             if not is_quiet():
-                callbacks.append(_progress_callback(keras, self.name, self.epochs))
+                callbacks.append(_progress_callback(keras, f"{self.name} seed {self.seed}", self.epochs))
             start = time.perf_counter()
             history = self.model.fit(train, validation_data=val, epochs=self.epochs, verbose=0,
                                      callbacks=callbacks, shuffle=False)
@@ -506,6 +522,50 @@ class NeuralProcessor(Processor):
     def extra_description(self) -> dict[str, Any]:
         """Training record: epochs run, best epoch, final and per-epoch losses, time, backend, device."""
         return dict(self._training)
+
+    # -- deployment ---------------------------------------------------------------------------
+    def export(self, path: str | os.PathLike[str], format: str = "litert", *, quantize: str | None = None,
+               representative: Any = None) -> Path:
+        """Write the fitted network as a LiteRT or ONNX file with its standardisation folded in.
+
+        The exported graph takes raw windows ``(batch, window)`` and returns ``(batch, outputs)`` in the
+        targets' units (float32), as :meth:`predict` does; LiteRT files have a batch of one row.
+        See :mod:`sigbench.plugins.neural._export` for the conversion and :meth:`Processor.export` for the
+        parameters.
+
+        Raises
+        ------
+        ValidationError
+            Unknown ``format`` or ``quantize``; int8 without ``representative`` rows.
+        ProcessorError
+            Not fitted, an exporter missing (``pip install 'sigbench[export]'``), or the conversion failed.
+        WriteError
+            The file cannot be written.
+        """
+        from sigbench.plugins.neural._export import export_model
+
+        return export_model(self, path, format, quantize=quantize, representative=representative)
+
+    def single_row_function(self, *, jit_compile: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+        """A compiled call on one raw window ``(window,)`` → ``(outputs,)`` (the streaming-latency path).
+
+        See :func:`sigbench.plugins.neural._export.single_row_function`.
+        """
+        from sigbench.plugins.neural._export import single_row_function
+
+        self._require_fitted("single_row_function")
+        return single_row_function(self, jit_compile=jit_compile)
+
+    def activation_values(self) -> int:
+        """Values of every layer's output for one input row (batch 1): the activation memory of streaming
+        inference at one value per element, an upper bound on what must be live at once."""
+        self._require_fitted("activation_values")
+        total = 0
+        for layer in self.model.layers:
+            if type(layer).__name__ == "InputLayer":
+                continue
+            total += int(np.prod([int(d) for d in layer.output.shape[1:]], dtype=np.int64))
+        return total
 
     def _save_extra(self, path: Path) -> None:
         record = {

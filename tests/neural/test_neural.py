@@ -440,17 +440,35 @@ def test_public_fit_never_copies_all_rows(quiet):
 
 
 # -- progress ------------------------------------------------------------------------------------------
-def test_progress_plain_lines_off_a_tty_and_silent_when_quiet(capsys):
+def test_progress_one_line_per_fit_off_a_tty_epochs_when_verbose_silent_when_quiet(capsys):
+    """Issue 18 item 2: off a terminal one line per fit (epochs run, final loss, time); per-epoch lines only
+    when verbose; nothing when quiet, nor from the Python API unless asked."""
+    from sigbench.console import set_verbose, verbosity
+
     X, y = windows(200)
     set_quiet(False)
     try:
         sb.get_processor("dnn")(units=(2,), epochs=2).fit(X, y)
+        lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+        assert len(lines) == 1, lines
+        assert lines[0].startswith("dnn seed 0: 2/2 epochs, loss ") and "val loss" in lines[0]
+        assert lines[0].endswith(" s")
+        set_verbose(True)
+        sb.get_processor("dnn")(units=(2,), epochs=2).fit(X, y)
         err = capsys.readouterr().err
-        assert "dnn: epoch 1/2  loss " in err and "dnn: epoch 2/2  loss " in err and "val loss" in err
+        assert "dnn seed 0: epoch 1/2  loss " in err and "dnn seed 0: epoch 2/2  loss " in err
+        set_verbose(None)
         set_quiet(True)
         sb.get_processor("dnn")(units=(2,), epochs=2).fit(X, y)
         assert capsys.readouterr().err == ""
+        set_quiet(None)  # the Python API's default: silent
+        sb.get_processor("dnn")(units=(2,), epochs=1).fit(X, y)
+        assert capsys.readouterr().err == ""
+        with verbosity(True):
+            sb.get_processor("dnn")(units=(2,), epochs=1).fit(X, y)
+        assert "1/1 epochs" in capsys.readouterr().err
     finally:
+        set_verbose(None)
         set_quiet(False)
 
 
