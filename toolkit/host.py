@@ -62,10 +62,13 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "sigbench.plugins.dsp.equalise",
     "sigbench.plugins.dsp.detect",
     "sigbench.plugins.dsp.known_fir",
+    "sigbench.plugins.dsp.sines_ml",
+    "sigbench.plugins.dsp.ar_kalman",
     "sigbench.plugins.neural.dnn",
     "sigbench.plugins.neural.cnn",
     "sigbench.plugins.neural.lstm",
     "sigbench.plugins.neural.cnn_lstm",
+    "sigbench.plugins.neural.rnn",
     "sigbench.tasks",
     "sigbench.metrics",
     "sigbench.metrics_comms",
@@ -382,7 +385,8 @@ class _Collector:
             info = {"description": getattr(obj, "description", ""), "metrics": list(getattr(obj, "metrics", ()))}
         elif self.kind == "sources":
             name, obj = args[0], args[1]
-            info = {"kind": kwargs.get("kind", "generator"), "description": kwargs.get("description", "")}
+            info = {"kind": kwargs.get("kind", "generator"), "description": kwargs.get("description", ""),
+                    "oracle": kwargs.get("oracle")}
         else:  # metrics
             name, obj = args[0], args[1]
             info = {"higher_is_better": bool(kwargs.get("higher_is_better", False)),

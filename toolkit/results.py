@@ -34,19 +34,21 @@ from sigbench.errors import FileFormatError, ValidationError
 
 __all__ = ["MethodRow", "Results", "config_hash", "environment", "grid_sort_key", "load_results", "mean_ci"]
 
-# two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042]
-
-
 def mean_ci(values: list[float]) -> tuple[float, float | None]:
-    """Mean and 95 % half-width (Student t) of ``values``; the half-width is ``None`` for one value."""
+    r"""Mean and 95 % half-width (Student t) of ``values``; the half-width is ``None`` for one value.
+
+    The half-width is :math:`t_{0.975,\,n-1}\, s / \sqrt{n}` with :math:`s` the sample standard deviation
+    (``ddof=1``) and the exact quantile :math:`t_{0.975,\,n-1}` of Student's t with :math:`n - 1` degrees of
+    freedom (:func:`scipy.special.stdtrit`), for any :math:`n \ge 2`: the same interval as
+    ``scipy.stats.t.interval(0.95, n - 1, loc=mean, scale=sem)``.
+    """
     arr = np.asarray(values, dtype=np.float64)
     mean = float(np.mean(arr))
     if arr.size < 2 or not np.isfinite(arr).all():
         return mean, None
-    t = _T975[arr.size - 2] if arr.size - 1 <= len(_T975) else 1.960
+    from scipy.special import stdtrit  # imported on first use (scipy costs start-up time)
+
+    t = float(stdtrit(arr.size - 1, 0.975))
     return mean, float(t * np.std(arr, ddof=1) / math.sqrt(arr.size))
 
 

@@ -42,12 +42,15 @@ Cost
     ``macs_per_sample()`` counts the multiply-accumulates of one prediction (one input row) from the
     layer shapes: Dense ``in × units``; Conv1D ``out_length × kernel_size × in_channels × filters``;
     LSTM, per time step, ``4 · units · (features + units)`` for the gates plus ``3 · units``
-    element-wise products; the standardisation adds ``window + outputs``. Activations, pooling
+    element-wise products; SimpleRNN, per time step, ``units · (features + units)``; the
+    standardisation adds ``window + outputs``. Activations, pooling
     comparisons and additions are not counted.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import os
@@ -251,6 +254,32 @@ def check_weights_file(path: Path, *, max_bytes: int) -> None:
 
 
 # -- the base class ---------------------------------------------------------------------------------
+def _with_presets(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a constructor taking ``preset``: the preset's arguments fill in what the call does not give.
+
+    Arguments given explicitly always win over the preset's, which win over the constructor's defaults; the
+    resolved arguments (and ``preset``) are what the constructor records, so ``save``/``load`` rebuild the
+    same network.
+    """
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self: NeuralProcessor, *args: Any, **kwargs: Any) -> None:
+        preset = kwargs.pop("preset", None)
+        if preset is None:
+            init(self, *args, **kwargs)
+            return
+        table = type(self).presets
+        if preset not in table:
+            raise ValidationError(f"expected preset one of {', '.join(sorted(table)) or '(none)'} for "
+                                  f"{type(self).name}; received: preset={preset!r}")
+        explicit = signature.bind_partial(self, *args, **kwargs).arguments
+        explicit.pop("self", None)
+        init(self, **{**table[preset], **explicit, "preset": preset})
+
+    return wrapper
+
+
 class NeuralProcessor(Processor):
     """Base of the Keras processors: training, streamed batches, persistence, cost.
 
@@ -282,6 +311,14 @@ class NeuralProcessor(Processor):
     deterministic: ClassVar[bool] = False
     accepts_file_rows: ClassVar[bool] = True
     requires: ClassVar[tuple[str, ...]] = ("keras",)
+    #: named configurations, ``preset=NAME``: constructor arguments that explicit ones override
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and "preset" in inspect.signature(init).parameters:
+            cls.__init__ = _with_presets(init)  # type: ignore[method-assign]
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -357,16 +394,18 @@ class NeuralProcessor(Processor):
         return layers
 
     # -- statistics --------------------------------------------------------------------------
-    def _compute_stats(self, inputs: Any, targets: Any) -> dict[str, np.ndarray]:
+    def _compute_stats(self, inputs: Any, targets: Any, train_rows: int) -> dict[str, np.ndarray]:
+        """Standardisation statistics of the first ``train_rows`` rows (the training rows: the held-out
+        validation rows at the end never enter them)."""
         outputs = 1 if targets.ndim == 1 else targets.shape[1]
         if not self.standardize:
             return {"x_shift": np.zeros(()), "x_scale": np.ones(()), "y_shift": np.zeros(outputs),
                     "y_scale": np.ones(outputs)}
-        rows = inputs.shape[0]
+        rows = train_rows
         take = min(rows, max(1, _STATS_VALUES // inputs.shape[1]))
         idx = np.unique(np.linspace(0, rows - 1, take).astype(np.int64))
         x_mean, x_std = _sample_moments(inputs, idx)
-        y_shift, y_scale = _column_moments(targets, outputs)
+        y_shift, y_scale = _column_moments(targets, outputs, rows=rows)
         y_scale[y_scale == 0] = 1.0
         return {"x_shift": np.asarray(x_mean), "x_scale": np.asarray(x_std or 1.0),
                 "y_shift": y_shift, "y_scale": y_scale}
@@ -387,7 +426,7 @@ class NeuralProcessor(Processor):
                 f"validation_fraction={fraction}"
             )
         n_outputs = 1 if targets.ndim == 1 else int(targets.shape[1])
-        self._stats = self._compute_stats(inputs, targets)
+        self._stats = self._compute_stats(inputs, targets, rows - n_val)
         shuffle_block = self.shuffle_block
         if shuffle_block is None and hasattr(inputs, "block_rows"):  # rows read from a file: shuffle by blocks
             shuffle_block = int(inputs.block_rows)
@@ -473,6 +512,9 @@ class NeuralProcessor(Processor):
                 steps, features = int(layer.input.shape[1]), int(layer.input.shape[2])
                 units = int(layer.units)
                 macs += steps * (4 * units * (features + units) + 3 * units)
+            elif kind == "SimpleRNN":
+                steps, features = int(layer.input.shape[1]), int(layer.input.shape[2])
+                macs += steps * int(layer.units) * (features + int(layer.units))
         if self.standardize:
             macs += int(self.input_window or 0) + int(self.n_outputs or 0)
         return float(macs)

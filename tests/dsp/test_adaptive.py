@@ -179,11 +179,11 @@ def test_numtaps_none_uses_whole_window_and_newest_columns():
 
 def test_lms_divergence_raises_with_sample_and_stable_range():
     X, d = system_data(9, n=2000)
-    lms = LMS(numtaps=8, mu=1.0)  # 2/(8·E[x²]) ≈ 0.25: mu=1 is far outside the stable range
-    with pytest.raises(DivergedError, match=r"diverged at sample \d+.*0 < mu < 2/\(numtaps·E\[x²\]\) = ") as info:
+    lms = LMS(numtaps=8, mu=1.0)  # 2/(3·8·E[x²]) ≈ 0.083: mu=1 is far outside the stable range
+    with pytest.raises(DivergedError, match=r"diverged at sample \d+.*0 < mu < 2/\(3·numtaps·E\[x²\]\) = ") as info:
         lms.fit(X, d)
-    bound = float(str(info.value).split("= ")[-1].split(" ")[0])
-    assert bound == pytest.approx(2 / (8 * np.mean(np.asarray(X)[:, -1] ** 2)), rel=1e-3)
+    bound = float(str(info.value).split("E[x²]) = ")[-1].split(" ")[0])
+    assert bound == pytest.approx(2 / (3 * 8 * np.mean(np.asarray(X)[:, -1] ** 2)), rel=1e-3)
     assert info.value.sample is not None and 0 < info.value.sample < 2000
     assert not lms.fitted
 
