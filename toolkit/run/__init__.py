@@ -86,7 +86,13 @@ def signal_bytes(path: str | os.PathLike[str], name: str | None = None) -> int:
 def _summary(sig: Signal, path: str | None, target_kind: str) -> dict[str, Any]:
     return {"name": sig.name, "path": path, "samples": sig.n_samples, "channels": sig.n_channels,
             "sample_rate_hz": sig.sample_rate_hz, "snr_db": sig.snr_db(), "source": sig.metadata.get("source"),
-            "seed": sig.metadata.get("seed"), "params": sig.metadata.get("params"), "target_kind": target_kind}
+            "seed": sig.metadata.get("seed"), "params": sig.metadata.get("params"), "target_kind": target_kind,
+            "noise_std": sig.metadata.get("noise_std")}
+
+
+def _metadata(summary: dict[str, Any]) -> dict[str, Any]:
+    """What a model-limit estimator reads of the signal's metadata (its parameters and noise level)."""
+    return {k: summary[k] for k in ("source", "params", "noise_std") if summary.get(k) is not None}
 
 
 def _file_summary(rows: FileRows, path: str, chunk: int) -> dict[str, Any]:
@@ -94,7 +100,8 @@ def _file_summary(rows: FileRows, path: str, chunk: int) -> dict[str, Any]:
     meta = lazy.header.metadata
     return {"name": lazy.name, "path": path, "samples": lazy.n_samples, "channels": rows.channels,
             "sample_rate_hz": lazy.sample_rate_hz, "snr_db": rows.signal_stats(chunk), "source": meta.get("source"),
-            "seed": meta.get("seed"), "params": meta.get("params"), "target_kind": rows.target_kind}
+            "seed": meta.get("seed"), "params": meta.get("params"), "target_kind": rows.target_kind,
+            "noise_std": meta.get("noise_std")}
 
 
 def _use_stream(signal: Any, stream: bool | None, name: str | None, budget: int) -> bool:
@@ -157,7 +164,8 @@ class _Setup:
 
     def with_limit(self, summary: dict[str, Any], wanted: bool) -> list[Method]:
         """The methods, plus the model limit of the signal's source when it has one (and it is wanted)."""
-        limit = model_limit_method(summary.get("source"), summary.get("params"), self.task.name) if wanted else None
+        limit = model_limit_method(summary.get("source"), summary.get("params"), self.task.name,
+                                   _metadata(summary)) if wanted else None
         if limit is None:
             return list(self.methods)
         roles = [m for m in self.methods if m.role]
@@ -405,8 +413,8 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
                 recipe = DataRecipe("file", setup.task.name, opts, setup.plan(rows, full_opts), path=file,
                                     signal_name=signal_name if path else None)
                 summary = _summary(sig0, path, data.target_kind)
-            limit = model_limit_method(summary.get("source"), summary.get("params"), setup.task.name) if (
-                include_limit) else None
+            limit = model_limit_method(summary.get("source"), summary.get("params"), setup.task.name,
+                                       _metadata(summary)) if include_limit else None
             methods_p = methods_g if limit is None else [*(m for m in methods_g if m.role), limit,
                                                           *(m for m in methods_g if not m.role)]
             points.append(Point(point, rows, recipe, methods_p, summary))

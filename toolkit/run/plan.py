@@ -138,9 +138,11 @@ def resolve_methods(methods: Sequence[str] | None, task: Any, reference: str,
     return resolved
 
 
-def model_limit(source: str | None, params: dict[str, Any] | None, task: str) -> Method | None:
+def model_limit(source: str | None, params: dict[str, Any] | None, task: str,
+                metadata: dict[str, Any] | None = None) -> Method | None:
     """The model-limit method of a signal whose source registered an ``oracle`` estimator (a processor built from
-    the signal's recorded parameters; its class attribute ``tasks`` names the tasks it serves), or ``None``."""
+    the signal's metadata with its ``from_metadata`` classmethod, else from the recorded parameters its
+    constructor takes; its class attribute ``tasks`` names the tasks it serves), or ``None``."""
     if not source:
         return None
     registry = get_host().registry
@@ -151,8 +153,11 @@ def model_limit(source: str | None, params: dict[str, Any] | None, task: str) ->
     cls = registry.get("processors", name).obj
     if task not in getattr(cls, "tasks", (task,)):
         return None
-    accepted = set(cls.param_names())
-    options = {k: v for k, v in (params or {}).items() if k in accepted}
+    if hasattr(cls, "from_metadata"):  # the estimator reads what it needs (the noise level actually used, …)
+        options = cls.from_metadata(metadata or {"params": params or {}}).get_params()
+    else:
+        accepted = set(cls.param_names())
+        options = {k: v for k, v in (params or {}).items() if k in accepted}
     return Method(MethodSpec(name, {}, ROLES["limit"][0]), cls, options, role="limit")
 
 
