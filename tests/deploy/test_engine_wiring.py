@@ -17,7 +17,8 @@ def test_compare_adds_quantised_rows_and_deployment_columns(host):
         assert row.status == "ok", (row.method, row.error)
         for key in ("latency_us_p50", "latency_us_p99", "rtf"):
             assert math.isfinite(row.cost[key]) and row.cost[key] > 0, (row.method, key)
-        assert row.cost["weights_bytes_f32"] + row.cost["weights_bytes_q15"] > 0, row.method
+        if row.cost["params"]:  # what has coefficients stores them (naive has none)
+            assert row.cost["weights_bytes_f32"] + row.cost["weights_bytes_q15"] > 0, row.method
     # Q15 keeps a FIR's accuracy to a fraction of a dB (the physics bound is in test_q15.py)
     assert abs(rows["wiener@q15"].metrics["snr_db"] - rows["wiener"].metrics["snr_db"]) < 0.5
 
