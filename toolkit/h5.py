@@ -56,6 +56,7 @@ from sigbench.h5safe import (
     parse_bytes,
     safe_open,
 )
+from sigbench.outputs import check_keepable, same_file, take_fresh, writable_target, write_lock
 from sigbench.signal import Signal
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "list_signals",
     "load_signal",
     "memory_budget_bytes",
+    "merge_contents",
     "open_file",
     "open_signal",
     "parse_bytes",
@@ -456,17 +458,50 @@ def copy_contents(src: h5py.File, dst: h5py.File, *, skip: tuple[str, ...] = ())
         src.copy(src[key], dst, name=key)
 
 
+def merge_contents(src: h5py.File, dst: h5py.File, *, skip: tuple[str, ...] = ()) -> None:
+    """Copy ``src`` into ``dst`` member by member: ``/signals/<name>`` and ``/runs/<id>`` of ``src`` replace
+    those of the same name in ``dst``, every other member of ``dst`` is kept (``src`` was checked)."""
+    for key in src:
+        if key in skip:
+            continue
+        obj = src[key]
+        into = dst.get(key)
+        if isinstance(obj, h5py.Group) and isinstance(into, h5py.Group):
+            for sub in obj:
+                if sub in into:
+                    del into[sub]
+                src.copy(obj[sub], into, name=sub)
+            continue
+        if key in dst:
+            del dst[key]
+        src.copy(obj, dst, name=key)
+
+
+def _kept_output(target: Path, base: Path | None) -> Path | None:
+    """The existing output whose contents a keeping write builds on, or None (absent, the base itself, or not
+    sigbench data); a damaged sigbench file raises :class:`WriteError` (see :func:`check_keepable`)."""
+    if not target.exists() or (base is not None and same_file(base, target)):
+        return None
+    return target if check_keepable(target) else None
+
+
 @contextlib.contextmanager
 def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | None = None,
-              skip: tuple[str, ...] = ()) -> Iterator[h5py.File]:
+              skip: tuple[str, ...] = (), keep: bool | None = None) -> Iterator[h5py.File]:
     """Write a complete new sigbench file and publish it with ``os.replace``.
 
     Parameters
     ----------
     target : path-like
-        The file to create or replace.
+        The file to create or replace: a regular file, or a symbolic link (the file it points to is replaced
+        and the link kept). Devices, FIFOs, sockets and folders are refused
+        (:func:`sigbench.outputs.writable_target`).
     base : path-like, optional
         An existing sigbench file whose contents are copied first (minus ``skip``); may equal ``target``.
+    keep : bool, optional
+        Build on the existing ``target`` too, when it is a sigbench file: every signal and run it holds is
+        kept, ``base``'s members replace those of the same name. Default: ``True`` when ``base`` is given.
+        :func:`sigbench.outputs.start_fresh` (``--overwrite``) turns it off for the next write of ``target``.
 
     Yields
     ------
@@ -476,15 +511,32 @@ def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | 
     Raises
     ------
     WriteError
-        The directory is missing or not writable, the disk is full, or validation of the new file failed;
-        the target is untouched and no temp file is left.
+        The directory is missing or not writable, the disk is full, ``target`` is not a regular file, an
+        existing sigbench ``target`` to keep cannot be read, or validation of the new file failed; the target
+        is untouched and no temp file is left.
+
+    Notes
+    -----
+    The whole write holds :func:`sigbench.outputs.write_lock` of ``target``: concurrent writers of one
+    output are serialised, and each builds on the file the previous one published.
     """
-    target = Path(target)
-    directory = target.parent if str(target.parent) else Path(".")
+    path = writable_target(target)
+    directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise WriteError(f"cannot write {target}: directory {directory} does not exist")
-    if target.is_dir():
-        raise WriteError(f"cannot write {target}: it is a directory")
+        raise WriteError(f"cannot write {path}: directory {directory} does not exist")
+    with write_lock(path):
+        keep = base is not None if keep is None else keep
+        fresh = take_fresh(path)
+        if fresh and base is not None and same_file(base, path):
+            base = None  # --overwrite of a file that is also the base: start from nothing
+        kept = _kept_output(path, Path(base) if base is not None else None) if keep and not fresh else None
+        with _atomic_h5(path, directory, base, kept, skip) as f:
+            yield f
+
+
+@contextlib.contextmanager
+def _atomic_h5(target: Path, directory: Path, base: str | os.PathLike[str] | None, kept: Path | None,
+               skip: tuple[str, ...]) -> Iterator[h5py.File]:
     _remove_stale_temps(directory, target.name)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory)
@@ -497,9 +549,15 @@ def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | 
     try:
         try:
             with h5py.File(tmp, "w") as f:
+                if kept is not None:
+                    with open_file(kept) as old:
+                        copy_contents(old, f)
                 if base is not None:
                     with open_file(base) as src:
-                        copy_contents(src, f, skip=skip)
+                        if kept is None:
+                            copy_contents(src, f, skip=skip)
+                        else:
+                            merge_contents(src, f, skip=skip)
                 _stamp_root(f)
                 yield f
             with open_file(tmp):  # validate read-only: format, links, datasets

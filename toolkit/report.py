@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sigbench.errors import SigbenchError, ValidationError, WriteError
+from sigbench.outputs import is_hdf5_file, writable_target
 
 if TYPE_CHECKING:
     from sigbench.results import MethodRow, Results
@@ -451,12 +452,19 @@ def _atomic_write_bytes(target: Path, data: bytes) -> None:
         raise
 
 
+#: the file that marks a figures folder as sigbench's own: only such a folder (or an empty one) is replaced
+FOLDER_MARKER = ".sigbench-report"
+
+
 def _replace_dir(staging: Path, target: Path) -> None:
-    """Move the finished folder ``staging`` to ``target``, replacing an older one."""
+    """Move the finished folder ``staging`` to ``target``, replacing an older one that sigbench made."""
     old: Path | None = None
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise WriteError(f"cannot write the figures folder {target}: a file or link of that name exists")
     if target.exists():
-        if not target.is_dir():
-            raise WriteError(f"cannot write the figures folder {target}: a file of that name exists")
+        if not (target / FOLDER_MARKER).is_file() and any(target.iterdir()):
+            raise WriteError(f"refusing to replace the folder {target}: sigbench did not make it (no "
+                             f"{FOLDER_MARKER} in it); move it away or choose another report name")
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
         os.rmdir(old)
         os.replace(target, old)
@@ -502,6 +510,10 @@ def write_report(results: Results, path: str | os.PathLike[str], *, fmt: str = "
     target = Path(path)
     if target.is_dir():
         raise ValidationError(f"expected a file path for the report; received a folder: {target}")
+    if is_hdf5_file(target):
+        raise ValidationError(f"refusing to write a report over {target}: it is an HDF5 file (signals or results); "
+                              "choose another name, e.g. report.html")
+    target = writable_target(target)
     if not target.parent.is_dir():
         raise WriteError(f"cannot write {target}: folder {target.parent} does not exist")
     try:
@@ -514,6 +526,8 @@ def write_report(results: Results, path: str | os.PathLike[str], *, fmt: str = "
         try:
             for name, png in images.items():
                 (staging / name).write_bytes(png)
+            (staging / FOLDER_MARKER).write_text("figures of a sigbench report; replaced as a whole by the next "
+                                                 "report of the same name\n")
             os.chmod(staging, 0o777 & ~_umask())
             _replace_dir(staging, folder)
         except BaseException:

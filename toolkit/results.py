@@ -215,12 +215,16 @@ class Results:
 
     def save(self, path: str | os.PathLike[str], *, base: str | os.PathLike[str] | None = None,
              signal: Any = None) -> Path:
-        """Write the result file atomically: ``base``'s contents (if any) or ``signal``, plus this run."""
+        """Write the result file atomically: ``base``'s contents (if any) or ``signal``, plus this run.
+
+        An existing sigbench file at ``path`` keeps every run and signal it holds (this run is added, or
+        replaces its own earlier checkpoint); :func:`sigbench.outputs.start_fresh` (``--overwrite``) drops them.
+        """
         from sigbench.h5 import atomic_h5, write_signal_group
 
         target = Path(path)
-        with atomic_h5(target, base=base) as f:
-            if signal is not None and ("signals" not in f or signal.name not in f["signals"]):
+        with atomic_h5(target, base=base, keep=True) as f:
+            if signal is not None and (base is None or "signals" not in f or signal.name not in f["signals"]):
                 write_signal_group(f, signal)
             self.write_into(f)
         return target

@@ -22,8 +22,8 @@ import typer
 
 from sigbench.errors import FileFormatError, ValidationError
 
-__all__ = ["DASH", "check_stdout", "display", "input_argument", "input_path", "is_dash", "stdin_file",
-           "stdin_source", "stdout_file"]
+__all__ = ["DASH", "OVERWRITE", "check_stdout", "display", "guard_outputs", "input_argument", "input_path", "is_dash",
+           "stdin_file", "stdin_source", "stdout_file"]
 
 DASH = "-"
 _CHUNK = 1 << 20
@@ -161,3 +161,41 @@ def stdout_file(path: Optional[Path], *, suffix: str = ".h5") -> Iterator[Option
                 else:  # a text-only stdout (a test runner): best effort
                     sys.stdout.write(chunk.decode("latin-1"))
         sys.stdout.flush()
+
+
+#: the ``--overwrite`` option of the commands that write results
+OVERWRITE: Any = typer.Option(False, "--overwrite", help="Start OUTPUT afresh: drop the runs and signals it "
+                              "holds (by default they are kept and the new run is added).")
+
+
+@contextlib.contextmanager
+def guard_outputs(inputs: Any = (), outputs: Any = (), reports: Any = (), *, overwrite: bool = False,
+                  resume: bool = False, keep: bool = True) -> Iterator[None]:
+    """Check a command's outputs against its inputs, then hold each output's write lock for the command.
+
+    ``overwrite``: the first write of each output drops what it held (``--overwrite``). ``keep``: the
+    command builds on an existing output (result writers, ``--append``), so a damaged one is refused now.
+
+    Raises
+    ------
+    ValidationError
+        An output would replace an input, a report would replace an HDF5 file, or ``--overwrite`` was given
+        with ``--resume`` (exit 2); nothing has been written.
+    WriteError
+        An output is a device, FIFO, socket or folder.
+    """
+    from sigbench.outputs import check_keepable, check_outputs, start_fresh, write_lock
+
+    if overwrite and resume:
+        raise ValidationError("expected either --resume (continue OUTPUT's run) or --overwrite (start OUTPUT "
+                              "afresh); received: both")
+    outs = [p for p in outputs if p is not None and not is_dash(p)]
+    check_outputs(inputs, outs, reports)
+    with contextlib.ExitStack() as stack:
+        for out in outs:
+            stack.enter_context(write_lock(out))
+            if overwrite:
+                start_fresh(out)
+            elif keep:
+                check_keepable(out)  # a damaged sigbench output is refused before any work
+        yield

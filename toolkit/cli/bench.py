@@ -10,7 +10,17 @@ import numpy as np
 import typer
 
 from sigbench.cli._common import emit_json, escape, fmt, get_console
-from sigbench.cli._io import check_stdout, display, input_argument, is_dash, stdin_file, stdin_source, stdout_file
+from sigbench.cli._io import (
+    OVERWRITE,
+    check_stdout,
+    display,
+    guard_outputs,
+    input_argument,
+    is_dash,
+    stdin_file,
+    stdin_source,
+    stdout_file,
+)
 from sigbench.console import is_quiet, set_quiet
 from sigbench.errors import ConfigError
 
@@ -153,7 +163,7 @@ def run(
     channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt,
-    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
+    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt, overwrite: bool = OVERWRITE,
 ) -> None:
     """Run one method on a signal file and store its predictions and metrics in OUTPUT.
 
@@ -165,7 +175,8 @@ def run(
     if json_out:
         set_quiet(True)
     _sigterm_as_interrupt()
-    with stdin_file(file) as src, stdout_file(output) as out:
+    with guard_outputs([file], [output], overwrite=overwrite), stdin_file(file) as src, \
+            stdout_file(output) as out:
         streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task)
         if streamed:
             res = sb.stream_run(method, src, task=task, window=window, horizon=horizon, centered=centered,
@@ -202,7 +213,7 @@ def compare(
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, workers: int = WorkersOpt,
     timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
-    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
+    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt, overwrite: bool = OVERWRITE,
 ) -> None:
     """Compare methods on one signal under one protocol; print the leaderboard (with the Wiener bound).
 
@@ -215,7 +226,8 @@ def compare(
     if resume and (output is None or is_dash(output)):
         raise typer.BadParameter("--resume needs --output FILE", param_hint="'--resume'")
     _sigterm_as_interrupt()
-    with stdin_file(file) as src, stdout_file(output) as out:
+    with guard_outputs([file], [output], [report], overwrite=overwrite, resume=resume), stdin_file(file) as src, \
+            stdout_file(output) as out:
         streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task)
         if streamed:
             opts = _task_options(window, horizon, centered, channel, target, hop)
@@ -279,7 +291,7 @@ def sweep(
     task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, seed: int = SeedOpt, json_out: bool = JsonOpt,
     workers: int = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
-    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
+    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt, overwrite: bool = OVERWRITE,
 ) -> None:
     """Repeat a comparison over a grid (e.g. --grid snr_db=0,5,10,20): one row per grid point × method.
 
@@ -297,7 +309,9 @@ def sweep(
     if param:
         source_params = coerce_params(sb.get_source(source), parse_kv(param))
     _sigterm_as_interrupt()
-    with stdin_source(source) as src, stdout_file(output) as out:
+    inputs = [Path(source)] if not is_dash(source) and Path(source).is_file() else []
+    with guard_outputs(inputs, [output], overwrite=overwrite, resume=resume), stdin_source(source) as src, \
+            stdout_file(output) as out:
         is_file = src != source or Path(str(src)).is_file()
         streamed, budget = (False, 0) if not is_file else _use_stream(
             stream, memory_budget, src, None, mode="offline", hop=None, task=task)
@@ -322,7 +336,7 @@ def demo(
     report: Path = typer.Option(Path("demo-report.html"), "--report", dir_okay=False, help="HTML report."),
     seeds: int = typer.Option(3, "--seeds", min=1, help="Runs of each neural method."),
     fast: bool = typer.Option(False, "--fast", help="DSP methods and one small DNN only (seconds)."),
-    json_out: bool = JsonOpt,
+    json_out: bool = JsonOpt, overwrite: bool = OVERWRITE,
 ) -> None:
     """The founding experiment: predict the next clean sample of sin(t)+sin(πt/2)+sin(−3πt/2) (step 0.1 s,
     5000 samples, SNR 10 dB) from the last 64 noisy samples; DNN, CNN, LSTM, CNN-LSTM against LMS, the
@@ -336,10 +350,11 @@ def demo(
     if not is_quiet():
         console.print(f"Founding signal: {sig.n_samples} samples at {sig.sample_rate_hz:g} Hz, measured SNR "
                       f"{sig.snr_db():.2f} dB. Training on 4000 samples, testing on 1000.")
-    sb.save_signal(sig.with_(name="founding"), output)
     methods = ["dnn", "lms", "wiener", "fir-bank:mode=features,numtaps=31,bands=16", "naive"] if fast else None
     _sigterm_as_interrupt()
-    res = sb.compare(output, "predict", methods, seeds=seeds, window=64, train_samples=4000, output=output)
+    with guard_outputs([], [output], [report], overwrite=overwrite):
+        sb.save_signal(sig.with_(name="founding"), output, append=True)
+        res = sb.compare(output, "predict", methods, seeds=seeds, window=64, train_samples=4000, output=output)
     try:
         _write_report(res, output, report)
     except ImportError as exc:  # matplotlib missing: the table is still the answer

@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 
 from sigbench.cli._common import emit_json, escape, fmt, get_console
-from sigbench.cli._io import check_stdout, display, input_argument, is_dash, stdin_file, stdout_file
+from sigbench.cli._io import check_stdout, display, guard_outputs, input_argument, is_dash, stdin_file, stdout_file
 
 __all__ = ["register"]
 
@@ -70,18 +70,19 @@ def generate(
 
     if (stream or (n is not None and n * 16 > memory_budget_bytes())) and not append and name is None:
         _write_and_report(output, json_out, lambda out: sb.stream_generate(
-            source, out, n if n is not None else 5000, seed=seed or 0, **params))
+            source, out, n if n is not None else 5000, seed=seed or 0, **params), (), append)
         return
     sig = sb.generate(source, n=n, seed=seed, **params)
     sig = sig.with_(name=name or sig.name or source)
-    _write_and_report(output, json_out, lambda out: sb.save_signal(sig, out, append=append))
+    _write_and_report(output, json_out, lambda out: sb.save_signal(sig, out, append=append), (), append)
 
 
-def _write_and_report(output: Path, json_out: bool, write: Callable[[Path], Any]) -> None:
+def _write_and_report(output: Path, json_out: bool, write: Callable[[Path], Any], inputs: Any = (),
+                      append: bool = False) -> None:
     """``write`` the output file (or stdout's temporary file), then print its summary (or its JSON)."""
     import sigbench as sb
 
-    with stdout_file(output) as out:
+    with guard_outputs(inputs, [output], keep=append), stdout_file(output) as out:
         assert out is not None
         write(out)
         info = sb.file_info(out)
@@ -134,11 +135,11 @@ def import_(
             from sigbench.datasets.stream_import import stream_import
 
             _write_and_report(output, json_out, lambda out: stream_import(
-                loader_name, str(src), out, name=signal_name, append=append, **params))
+                loader_name, str(src), out, name=signal_name, append=append, **params), [file], append)
             return
         sig = sb.load_source(loader_name, str(src), **params)
     sig = sig.with_(name=signal_name)
-    _write_and_report(output, json_out, lambda out: sb.save_signal(sig, out, append=append))
+    _write_and_report(output, json_out, lambda out: sb.save_signal(sig, out, append=append), [file], append)
 
 
 def _over_budget(loader_name: str, path: Path, params: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from sigbench.cli._common import emit_json, escape, get_console
-from sigbench.cli._io import check_stdout, display, stdout_file
+from sigbench.cli._io import OVERWRITE, check_stdout, display, guard_outputs, stdout_file
 from sigbench.console import is_quiet, set_quiet
 
 __all__ = ["pipeline_app"]
@@ -34,6 +34,7 @@ def run(
     set_: list[str] = _SET,
     run_id: Optional[str] = _RUN,
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """Validate a pipeline file, run its comparison or sweep, store the file's text in the run, write the
     report. Rerunning the stored pipeline (`sigbench pipeline run RESULT.h5`) reproduces the numbers."""
@@ -49,7 +50,10 @@ def run(
     if not is_quiet():
         console.print(f"Pipeline {escape(str(file))}: {escape(pipe.summary())}")
     _sigterm_as_interrupt()
-    with stdout_file(output) as out_path:
+    inputs = [file, pipe.signal.file]
+    with guard_outputs(inputs, [output if output is not None else pipe.results],
+                       [report if report is not None else pipe.report], overwrite=overwrite), \
+            stdout_file(output) as out_path:
         res = run_pipeline(pipe, output=out_path, report=report)
     out = output if output is not None else pipe.results
     rep = report if report is not None else pipe.report

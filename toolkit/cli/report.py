@@ -26,11 +26,13 @@ def report(
 ) -> None:
     """Write a report of a stored run: header, verdicts, leaderboard and every figure; nothing is re-run."""
     from sigbench.errors import ValidationError
+    from sigbench.outputs import check_outputs
     from sigbench.report import FORMATS, write_report
     from sigbench.results import load_results
 
     if fmt_ not in FORMATS:
         raise ValidationError(f"expected --format among {', '.join(FORMATS)}; received: format={fmt_!r}")
+    check_outputs([file], reports=[output])
     with stdin_file(file) as src:
         res = load_results(src, run)
     write_report(res, output, fmt=fmt_)
@@ -48,9 +50,11 @@ def plot(
     dpi: int = typer.Option(100, "--dpi", min=10, max=600, help="Resolution of a PNG."),
 ) -> None:
     """Draw one figure of a stored run into a PNG, SVG or PDF file."""
+    from sigbench.outputs import check_outputs
     from sigbench.plots import make_figure, save_figure
     from sigbench.results import load_results
 
+    check_outputs([file], reports=[output])
     with stdin_file(file) as src:
         res = load_results(src, run)
     save_figure(make_figure(res, what), output, dpi=dpi)
