@@ -28,6 +28,7 @@ import errno
 import json
 import math
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -38,7 +39,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sigbench._json import json_default
+from sigbench._json import json_default, loads_untrusted
 from sigbench._version import __version__
 from sigbench.errors import FileFormatError, ValidationError, WriteError
 from sigbench.h5safe import (
@@ -71,6 +72,7 @@ __all__ = [
     "check_dataset",
     "check_tree",
     "file_info",
+    "hdf5_state_damaged",
     "list_signals",
     "load_signal",
     "memory_budget_bytes",
@@ -163,10 +165,13 @@ def _header(sg: h5py.Group, path: Any) -> _Header:
     if not math.isfinite(rate_f) or rate_f <= 0:
         raise FileFormatError(f"{path}: signal {name}: expected finite sample_rate_hz > 0; received: {rate_f!r}")
     try:
-        channel_names = tuple(json.loads(_attr(sg, "channel_names", path, required=False, default="[]")))
-        metadata = json.loads(_attr(sg, "metadata", path, required=False, default="{}"))
-    except (json.JSONDecodeError, TypeError) as exc:
+        names = loads_untrusted(_attr(sg, "channel_names", path, required=False, default="[]"))
+        metadata = loads_untrusted(_attr(sg, "metadata", path, required=False, default="{}"))
+    except ValueError as exc:
         raise FileFormatError(f"{path}: signal {name}: bad JSON attribute ({exc})") from None
+    if not isinstance(names, list):
+        raise FileFormatError(f"{path}: signal {name}: expected channel_names to be a JSON list")
+    channel_names = tuple(names)
     if not isinstance(metadata, dict):
         raise FileFormatError(f"{path}: signal {name}: expected metadata to be a JSON object")
     has_clean = "clean" in sg
@@ -392,11 +397,53 @@ def _streamed_stats(sg: h5py.Group, h: _Header) -> dict[str, Any]:
 
 
 # -- writing -----------------------------------------------------------------------------------
+_HDF5_ERRNO = re.compile(r"errno = (\d+)")
+_DAMAGED = False
+
+
+def _errno_of(exc: BaseException) -> int | None:
+    """The OS error number of ``exc``, also when HDF5 only names it in its message (``errno = 28``)."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return int(exc.errno)
+    match = _HDF5_ERRNO.search(str(exc))
+    return int(match.group(1)) if match else None
+
+
 def _is_disk_full(exc: BaseException) -> bool:
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if _errno_of(exc) in (errno.ENOSPC, errno.EDQUOT):
         return True
     text = str(exc).lower()
     return "no space left" in text or "disk quota" in text
+
+
+def hdf5_state_damaged() -> bool:
+    """True after HDF5 failed to write or close a file in this process (disk full, file too large, I/O error).
+
+    HDF5 then holds identifiers it can no longer release: touching or freeing any h5py object of that file can
+    crash the interpreter (a segmentation fault, typically at exit). The CLI checks this after its one-line
+    error and leaves with ``os._exit`` without running finalisers; a long-running program should restart.
+    """
+    return _DAMAGED
+
+
+def _write_failure(exc: BaseException, target: Path) -> WriteError | None:
+    """The one-line :class:`WriteError` for an OS-level write failure inside HDF5, or None for anything else."""
+    global _DAMAGED
+    code = _errno_of(exc)
+    if _is_disk_full(exc):
+        _DAMAGED = True
+        return WriteError(f"disk full while writing {target}; the previous file is untouched")
+    if code == errno.EFBIG:
+        _DAMAGED = True
+        return WriteError(f"file too large: writing {target} went past the file size limit (ulimit -f) or the file "
+                          "system's largest file; the previous file is untouched")
+    if code == errno.EIO:
+        _DAMAGED = True
+        return WriteError(f"I/O error while writing {target}; the previous file is untouched")
+    if isinstance(exc, RuntimeError) and "file write failed" in str(exc):
+        _DAMAGED = True
+        return WriteError(f"cannot write {target}: {str(exc).splitlines()[0]}; the previous file is untouched")
+    return None
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -412,7 +459,8 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -438,7 +486,7 @@ def _remove_stale_temps(directory: Path, target_name: str) -> None:
         if not (name.startswith(prefix) and name.endswith(".tmp")):
             continue
         pid_text = name[len(prefix):].split(".", 1)[0]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or pid_alive(int(pid_text)):
             continue
         with contextlib.suppress(OSError):
             os.unlink(directory / name)
@@ -577,10 +625,9 @@ def _atomic_h5(target: Path, directory: Path, base: str | os.PathLike[str] | Non
             os.replace(tmp, target)
             _fsync_dir(directory)
         except (OSError, RuntimeError) as exc:
-            if _is_disk_full(exc):
-                raise WriteError(f"disk full while writing {target}; the previous file is untouched") from None
-            if isinstance(exc, OSError) and exc.errno == errno.EIO:
-                raise WriteError(f"I/O error while writing {target}; the previous file is untouched") from None
+            failure = _write_failure(exc, target)
+            if failure is not None:
+                raise failure from None
             raise
     finally:
         if tmp.exists():

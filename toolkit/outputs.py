@@ -32,6 +32,7 @@ from sigbench.errors import ValidationError, WriteError
 
 __all__ = [
     "HDF5_SIGNATURE",
+    "check_disk_space",
     "check_keepable",
     "check_outputs",
     "is_hdf5_file",
@@ -196,6 +197,36 @@ def check_keepable(path: str | os.PathLike[str]) -> bool:
         raise WriteError(f"{path} exists but cannot be read ({exc}); it was left as it is: pass --overwrite "
                          "to replace it, or choose another output") from None
     return True
+
+
+#: free space a write leaves untouched on top of its estimate (file system metadata, other writers)
+DISK_MARGIN_BYTES = 64 * 2**20
+
+
+def check_disk_space(path: str | os.PathLike[str], nbytes: int) -> None:
+    """Refuse, before writing, a file of about ``nbytes`` bytes that cannot fit beside ``path``.
+
+    Parameters
+    ----------
+    path : path-like
+        The output (its folder's file system is measured).
+    nbytes : int
+        Estimated size of the new file, bytes (the old file stays until the new one replaces it).
+
+    Raises
+    ------
+    WriteError
+        ``"disk full: …"`` with the estimate and the free space, in GiB.
+    """
+    folder = Path(path).parent if str(Path(path).parent) else Path(".")
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return  # the write itself reports a missing folder
+    free = st.f_bavail * st.f_frsize
+    if nbytes + DISK_MARGIN_BYTES > free:
+        raise WriteError(f"disk full: {path} needs about {nbytes / 2**30:.2f} GiB and {folder} has "
+                         f"{free / 2**30:.2f} GiB free; nothing was written")
 
 
 # -- the keep-or-overwrite policy ---------------------------------------------------------------------------

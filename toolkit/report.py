@@ -26,6 +26,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -307,7 +308,7 @@ def _env_items(results: Results) -> list[tuple[str, str]]:
 
 # -- HTML ----------------------------------------------------------------------------------------
 def _kv_html(items: list[tuple[str, str]]) -> str:
-    e = html.escape
+    e = _html_text
     return '<dl class="kv">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items) + "</dl>"
 
 
@@ -326,7 +327,7 @@ def render_html(results: Results, *, dpi: int = 100) -> str:
     str
         UTF-8 HTML5 with no script and no reference to anything outside the document.
     """
-    e = html.escape
+    e = _html_text
     title = f"sigbench report — {results.task} on {results.signal.get('name', '?')} ({results.run_id})"
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -381,10 +382,26 @@ def render_html(results: Results, *, dpi: int = 100) -> str:
     return "\n".join(parts) + "\n"
 
 
+#: bidirectional controls, zero-width marks, line/paragraph separators: shown as ``\uNNNN``, never applied
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def _html_text(text: str, quote: bool = True) -> str:
+    """``html.escape`` plus bidirectional and invisible format characters shown as ``\\uNNNN``."""
+    return html.escape(_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text)), quote=quote)
+
+
 # -- Markdown ------------------------------------------------------------------------------------
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~:<>#])")
+
+
 def _md(text: str) -> str:
-    """Escape a table cell / inline text for Markdown (pipes, HTML, newlines)."""
-    return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
+    """Escape a table cell / inline text for Markdown: newlines folded; HTML's ``&``; every character that
+    starts a link, an image, an autolink (``:`` of ``https://``, ``www.``), emphasis, code or a table cell is
+    backslash-escaped; bidirectional controls are shown as ``\\uNNNN`` (they would reorder the text)."""
+    folded = " ".join(_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text)).split())
+    escaped = _MD_SPECIAL.sub(r"\\\1", folded.replace("&", "&amp;"))
+    return re.sub(r"(?i)\bwww\.", "www\\.", escaped)
 
 
 def render_markdown(results: Results, image_dir: str, *, dpi: int = 100) -> tuple[str, dict[str, bytes]]:

@@ -133,6 +133,18 @@ class DSPProcessor(Processor):
     the first row or the last column, so checking those is the same check.
     """
 
+    def check_task(self, *, window: int, horizon: int = 1, n_outputs: int = 1, seed: int | None = None,
+                   seeds: int = 1) -> None:
+        """Refuse ``numtaps`` longer than the window (see :meth:`sigbench.Processor.check_task`)."""
+        super().check_task(window=window, horizon=horizon, n_outputs=n_outputs, seed=seed, seeds=seeds)
+        self._check_taps(int(window))
+
+    def _check_taps(self, window: int) -> None:
+        """Raise :class:`ValidationError` when the filter needs more samples than ``window``."""
+        taps = getattr(self, "numtaps_param", None)
+        if taps is not None:
+            resolve_numtaps(taps, window)
+
     def _check_inputs(self, inputs: np.ndarray, *, fitting: bool = False) -> None:
         if not is_window_view(inputs):
             super()._check_inputs(inputs, fitting=fitting)

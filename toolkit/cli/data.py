@@ -46,7 +46,8 @@ def _summary(info: dict[str, Any]) -> None:
 def generate(
     source: str = typer.Argument(..., help="Source name (see `sigbench plugins`), e.g. sines."),
     output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="HDF5 file to write ('-': stdout)."),
-    n: Optional[int] = typer.Option(None, "--n", min=1, help="Number of samples (source default if omitted)."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, max=200_000_000,
+                                    help="Number of samples (source default if omitted; at most 2e8)."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Noise seed (default 0)."),
     snr_db: Optional[float] = typer.Option(None, "--snr-db", help="Input SNR in dB, for sources that add noise."),
     param: list[str] = typer.Option([], "--param", "-p", help="Source parameter KEY=VALUE (repeatable)."),
