@@ -27,7 +27,7 @@ from sigbench.errors import (
     WriteError,
 )
 from sigbench.hookspecs import hookimpl
-from sigbench.processor import Processor
+from sigbench.processor import Processor, TaskContext
 from sigbench.registry import (
     generate,
     get_metric,
@@ -51,17 +51,17 @@ _LAZY = {
     "file_info": "sigbench.h5",
     "Task": "sigbench.tasks",
     "TaskData": "sigbench.tasks",
-    "compare": "sigbench.engine",
-    "run_method": "sigbench.engine",
-    "sweep": "sigbench.engine",
+    "compare": "sigbench.run",
+    "run_method": "sigbench.run",
+    "sweep": "sigbench.run",
     "Results": "sigbench.results",
     "load_results": "sigbench.results",
     "chain": "sigbench.chains",
-    "stream_run": "sigbench.streaming",
+    "stream_run": "sigbench.run",
     "stream_generate": "sigbench.streamgen",
-    "stream_compare": "sigbench.streaming",
+    "stream_compare": "sigbench.run",
     "stream_import": "sigbench.datasets.stream_import",
-    "FileWindows": "sigbench.file_windows",
+    "FileWindows": "sigbench.run.rows",
 }
 
 __all__ = [
@@ -76,6 +76,7 @@ __all__ = [
     "SigbenchError",
     "Signal",
     "Task",
+    "TaskContext",
     "TaskData",
     "UnknownNameError",
     "UnsafeFileError",

@@ -535,7 +535,7 @@ def _kept_output(target: Path, base: Path | None) -> Path | None:
 
 @contextlib.contextmanager
 def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | None = None,
-              skip: tuple[str, ...] = (), keep: bool | None = None) -> Iterator[h5py.File]:
+              skip: tuple[str, ...] = (), keep: bool = True) -> Iterator[h5py.File]:
     """Write a complete new sigbench file and publish it with ``os.replace``.
 
     Parameters
@@ -546,10 +546,11 @@ def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | 
         (:func:`sigbench.outputs.writable_target`).
     base : path-like, optional
         An existing sigbench file whose contents are copied first (minus ``skip``); may equal ``target``.
-    keep : bool, optional
+    keep : bool, default True
         Build on the existing ``target`` too, when it is a sigbench file: every signal and run it holds is
-        kept, ``base``'s members replace those of the same name. Default: ``True`` when ``base`` is given.
-        :func:`sigbench.outputs.start_fresh` (``--overwrite``) turns it off for the next write of ``target``.
+        kept, ``base``'s members replace those of the same name. ``False`` replaces the file as a whole (what
+        ``generate``/``import`` without ``--append`` ask for). :func:`sigbench.outputs.start_fresh`
+        (``--overwrite``) turns it off for the next write of ``target``.
 
     Yields
     ------
@@ -573,7 +574,6 @@ def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | 
     if not directory.is_dir():
         raise WriteError(f"cannot write {path}: directory {directory} does not exist")
     with write_lock(path):
-        keep = base is not None if keep is None else keep
         fresh = take_fresh(path)
         if fresh and base is not None and same_file(base, path):
             base = None  # --overwrite of a file that is also the base: start from nothing
@@ -688,7 +688,7 @@ def save_signal(signal: Signal | list[Signal], path: str | os.PathLike[str], *, 
     signals = signal if isinstance(signal, list) else [signal]
     target = Path(path)
     base = target if append and target.exists() else None
-    with atomic_h5(target, base=base) as f:
+    with atomic_h5(target, base=base, keep=append) as f:
         for s in signals:
             write_signal_group(f, s)
     return target

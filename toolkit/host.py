@@ -51,6 +51,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "sigbench.datasets.synthetic",
     "sigbench.datasets.systems",
     "sigbench.datasets.importers",
+    "sigbench.datasets.comms",
     "sigbench.plugins.dsp.naive",
     "sigbench.plugins.dsp.wiener",
     "sigbench.plugins.dsp.lms",
@@ -59,12 +60,16 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "sigbench.plugins.dsp.fir",
     "sigbench.plugins.dsp.fir_bank",
     "sigbench.plugins.dsp.fft",
+    "sigbench.plugins.dsp.equalise",
+    "sigbench.plugins.dsp.detect",
+    "sigbench.plugins.dsp.known_fir",
     "sigbench.plugins.neural.dnn",
     "sigbench.plugins.neural.cnn",
     "sigbench.plugins.neural.lstm",
     "sigbench.plugins.neural.cnn_lstm",
     "sigbench.tasks",
     "sigbench.metrics",
+    "sigbench.metrics_comms",
 )
 
 KINDS = ("sources", "processors", "tasks", "metrics")
@@ -84,8 +89,10 @@ class Entry:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly description (used by ``sigbench plugins --json``)."""
-        return {"name": self.name, "origin": self.origin, "package": self.package, "version": self.version,
-                **self.info}
+        info = {k: v for k, v in self.info.items() if k != "accumulator"}
+        if self.kind == "metrics":
+            info["blockwise"] = self.info.get("accumulator") is not None
+        return {"name": self.name, "origin": self.origin, "package": self.package, "version": self.version, **info}
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,10 @@ class Registry:
                         f"failed to load: {broken.error}"
                     ) from None
             known = ", ".join(sorted(self.entries[kind])) or "none"
+            if self.broken:  # it may well be what a plugin that failed to load would have provided
+                failed = "; ".join(f"{b.name} ({b.package}): {b.error}" for b in self.broken)
+                raise PluginError(f"{kind[:-1]} {name!r} is not available; plugins that failed to load might "
+                                  f"provide it: {failed} (known: {known})") from None
             raise UnknownNameError(f"unknown {kind[:-1]} {name!r}; known: {known}") from None
 
     def names(self, kind: str) -> list[str]:
@@ -132,7 +143,7 @@ class Registry:
         return sorted(self.entries[kind])
 
 
-def _one_line(exc: BaseException) -> str:
+def exception_line(exc: BaseException) -> str:
     """``Type: message`` on one line (pluggy puts the reason of a validation error on later lines)."""
     text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -262,7 +273,7 @@ class Host:
     def _fail(self, name: str, package: str, exc: BaseException, stage: str) -> None:
         if self.strict:
             raise exc
-        self.broken.append(BrokenPlugin(name=name, package=package, error=_one_line(exc), stage=stage))
+        self.broken.append(BrokenPlugin(name=name, package=package, error=exception_line(exc), stage=stage))
         if os.environ.get("SIGBENCH_DEBUG"):
             traceback.print_exception(exc, file=sys.stderr)
 
@@ -291,8 +302,8 @@ class Host:
                 except (Exception, SystemExit) as exc:
                     if self.strict:
                         raise
-                    registry.broken.append(BrokenPlugin(origin, package, _one_line(_as_exception(exc, "registering")),
-                                                        f"register_{kind}"))
+                    line = exception_line(_as_exception(exc, "registering"))
+                    registry.broken.append(BrokenPlugin(origin, package, line, f"register_{kind}"))
                     continue  # roll back this plugin's registrations of this kind
                 for entry in pending:
                     table = registry.entries[kind]
@@ -364,7 +375,8 @@ class _Collector:
         else:  # metrics
             name, obj = args[0], args[1]
             info = {"higher_is_better": bool(kwargs.get("higher_is_better", False)),
-                    "description": kwargs.get("description", ""), "unit": kwargs.get("unit", "")}
+                    "description": kwargs.get("description", ""), "unit": kwargs.get("unit", ""),
+                    "accumulator": kwargs.get("accumulator")}
         if not isinstance(name, str) or not name:
             raise ValidationError(f"expected a non-empty {self.kind[:-1]} name; received: name={name!r}")
         for existing in self.pending:

@@ -20,6 +20,10 @@ log_spectral_distance_db
 
 A metric whose value cannot be defined (``snr_db`` of a perfect prediction is +inf) returns ``inf``;
 the engine stores it as such and never turns a failure into NaN.
+
+Out of core, each of these (but ``log_spectral_distance_db`` and ``excess_db``, which the engine derives)
+is computed from sums accumulated block by block (:class:`ErrorSums`): they are registered with an
+``accumulator`` (see :mod:`sigbench.run.score`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import numpy as np
 
 from sigbench.hookspecs import hookimpl
 
-__all__ = ["METRICS", "RunningMoments", "db_ratio"]
+__all__ = ["METRICS", "ErrorSums", "RunningMoments", "db_ratio"]
 
 
 def db_ratio(num: float, den: float) -> float:
@@ -133,6 +137,66 @@ def log_spectral_distance_db(y_true: np.ndarray, y_pred: np.ndarray, context: di
     return float(np.sqrt(np.mean(np.square(d))))
 
 
+class ErrorSums:
+    """Sufficient statistics of the error metrics, accumulated block by block (the metric accumulator protocol:
+    ``add(y_true, y_pred, context)``, ``value(context)``); :meth:`for_metric` makes one per metric."""
+
+    def __init__(self, metric: str = "mse") -> None:
+        self.metric = metric
+        self.sse = 0.0
+        self.sae = 0.0
+        self.max_abs = 0.0
+        self.sse_observed = 0.0
+        self.observed = True
+        self.y = RunningMoments()
+
+    @classmethod
+    def for_metric(cls, metric: str) -> Any:
+        """A factory of accumulators of ``metric`` (what ``register(..., accumulator=…)`` takes)."""
+        return lambda: cls(metric)
+
+    def add(self, y_true: Any, y_pred: Any, context: dict[str, Any]) -> None:
+        """Fold one block of rows in."""
+        yt = np.asarray(y_true, dtype=np.float64)
+        e = yt - np.asarray(y_pred, dtype=np.float64)
+        self.sse += float(np.sum(np.square(e)))
+        self.sae += float(np.sum(np.abs(e)))
+        self.max_abs = max(self.max_abs, float(np.max(np.abs(e))) if e.size else 0.0)
+        observed = context.get("observed_at_target")
+        if observed is None:
+            self.observed = False
+        else:
+            self.sse_observed += float(np.sum(np.square(yt - np.asarray(observed, dtype=np.float64))))
+        self.y.add(yt)
+
+    def value(self, context: dict[str, Any]) -> float:
+        """The metric over every block folded in."""
+        n = self.y.count
+        sum_y2 = self.y.m2 + n * self.y.mean ** 2
+        snr = db_ratio(sum_y2, self.sse)
+        if self.metric == "mse":
+            return self.sse / n
+        if self.metric == "rmse":
+            return math.sqrt(self.sse / n)
+        if self.metric == "mae":
+            return self.sae / n
+        if self.metric == "max_abs_error":
+            return self.max_abs
+        if self.metric == "nmse_db":
+            return db_ratio(self.sse, self.y.m2)
+        if self.metric == "snr_db":
+            return snr
+        if self.metric == "snr_gain_db":
+            if not self.observed:
+                raise ValueError("snr_gain_db needs context['observed_at_target']")
+            return snr - db_ratio(sum_y2, self.sse_observed)
+        raise ValueError(f"no accumulated form of metric {self.metric!r}")
+
+
+#: metrics with an accumulated (out-of-core) form
+BLOCKWISE = ("mse", "rmse", "mae", "max_abs_error", "nmse_db", "snr_db", "snr_gain_db")
+
+
 #: name → (function, higher_is_better, unit, description)
 METRICS: dict[str, tuple[Any, bool, str, str]] = {
     "mse": (mse, False, "", "mean squared error"),
@@ -151,4 +215,5 @@ METRICS: dict[str, tuple[Any, bool, str, str]] = {
 def register_metrics(register: Any) -> None:
     """Register the built-in metrics."""
     for name, (fn, higher, unit, description) in METRICS.items():
-        register(name, fn, higher_is_better=higher, unit=unit, description=description)
+        register(name, fn, higher_is_better=higher, unit=unit, description=description,
+                 accumulator=ErrorSums.for_metric(name) if name in BLOCKWISE else None)

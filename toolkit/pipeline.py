@@ -415,10 +415,10 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _validate(doc: dict[str, Any], ck: _Checker, base_dir: Path, *, from_results: bool) -> dict[str, Any]:
     """Check ``doc`` against the schema and the registry; returns the parts of a :class:`Pipeline`."""
-    from sigbench.engine import resolve_methods
     from sigbench.host import get_host
     from sigbench.params import coerce_params
     from sigbench.protocol import Protocol
+    from sigbench.run import resolve_methods
 
     registry = get_host().registry
     ck.table(doc, (), "")
@@ -674,7 +674,7 @@ def run_pipeline(pipeline: Pipeline | str | os.PathLike[str], overrides: Sequenc
         With ``config["pipeline"]`` = ``{"file", "base_dir", "text", "sha256", "overrides", "effective"}``.
     """
     import sigbench as sb
-    from sigbench.engine import compare, sweep
+    from sigbench.run import compare, sweep
 
     p = pipeline if isinstance(pipeline, Pipeline) else load_pipeline(pipeline, overrides, run=run)
     out = Path(output) if output is not None else p.results

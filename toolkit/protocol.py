@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sigbench._validate import in_range, one_of, positive_int
 from sigbench.errors import ValidationError
@@ -89,8 +90,11 @@ class Protocol:
         b = round((self.train + self.val) * n_samples)
         return a, b, n_samples
 
-    def split(self, data: TaskData) -> Segments:
+    def split(self, data: TaskData | Any) -> Segments:
         """Rows of each segment; every row lies wholly inside one segment.
+
+        ``data`` is a :class:`~sigbench.TaskData` or a row :class:`~sigbench.run.rows.Geometry` (anything with
+        ``rows_within``, ``n_samples``, ``span`` and ``window``).
 
         Raises
         ------

@@ -95,6 +95,10 @@ class MethodRow:
     grid: dict[str, Any] = field(default_factory=dict)
     is_reference: bool = False
     is_chain: bool = False
+    #: the traceback of a failed row's error (shown with ``--debug`` and in the report)
+    traceback: str | None = None
+    #: what the row could not compute (a metric out of core without an accumulator, …)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (the ``rows`` items of ``compare --json``)."""
@@ -102,7 +106,8 @@ class MethodRow:
             "method": self.method, "name": self.name, "family": self.family, "status": self.status,
             "error": self.error, "seeds": self.seeds, "metrics": self.metrics, "cost": self.cost,
             "options": self.options, "grid": self.grid, "reference": self.is_reference, "chain": self.is_chain,
-            "per_seed": self.per_seed, "describe": self.describe,
+            "per_seed": self.per_seed, "describe": self.describe, "traceback": self.traceback,
+            "warnings": self.warnings,
         }
 
     @classmethod
@@ -112,7 +117,8 @@ class MethodRow:
                    seeds=list(d.get("seeds", [])), per_seed=list(d.get("per_seed", [])),
                    metrics=dict(d.get("metrics", {})), cost=dict(d.get("cost", {})), options=dict(d.get("options", {})),
                    describe=dict(d.get("describe", {})), grid=dict(d.get("grid", {})),
-                   is_reference=bool(d.get("reference", False)), is_chain=bool(d.get("chain", False)))
+                   is_reference=bool(d.get("reference", False)), is_chain=bool(d.get("chain", False)),
+                   traceback=d.get("traceback"), warnings=list(d.get("warnings", [])))
 
 
 @dataclass

@@ -20,9 +20,11 @@ from sigbench._validate import positive_int
 from sigbench.errors import ValidationError
 from sigbench.h5 import CHUNK_SAMPLES, atomic_h5, new_signal_group
 from sigbench.metrics import RunningMoments
-from sigbench.stream_cells import DEFAULT_CHUNK_SAMPLES
 
 __all__ = ["STREAM_SOURCES", "stream_generate"]
+
+#: samples generated per chunk by default (8 MiB of float64)
+DEFAULT_CHUNK_SAMPLES = 2**20
 
 #: sources :func:`stream_generate` can write chunk by chunk
 STREAM_SOURCES = ("sines", "noise")
@@ -128,7 +130,7 @@ def stream_generate(source: str, path: str | os.PathLike[str], n: int, seed: int
     from sigbench.outputs import check_disk_space
 
     check_disk_space(target, n * np.dtype(dtype).itemsize * (2 if clean_fn is not None else 1))
-    with atomic_h5(target) as f:
+    with atomic_h5(target, keep=False) as f:
         sg = new_signal_group(f, probe.name, sample_rate_hz=probe.sample_rate_hz, t0_s=probe.t0_s,
                               units=probe.units, channel_names=probe.channel_names, metadata=meta)
         chunks = (min(n, CHUNK_SAMPLES),)

@@ -39,9 +39,9 @@ Example
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -116,22 +116,64 @@ def optional_numtaps(numtaps: Any) -> int | None:
     return None if numtaps is None else positive_int("numtaps", numtaps)
 
 
-def is_window_view(inputs: np.ndarray) -> bool:
-    """True when ``inputs[i, j]`` lives at ``base + (i + j)·itemsize``: sliding windows of one stream.
+class _LearningCurve:
+    """The learning curve of an adaptive filter's training pass: a-priori error power and weights after each
+    of (at most) :data:`CONVERGENCE_BLOCKS` equal parts of the ``rows`` training rows."""
 
-    Then the distinct values are the first row and the last column — ``rows + window - 1`` samples.
-    """
-    return inputs.ndim == 2 and inputs.shape[0] > 1 and inputs.strides == (inputs.itemsize, inputs.itemsize)
+    def __init__(self, rows: int, outputs: int) -> None:
+        self.edges = [int(e) for e in np.unique(np.linspace(0, rows, min(CONVERGENCE_BLOCKS, rows) + 1).astype(int))]
+        self.outputs = outputs
+        self.part = 0
+        self.sse = 0.0
+        self.samples: list[int] = []
+        self.error_db: list[float] = []
+        self.weights: list[list[float]] = []
+        self.power_sum = 0.0
+        self.power_rows = 0
+
+    def input_power(self, inputs: np.ndarray) -> float:
+        """Mean square of the newest input samples seen so far (for divergence messages)."""
+        newest = np.asarray(inputs[:, -1], dtype=np.float64)
+        self.power_sum += float(np.sum(np.square(newest)))
+        self.power_rows += newest.size
+        return self.power_sum / max(self.power_rows, 1)
+
+    def next_edge(self, seen: int) -> int:
+        """The row where the current part ends."""
+        if seen >= self.edges[-1]:
+            raise ValidationError(f"expected {self.edges[-1]} training rows in the blocks (rows=…); received more")
+        return self.edges[self.part + 1]
+
+    def add(self, seen: int, d: np.ndarray, y: np.ndarray, weights: np.ndarray) -> None:
+        """Account rows adapted on, ``seen`` the rows adapted so far; close the part at its edge."""
+        self.sse += float(np.sum(np.square(d - y)))
+        if self.part + 1 < len(self.edges) and seen == self.edges[self.part + 1]:
+            a, b = self.edges[self.part], self.edges[self.part + 1]
+            power = self.sse / ((b - a) * self.outputs)
+            self.samples.append(b)
+            self.error_db.append(10.0 * math.log10(power) if power > 0 else -300.0)
+            self.weights.append(weights[0].tolist())
+            self.part += 1
+            self.sse = 0.0
+
+    def result(self) -> dict[str, Any]:
+        """``sample``, ``error_db``, ``weights``, ``steady_error_db`` and ``convergence_samples``."""
+        final = float(np.mean(self.error_db[-max(1, len(self.error_db) // 5):]))
+        converged = next((s for s, e in zip(self.samples, self.error_db, strict=True) if e <= final + 1.0),
+                         self.samples[-1])
+        return {"sample": self.samples, "error_db": self.error_db, "weights": self.weights,
+                "steady_error_db": final, "convergence_samples": int(converged)}
 
 
 class DSPProcessor(Processor):
-    """:class:`~sigbench.Processor` whose input check costs ``O(rows + window)`` on a sliding-window view.
+    """:class:`~sigbench.Processor` of the DSP family (the base of the built-in DSP processors).
 
-    The base check runs ``np.isfinite`` over the ``rows × window`` view — ``window`` times more work
-    than the stream holds, and a temporary of that size; for an LMS over 10⁶ rows that costs more
-    than the filter itself. On a view from :func:`sigbench.sliding_windows` every sample appears in
-    the first row or the last column, so checking those is the same check.
+    The base class's input check already costs ``O(rows + window)`` on a sliding-window view (every sample of
+    such a view is in its first row or its last column), so a DSP processor over 10⁶ rows pays for the stream,
+    not for ``rows × window`` values.
     """
+
+    family: ClassVar[str] = "dsp"
 
     def check_task(self, *, window: int, horizon: int = 1, n_outputs: int = 1, seed: int | None = None,
                    seeds: int = 1) -> None:
@@ -144,14 +186,6 @@ class DSPProcessor(Processor):
         taps = getattr(self, "numtaps_param", None)
         if taps is not None:
             resolve_numtaps(taps, window)
-
-    def _check_inputs(self, inputs: np.ndarray, *, fitting: bool = False) -> None:
-        if not is_window_view(inputs):
-            super()._check_inputs(inputs, fitting=fitting)
-            return
-        if not (np.isfinite(inputs[0]).all() and np.isfinite(inputs[:, -1]).all()):
-            raise ValidationError("expected finite inputs; received: NaN/inf in inputs")
-        super()._check_inputs(inputs[:1], fitting=fitting)  # shape checks (messages of the base class)
 
 
 class AdaptiveFilter(DSPProcessor):
@@ -204,34 +238,40 @@ class AdaptiveFilter(DSPProcessor):
         return int(self.weights.shape[1])
 
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
-        numtaps = resolve_numtaps(self.numtaps_param, inputs.shape[1])
-        d = targets.reshape(targets.shape[0], -1)
-        rms = math.sqrt(float(np.mean(np.square(d))))
-        self.error_limit = DIVERGENCE_FACTOR * max(rms, float(np.finfo(np.float64).tiny))
-        self.weights = np.zeros((d.shape[1], numtaps))
-        self.extra_state = self._init_extra_state(numtaps)
-        self.samples_seen = 0
-        self.convergence = self._adapt_recording(inputs, d)
+        self._fit_blocks(iter([(inputs, targets)]), int(inputs.shape[0]))
 
-    def _adapt_recording(self, inputs: np.ndarray, d: np.ndarray, blocks: int = CONVERGENCE_BLOCKS) -> dict[str, Any]:
-        """Adapt over the training rows in consecutive blocks (exactly one pass: the state carries over),
-        recording the a-priori error power and the weights after each block — the learning curve."""
-        rows = inputs.shape[0]
-        edges = np.unique(np.linspace(0, rows, min(blocks, rows) + 1).astype(int))
-        samples: list[int] = []
-        error_db: list[float] = []
-        weights: list[list[float]] = []
-        power = float(np.mean(np.square(inputs[:, -1])))
-        for start, stop in itertools.pairwise(edges):
-            y = self._adapt(inputs[start:stop], d[start:stop], power=power)
-            err_power = float(np.mean(np.square(d[start:stop] - y)))
-            samples.append(int(stop))
-            error_db.append(10.0 * math.log10(err_power) if err_power > 0 else -300.0)
-            weights.append(self.weights[0].tolist())
-        final = float(np.mean(error_db[-max(1, len(error_db) // 5):]))
-        converged = next((s for s, e in zip(samples, error_db, strict=True) if e <= final + 1.0), samples[-1])
-        return {"sample": samples, "error_db": error_db, "weights": weights, "steady_error_db": final,
-                "convergence_samples": int(converged)}
+    def _fit_blocks(self, blocks: Iterator[tuple[np.ndarray, np.ndarray]], rows: int | None) -> None:
+        """Adapt over the training rows, block after block: the same updates, in the same order, as one pass
+        (the state carries over), so the weights equal those of ``fit`` on all the rows bit for bit.
+
+        The learning curve (``describe()['convergence']``) records the a-priori error power and the weights
+        after each of :data:`CONVERGENCE_BLOCKS` equal parts of the ``rows`` training rows, wherever the
+        blocks' edges fall. The divergence limit is :data:`DIVERGENCE_FACTOR` × the RMS of the first block's
+        targets (all of them when fitted in one block).
+        """
+        if rows is None:
+            raise ValidationError(f"expected the number of training rows for {self.name}.fit_blocks "
+                                  "(rows=…); received: rows=None")
+        curve: _LearningCurve | None = None
+        for inputs, targets in blocks:
+            d = targets.reshape(targets.shape[0], -1)
+            if curve is None:  # the first block sets the filter up
+                numtaps = resolve_numtaps(self.numtaps_param, inputs.shape[1])
+                rms = math.sqrt(float(np.mean(np.square(d))))
+                self.error_limit = DIVERGENCE_FACTOR * max(rms, float(np.finfo(np.float64).tiny))
+                self.weights = np.zeros((d.shape[1], numtaps))
+                self.extra_state = self._init_extra_state(numtaps)
+                self.samples_seen = 0
+                curve = _LearningCurve(rows, d.shape[1])
+            power = curve.input_power(inputs)
+            start = 0
+            while start < inputs.shape[0]:
+                stop = min(start + curve.next_edge(self.samples_seen) - self.samples_seen, inputs.shape[0])
+                y = self._adapt(inputs[start:stop], d[start:stop], power=power)
+                curve.add(self.samples_seen, d[start:stop], y, self.weights)
+                start = stop
+        assert curve is not None
+        self.convergence = curve.result()
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
         return predict_linear(inputs, self.weights)

@@ -47,7 +47,7 @@ array([ 1.  , -0.5 ,  0.25])
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -139,6 +139,80 @@ def tsqr_solve(r: np.ndarray, ncols: int) -> np.ndarray:
     return np.asarray(weights, dtype=np.float64)
 
 
+class _BlockQR:
+    """:func:`block_lstsq` fed block by block: rows are regrouped into the same ``CHUNK_ROWS``-row pieces."""
+
+    def __init__(self, ncols: int, outputs: int, rows: int, loading: float) -> None:
+        self.ncols = ncols
+        self.r = tsqr_start(ncols, outputs, rows, loading)
+        self.pending_x: list[np.ndarray] = []
+        self.pending_d: list[np.ndarray] = []
+        self.pending = 0
+
+    def add(self, x: np.ndarray, d: np.ndarray) -> None:
+        start = 0
+        while start < x.shape[0]:
+            take = min(CHUNK_ROWS - self.pending, x.shape[0] - start)
+            self.pending_x.append(np.asarray(x[start:start + take], dtype=np.float64))
+            self.pending_d.append(d[start:start + take])
+            self.pending += take
+            start += take
+            if self.pending == CHUNK_ROWS:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        a = self.pending_x[0] if len(self.pending_x) == 1 else np.vstack(self.pending_x)
+        b = self.pending_d[0] if len(self.pending_d) == 1 else np.vstack(self.pending_d)
+        self.r = tsqr_update(self.r, a, b)
+        self.pending_x, self.pending_d, self.pending = [], [], 0
+
+    def solve(self) -> np.ndarray:
+        self._flush()
+        return tsqr_solve(self.r, self.ncols)
+
+
+class _StreamCorrelation:
+    """The autocorrelation method from consecutive blocks of sliding-window rows: ``r(ℓ)`` summed over
+    sample pairs as they arrive (the previous block's last ``numtaps − 1`` samples kept), ``P`` by rows."""
+
+    def __init__(self, numtaps: int, outputs: int, rows: int, loading: float) -> None:
+        self.numtaps, self.rows, self.loading = numtaps, rows, loading
+        self.acf = np.zeros(numtaps)
+        self.p = np.zeros((numtaps, outputs))
+        self.tail = np.zeros(0)
+        self.length = 0
+
+    def add(self, x: np.ndarray, d: np.ndarray) -> None:
+        if not is_stream(x) or (self.tail.size and not np.array_equal(
+                np.asarray(x[0, :-1], dtype=np.float64), self.tail)):
+            raise ValidationError(
+                "expected sliding-window rows of one stream for method='toeplitz'; received: rows that are "
+                "not shifted copies of each other (use method='lstsq')"
+            )
+        for start in range(0, x.shape[0], CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, x.shape[0])
+            self.p += np.asarray(x[start:stop], dtype=np.float64).T @ d[start:stop]
+        new = stream_of(x) if self.length == 0 else np.asarray(x[:, -1], dtype=np.float64)
+        ext = np.concatenate([self.tail, new])
+        t = self.tail.size
+        for lag in range(self.numtaps):
+            lo = max(t, lag)  # pairs (u − lag, u) with u a new sample
+            if lo < ext.size:
+                self.acf[lag] += float(np.dot(ext[lo - lag: ext.size - lag], ext[lo:]))
+        self.length += new.size
+        self.tail = ext[-(self.numtaps - 1):] if self.numtaps > 1 else np.zeros(0)
+
+    def solve(self) -> np.ndarray:
+        from scipy.linalg import solve_toeplitz
+
+        acf = self.acf / self.length
+        acf[0] += self.loading
+        p = self.p / self.rows
+        return np.asarray(solve_toeplitz(acf, p), dtype=np.float64).reshape(self.numtaps, -1)
+
+
 class Wiener(DSPProcessor):
     """Least-squares Wiener-Hopf FIR of ``numtaps`` taps, one column of weights per output.
 
@@ -197,22 +271,41 @@ class Wiener(DSPProcessor):
         return int(self.weights.shape[0])
 
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
-        numtaps = resolve_numtaps(self.numtaps_param, inputs.shape[1])
-        rows = inputs.shape[0]
+        if self.method == "toeplitz":  # the whole stream at hand: its autocorrelation by FFT
+            numtaps = self._check_rows(inputs.shape[0], inputs.shape[1])
+            d = targets.reshape(inputs.shape[0], -1).astype(np.float64, copy=False)
+            self.weights = self._solve_toeplitz(inputs[:, inputs.shape[1] - numtaps:], d)
+            return
+        self._fit_blocks(iter([(inputs, targets)]), int(inputs.shape[0]))
+
+    def _check_rows(self, rows: int, window: int) -> int:
+        numtaps = resolve_numtaps(self.numtaps_param, window)
         if rows < numtaps and self.loading == 0:
             raise ValidationError(
                 f"expected at least numtaps={numtaps} training rows for a determined least-squares fit "
                 f"(or loading > 0); received: rows={rows}"
             )
-        d = targets.reshape(rows, -1).astype(np.float64, copy=False)
-        x = inputs[:, inputs.shape[1] - numtaps:]
-        if self.method == "toeplitz":
-            self.weights = self._solve_toeplitz(x, d)
-        else:
-            self.weights = self._solve_lstsq(x, d)
+        return numtaps
 
-    def _solve_lstsq(self, x: np.ndarray, d: np.ndarray) -> np.ndarray:
-        return block_lstsq(lambda start, stop: x[start:stop], x.shape[0], x.shape[1], d, self.loading)
+    def _fit_blocks(self, blocks: Iterator[tuple[np.ndarray, np.ndarray]], rows: int | None) -> None:
+        """Least squares from consecutive blocks of rows: the block QR of ``lstsq`` on the same
+        :data:`~sigbench.plugins.dsp._adaptive.CHUNK_ROWS`-row pieces (bit for bit the weights of ``fit``), or
+        for ``toeplitz`` the autocorrelation and cross-correlation accumulated block by block (equal to the
+        FFT-based ``fit`` to rounding)."""
+        if rows is None:
+            raise ValidationError("expected the number of training rows for wiener.fit_blocks (rows=…); "
+                                  "received: rows=None")
+        solver: _BlockQR | _StreamCorrelation | None = None
+        numtaps = 0
+        for inputs, targets in blocks:
+            d = np.asarray(targets, dtype=np.float64).reshape(inputs.shape[0], -1)
+            if solver is None:
+                numtaps = self._check_rows(rows, inputs.shape[1])
+                solver = (_StreamCorrelation(numtaps, d.shape[1], rows, self.loading) if self.method == "toeplitz"
+                          else _BlockQR(numtaps, d.shape[1], rows, self.loading))
+            solver.add(inputs[:, inputs.shape[1] - numtaps:], d)
+        assert solver is not None
+        self.weights = solver.solve()
 
     def _solve_toeplitz(self, x: np.ndarray, d: np.ndarray) -> np.ndarray:
         from scipy.linalg import solve_toeplitz

@@ -171,7 +171,8 @@ def _common_params(*, seed: Any, epochs: Any, batch_size: Any, learning_rate: An
         "epochs": positive_int("epochs", epochs),
         "batch_size": positive_int("batch_size", batch_size),
         "learning_rate": positive_float("learning_rate", learning_rate),
-        "validation_fraction": in_range("validation_fraction", validation_fraction, 0.0, 1.0, high_open=True),
+        "validation_fraction": None if validation_fraction is None else in_range(
+            "validation_fraction", validation_fraction, 0.0, 1.0, high_open=True),
         "patience": patience,
         "standardize": bool(standardize),
         "steps_per_execution": positive_int("steps_per_execution", steps_per_execution),
@@ -324,7 +325,8 @@ class NeuralProcessor(Processor):
         self.epochs: int = params["epochs"]
         self.batch_size: int = params["batch_size"]
         self.learning_rate: float = params["learning_rate"]
-        self.validation_fraction: float = params["validation_fraction"]
+        #: None: the run's validation segment (``context.validation_fraction``), 0.2 outside a run
+        self.validation_fraction: float | None = params["validation_fraction"]
         self.patience: int | None = params["patience"]
         self.standardize: bool = params["standardize"]
         self.steps_per_execution: int = params["steps_per_execution"]
@@ -338,6 +340,15 @@ class NeuralProcessor(Processor):
         if self.expected_window is not None:
             self._check_window(self.expected_window)
 
+    @property
+    def held_out_fraction(self) -> float:
+        """The fraction of the fit rows held out for early stopping: the ``validation_fraction`` parameter, else
+        the run's validation segment (``context.validation_fraction``), else 0.2 (fitted outside a run)."""
+        if self.validation_fraction is not None:
+            return self.validation_fraction
+        if self.context is not None:
+            return self.context.validation_fraction
+        return 0.2
     # -- sizes and the task -----------------------------------------------------------------
     def parameter_count(self, window: int, n_outputs: int = 1) -> int:
         """Parameters of the model this processor builds for ``window`` samples and ``n_outputs`` outputs,
@@ -468,11 +479,12 @@ class NeuralProcessor(Processor):
                                   f"(window={self.expected_window}); received: inputs.shape={inputs.shape}")
         self._check_window(window)
         rows = int(inputs.shape[0])
-        n_val = round(rows * self.validation_fraction)
+        fraction = self.held_out_fraction
+        n_val = round(rows * fraction)
         if n_val and rows - n_val < 1:
             raise ValidationError(
                 f"expected at least one training row after the validation split; received: rows={rows}, "
-                f"validation_fraction={self.validation_fraction}"
+                f"validation_fraction={fraction}"
             )
         n_outputs = 1 if targets.ndim == 1 else int(targets.shape[1])
         self._stats = self._compute_stats(inputs, targets)
@@ -563,7 +575,7 @@ class NeuralProcessor(Processor):
                 units = int(layer.units)
                 macs += steps * (4 * units * (features + units) + 3 * units)
         if self.standardize:
-            macs += int(self.window or 0) + int(self.n_outputs or 0)
+            macs += int(self.input_window or 0) + int(self.n_outputs or 0)
         return float(macs)
 
     def extra_description(self) -> dict[str, Any]:
@@ -575,7 +587,7 @@ class NeuralProcessor(Processor):
             "format": _RECORD_FORMAT,
             "format_version": 1,
             "name": self.name,
-            "window": self.window,
+            "window": self.input_window,
             "n_outputs": self.n_outputs,
             "layers": self._architecture(),
             "training": self._training,
@@ -592,10 +604,10 @@ class NeuralProcessor(Processor):
             raise FileFormatError(f"corrupt {ARCHITECTURE_FILE} in {path}: {exc}") from None
         if not isinstance(record, dict) or record.get("format") != _RECORD_FORMAT or record.get("format_version") != 1:
             raise FileFormatError(f"unsupported architecture record in {path}")
-        if record.get("name") != self.name or record.get("window") != self.window \
+        if record.get("name") != self.name or record.get("window") != self.input_window \
                 or record.get("n_outputs") != self.n_outputs:
             raise FileFormatError(f"architecture record in {path} does not match processor.json")
-        window, n_outputs = int(self.window or 0), int(self.n_outputs or 0)
+        window, n_outputs = int(self.input_window or 0), int(self.n_outputs or 0)
         self._check_window(window)
         weights = path / WEIGHTS_FILE
         if not weights.is_file():

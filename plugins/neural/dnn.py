@@ -49,7 +49,8 @@ class DNN(NeuralProcessor):
         Rows per gradient step.
     learning_rate : float, default 2e-3
         Adam step size.
-    validation_fraction : float, default 0.2
+    validation_fraction : float, optional
+        Default: the run's validation segment (its share of the fit rows), 0.2 outside a run.
         Chronologically last fraction of the training rows held out for validation/early stopping.
     patience : int or None, default 10
         Epochs without a better validation loss before stopping (best weights restored); None: never.
@@ -87,7 +88,7 @@ class DNN(NeuralProcessor):
     def __init__(self, units: Sequence[int] = (64, 32, 8), activation: str = "sigmoid", *,
                  window: int | None = None, seed: int = 0,
                  epochs: int = 50, batch_size: int = 64, learning_rate: float = 2e-3,
-                 validation_fraction: float = 0.2, patience: int | None = 10, standardize: bool = True,
+                 validation_fraction: float | None = None, patience: int | None = 10, standardize: bool = True,
                  steps_per_execution: int = 16,
                  shuffle_block: int | None = None) -> None:
         self.units = positive_int_tuple("units", units, allow_empty=True)

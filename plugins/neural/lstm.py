@@ -109,7 +109,7 @@ class LSTM(NeuralProcessor):
     def __init__(self, units: Sequence[int] = (32,), timesteps: int | None = None,
                  dense_units: Sequence[int] = (), activation: str = "relu", *,
                  window: int | None = None, seed: int = 0, epochs: int = 30,
-                 batch_size: int = 128, learning_rate: float = 5e-3, validation_fraction: float = 0.2,
+                 batch_size: int = 128, learning_rate: float = 5e-3, validation_fraction: float | None = None,
                  patience: int | None = 6, standardize: bool = True, steps_per_execution: int = 16,
                  shuffle_block: int | None = None) -> None:
         self.units = positive_int_tuple("units", units)

@@ -335,7 +335,7 @@ def test_chain_save_load_round_trip(tmp_path):
 
 
 def test_a_chain_is_never_the_reference():
-    from sigbench.engine import resolve_methods
+    from sigbench.run import resolve_methods
 
     ms = resolve_methods(["wiener:numtaps=16 | lms", "lms"], PredictTask(), "wiener")
     assert [(m.spec.label, m.is_reference) for m in ms][:2] == [("wiener", True), ("wiener:numtaps=16 | lms", False)]
@@ -345,7 +345,8 @@ def test_a_chain_is_never_the_reference():
 
 def test_chain_stages_get_the_task_horizon():
     res = sb.compare(founding(1500), methods=["wiener | linear-extrapolation"], window=16, horizon=5)
-    assert res.row("wiener | linear-extrapolation").describe["stages"][1]["params"]["horizon"] == 5
+    stage = res.row("wiener | linear-extrapolation").describe["stages"][1]
+    assert stage["horizon"] == 5 and stage["params"]["horizon"] is None  # from the run's context, not injected
 
 
 def test_method_option_grid_skips_chains():

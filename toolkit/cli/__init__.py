@@ -202,10 +202,10 @@ def _plugin_commands() -> None:
         except (Exception, SystemExit) as exc:  # SystemExit: a plugin must not end every command
             if host.strict:
                 raise
-            from sigbench.host import BrokenPlugin, _one_line
+            from sigbench.host import BrokenPlugin, exception_line
 
             package = host.package_of(impl.plugin_name)
-            message = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else _one_line(exc)
+            message = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else exception_line(exc)
             host.broken.append(BrokenPlugin(impl.plugin_name, package, message, "register_commands"))
 
 

@@ -6,7 +6,6 @@ import signal as _signal
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import typer
 
 from sigbench.cli._common import emit_json, escape, fmt, get_console
@@ -98,11 +97,25 @@ def render_leaderboard(results: Any) -> None:
         console.print(f"[red]{escape(note)}[/]")
     bound = results.bound
     if bound.get("mse") is not None:
+        ref = next((r for r in results.rows if r.is_reference and r.status == "ok"), None)
+        value = ref.metrics.get(main) if ref is not None else (bound.get(main) if main in bound else None)
+        unit = _metric_unit(main) if value is not None else ""
+        shown = f", {main} {fmt(value)}{' ' + unit if unit else ''}" if value is not None else ""
         console.print(f"Bound: {escape(str(bound['method']))} (optimal linear FIR on the training data) "
-                      f"MSE {fmt(bound['mse'], 4)}, {main} {fmt(bound.get('snr_db'))} dB. "
-                      "excess dB < 0 means better than the bound.")
+                      f"MSE {fmt(bound['mse'], 4)}{shown}. excess dB < 0 means better than the bound.")
     for w in results.warnings:
         console.print(f"[yellow]Warning:[/] {escape(w)}")
+
+
+def _metric_unit(name: str) -> str:
+    """The unit of a registered metric ("" when unknown: a plugin's metric read back without the plugin)."""
+    from sigbench.errors import SigbenchError
+    from sigbench.host import get_host
+
+    try:
+        return str(get_host().registry.get("metrics", name).info.get("unit", ""))
+    except SigbenchError:
+        return ""
 
 
 def _finish(results: Any, json_out: bool, output: Optional[Path]) -> None:
@@ -119,7 +132,8 @@ def _finish(results: Any, json_out: bool, output: Optional[Path]) -> None:
 
 
 # Options shared by run/compare/sweep ---------------------------------------------------------
-TaskOpt = typer.Option("predict", "--task", "-t", help="predict, denoise, identify, spectrum.")
+TaskOpt = typer.Option("predict", "--task", "-t", help="A registered task: predict, denoise, identify, spectrum, "
+                       "or a plugin's (`sigbench plugins` lists every task with its metrics).")
 WindowOpt = typer.Option(64, "--window", "-w", min=1, help="Samples per input window.")
 HorizonOpt = typer.Option(1, "--horizon", min=1, help="predict: samples ahead of the window's end.")
 CenteredOpt = typer.Option(False, "--centered", help="denoise: target the window's centre.")
@@ -141,18 +155,14 @@ BudgetOpt = typer.Option(None, "--memory-budget", help="Signals larger than this
 StreamOpt = typer.Option(False, "--stream", help="Stream the signal in chunks whatever its size.")
 
 
-def _use_stream(stream: bool, memory_budget: Optional[str], src: Any, signal_name: Optional[str], *, mode: str,
-                hop: Optional[int], task: str) -> tuple[bool, int]:
-    """Whether to stream ``src`` (asked for, or over the memory budget) and the budget in bytes."""
-    from sigbench.h5 import memory_budget_bytes, parse_bytes
+def _budget(memory_budget: Optional[str]) -> Optional[int]:
+    """The memory budget in bytes (``None``: the default, see :func:`sigbench.h5.memory_budget_bytes`)."""
+    from sigbench.h5 import parse_bytes
 
-    budget = parse_bytes(memory_budget) if memory_budget else memory_budget_bytes()
-    if not (stream or _signal_bytes(src, signal_name) > budget):
-        return False, budget
-    if mode != "offline" or hop is not None or task not in ("predict", "denoise"):
-        raise ConfigError("expected --task predict or denoise, --mode offline and no --hop for a streamed run "
-                          "(the signal is over the memory budget, or --stream was given)")
-    return True, budget
+    return parse_bytes(memory_budget) if memory_budget else None
+
+
+MetricOpt = typer.Option([], "--metric", help="A registered metric to compute besides the task's (repeatable).")
 
 
 def run(
@@ -177,26 +187,11 @@ def run(
     _sigterm_as_interrupt()
     with guard_outputs([file], [output], overwrite=overwrite), stdin_file(file) as src, \
             stdout_file(output) as out:
-        streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task)
-        if streamed:
-            res = sb.stream_run(method, src, task=task, window=window, horizon=horizon, centered=centered,
-                                channel=int(channel) if channel.isdigit() else channel, target=target,
-                                split=_split(split), train_samples=train_samples, seed=seed, output=out,
-                                signal_name=signal_name, budget_bytes=budget)
-        else:
-            res = sb.run_method(method, src, task, seeds=1, seed=seed, split=_split(split),
-                                train_samples=train_samples, mode=mode, output=out, signal_name=signal_name,
-                                **_task_options(window, horizon, centered, channel, target, hop))
+        res = sb.run_method(method, src, task, seeds=1, seed=seed, split=_split(split),
+                            train_samples=train_samples, mode=mode, output=out, signal_name=signal_name,
+                            stream=True if stream else None, budget_bytes=_budget(memory_budget),
+                            **_task_options(window, horizon, centered, channel, target, hop))
     _finish(res, json_out, output)
-
-
-def _signal_bytes(path: Any, name: Optional[str]) -> int:
-    """Bytes a whole-signal read of ``path`` would take (data, clean and aux), without reading it."""
-    from sigbench.h5 import open_signal
-
-    with open_signal(path, name) as lazy:
-        per_sample = int(np.prod(lazy.shape[1:], dtype=np.int64)) * 8
-        return lazy.n_samples * per_sample * (2 if lazy.has_clean else 1) * 2  # float64 copy + windows' targets
 
 
 def compare(
@@ -213,7 +208,8 @@ def compare(
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, workers: int = WorkersOpt,
     timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
-    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt, overwrite: bool = OVERWRITE,
+    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt, metric: list[str] = MetricOpt,
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """Compare methods on one signal under one protocol; print the leaderboard (with the Wiener bound).
 
@@ -228,19 +224,11 @@ def compare(
     _sigterm_as_interrupt()
     with guard_outputs([file], [output], [report], overwrite=overwrite, resume=resume), stdin_file(file) as src, \
             stdout_file(output) as out:
-        streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task)
-        if streamed:
-            opts = _task_options(window, horizon, centered, channel, target, hop)
-            opts.pop("hop")
-            res = sb.stream_compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
-                                    train_samples=train_samples, reference=reference, output=out,
-                                    signal_name=signal_name, budget_bytes=budget, workers=workers, timeout=timeout,
-                                    scheduler=scheduler, resume=resume, **opts)
-        else:
-            res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
-                             train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
-                             signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
-                             **_task_options(window, horizon, centered, channel, target, hop))
+        res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
+                         train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
+                         signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
+                         stream=True if stream else None, budget_bytes=_budget(memory_budget), metrics=metric,
+                         **_task_options(window, horizon, centered, channel, target, hop))
     if report is not None:
         _write_report(res, output, report)
     _finish(res, json_out, output)
@@ -313,21 +301,12 @@ def sweep(
     with guard_outputs(inputs, [output], overwrite=overwrite, resume=resume), stdin_source(source) as src, \
             stdout_file(output) as out:
         is_file = src != source or Path(str(src)).is_file()
-        streamed, budget = (False, 0) if not is_file else _use_stream(
-            stream, memory_budget, src, None, mode="offline", hop=None, task=task)
         if stream and not is_file:
             raise ConfigError("expected a signal file for --stream (a source's signal is generated in memory)")
-        if streamed:
-            res = sb.stream_compare(src, task, method or None, grid=parsed, seeds=seeds, seed=seed,
-                                    split=_split(split), train_samples=train_samples, reference=reference,
-                                    output=out, window=window, horizon=horizon, budget_bytes=budget,
-                                    workers=workers, timeout=timeout, scheduler=scheduler, resume=resume)
-            _finish(res, json_out, output)
-            return
         res = sb.sweep(src, parsed, task, method or None, source_params=source_params, n=n, output=out,
                        resume=resume, seeds=seeds, seed=seed, split=_split(split), train_samples=train_samples,
                        reference=reference, window=window, horizon=horizon, workers=workers, timeout=timeout,
-                       scheduler=scheduler)
+                       scheduler=scheduler, stream=True if stream else None, budget_bytes=_budget(memory_budget))
     _finish(res, json_out, output)
 
 

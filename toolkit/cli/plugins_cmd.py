@@ -17,8 +17,8 @@ def plugins(
     ctx: typer.Context,
     json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout instead of tables."),
 ) -> None:
-    """List every registered source, processor, task and metric with its origin package, version and
-    tags, and every plugin that failed to load with its error."""
+    """List every registered source, processor, task (with its description and metrics) and metric with its
+    origin package, version and tags, and every plugin that failed to load with its error."""
     if ctx.invoked_subcommand is not None:
         return
     from rich.table import Table
@@ -44,6 +44,10 @@ def plugins(
                 tags = [item["kind"]]
             elif kind == "metrics":
                 tags = ["higher is better" if item["higher_is_better"] else "lower is better"]
+                if item.get("blockwise"):
+                    tags.append("out of core")
+            elif kind == "tasks":
+                tags = [item.get("description", ""), "metrics: " + ", ".join(item.get("metrics", []))]
             table.add_row(*(escape(str(item[k])) for k in ("name", "origin", "package", "version")),
                           escape(", ".join(tags)))
         console.print(table)
