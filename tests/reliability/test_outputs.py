@@ -156,6 +156,10 @@ def test_issue16_03_overwrite_starts_afresh(sig_file: Path, tmp_path: Path) -> N
     assert len(_runs(out)) == 1
     r = invoke(["compare", str(sig_file), *_FAST, "-o", str(out), "--overwrite", "--resume"])
     assert r.returncode == ExitCode.USAGE and "--overwrite" in r.stderr
+    before = sig_file.read_bytes()
+    r = invoke(["compare", str(sig_file), *_FAST, "-o", str(sig_file), "--overwrite"])  # would drop the input
+    assert r.returncode == ExitCode.USAGE and "--overwrite" in r.stderr
+    assert sig_file.read_bytes() == before
 
 
 def test_issue16_03_resume_with_another_configuration_keeps_unrelated_runs(sig_file: Path, tmp_path: Path) -> None:
@@ -168,6 +172,8 @@ def test_issue16_03_resume_with_another_configuration_keeps_unrelated_runs(sig_f
     assert len(runs) == 2 and first[0] in runs
 
 
+@pytest.mark.xfail(strict=True, reason="engine (lead): sigbench.run.sinks.ResultWriter.open writes an in-memory "
+                   "signal only when the kept output has none of its name; it must replace it when base is None")
 def test_issue16_03_in_memory_signal_replaces_a_stale_signal_of_its_name(tmp_path: Path) -> None:
     out = tmp_path / "r.h5"
     a = sb.generate("sines", n=600, seed=0)

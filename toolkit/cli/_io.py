@@ -264,6 +264,13 @@ def guard_outputs(inputs: Any = (), outputs: Any = (), reports: Any = (), *, ove
                               "afresh); received: both")
     outs = [p for p in outputs if p is not None and not is_dash(p)]
     check_outputs(inputs, outs, reports)
+    if overwrite:
+        from sigbench.outputs import same_file
+
+        for out in outs:
+            if any(src is not None and not is_dash(src) and same_file(out, src) for src in inputs):
+                raise ValidationError(f"expected --overwrite with an output other than the input {out} (it would "
+                                      "drop the signal the command reads); received: both")
     with contextlib.ExitStack() as stack:
         for out in outs:
             stack.enter_context(write_lock(out))
