@@ -392,15 +392,16 @@ def _html_text(text: str, quote: bool = True) -> str:
 
 
 # -- Markdown ------------------------------------------------------------------------------------
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~:<>#])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~<>#])")
 
 
 def _md(text: str) -> str:
     """Escape a table cell / inline text for Markdown: newlines folded; HTML's ``&``; every character that
-    starts a link, an image, an autolink (``:`` of ``https://``, ``www.``), emphasis, code or a table cell is
-    backslash-escaped; bidirectional controls are shown as ``\\uNNNN`` (they would reorder the text)."""
+    starts a link, an image, emphasis, code, raw HTML or a table cell is backslash-escaped, and so are the
+    autolink triggers ``://`` and ``www.``; bidirectional controls are shown as ``\\uNNNN`` (they would
+    reorder the text)."""
     folded = " ".join(_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text)).split())
-    escaped = _MD_SPECIAL.sub(r"\\\1", folded.replace("&", "&amp;"))
+    escaped = _MD_SPECIAL.sub(r"\\\1", folded.replace("&", "&amp;")).replace("://", "\\://")
     return re.sub(r"(?i)\bwww\.", "www\\.", escaped)
 
 
