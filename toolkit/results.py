@@ -3,7 +3,8 @@
 Layout of one run in a result file (format 1)::
 
     /runs/<run_id>/                 attrs: kind (compare|run|sweep), task, created, status
-                                    (complete|partial|interrupted), config_hash, sigbench_version
+                                    (complete|partial|interrupted), config_hash, sigbench_version,
+                                    written_ns (when this run was last written: orders runs of one second)
     /runs/<run_id>/results.json     the JSON document of :meth:`Results.to_json` (UTF-8 string)
     /runs/<run_id>/config.json      the configuration that produced it (protocol, methods, options)
     /runs/<run_id>/environment.json Python, numpy, scipy, h5py, Keras/TensorFlow versions, CPU
@@ -20,6 +21,7 @@ import json
 import math
 import os
 import platform
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,6 +202,7 @@ class Results:
         for key in ("kind", "task", "created", "status"):
             g.attrs[key] = str(doc[key])
         g.attrs["config_hash"] = doc["config_hash"]
+        g.attrs["written_ns"] = time.time_ns()
         g.attrs["sigbench_version"] = __version__
         g.create_dataset("results.json", data=json.dumps(doc, default=json_default))
         g.create_dataset("config.json", data=json.dumps(self.config, default=json_default))
@@ -319,7 +322,15 @@ def list_runs(path: str | os.PathLike[str]) -> list[str]:
         runs = f.get("runs")
         if not isinstance(runs, h5py.Group):
             return []
-        return sorted(runs, key=lambda r: str(runs[r].attrs.get("created", "")))
+        return sorted(runs, key=lambda r: (str(runs[r].attrs.get("created", "")), _int_attr(runs[r], "written_ns")))
+
+
+def _int_attr(obj: Any, key: str) -> int:
+    value = obj.attrs.get(key, 0) if isinstance(obj, h5py.Group) else 0
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def load_results(path: str | os.PathLike[str], run_id: str | None = None, *, predictions: bool = True,
