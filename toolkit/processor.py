@@ -421,6 +421,38 @@ class Processor:
         """Processor-specific additions to :meth:`describe`."""
         return {}
 
+    # -- deployment ---------------------------------------------------------------------------
+    def export(self, path: str | os.PathLike[str], format: str = "litert", *, quantize: str | None = None,
+               representative: Any = None) -> Path:
+        """Write the fitted processor as a deployable model file; returns the path.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file (``.tflite`` for LiteRT, ``.onnx`` for ONNX by convention), written atomically.
+        format : {"litert", "onnx"}, default "litert"
+            LiteRT flatbuffer (batch of one row: the streaming shape) or ONNX (free batch).
+        quantize : {"int8"} or None
+            LiteRT only: full-integer post-training quantisation calibrated on ``representative``.
+        representative : ndarray, shape ``(rows, window)``, optional
+            Raw training rows for the int8 calibration (never test rows).
+
+        Raises
+        ------
+        ProcessorError
+            This processor has no exportable model (the base class: every processor but the neural
+            ones, which deploy as their coefficients, see :mod:`sigbench.deploy`), or an exporter is
+            missing (``pip install 'sigbench[export]'``).
+
+        See Also
+        --------
+        sigbench.deploy.check_export : runs an exported file against the processor on rows.
+        """
+        raise ProcessorError(
+            f"{self.name or type(self).__name__} has no exportable model: export covers the neural processors "
+            f"(LiteRT/ONNX); a DSP processor deploys as its coefficients (see sigbench.deploy)"
+        )
+
     # -- description / persistence ----------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         """Parameters and cost: see :data:`DESCRIBE_KEYS` for the keys always present."""

@@ -42,23 +42,27 @@ Cost
     ``macs_per_sample()`` counts the multiply-accumulates of one prediction (one input row) from the
     layer shapes: Dense ``in × units``; Conv1D ``out_length × kernel_size × in_channels × filters``;
     LSTM, per time step, ``4 · units · (features + units)`` for the gates plus ``3 · units``
-    element-wise products; the standardisation adds ``window + outputs``. Activations, pooling
+    element-wise products; SimpleRNN, per time step, ``units · (features + units)``; the
+    standardisation adds ``window + outputs``. Activations, pooling
     comparisons and additions are not counted.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from sigbench._validate import in_range, one_of, positive_float, positive_int
-from sigbench.console import get_console, is_quiet
+from sigbench.console import get_console, is_quiet, is_verbose, training_summary
 from sigbench.errors import FileFormatError, UnsafeFileError, ValidationError
 from sigbench.plugins.neural._backend import backend_name, device_name, import_keras, seeded
 from sigbench.plugins.neural._batches import _column_moments, _sample_moments, window_batches
@@ -186,7 +190,11 @@ def _activation(name: str, value: Any) -> str:
 
 # -- progress display -------------------------------------------------------------------------------
 def _progress_callback(keras: Any, label: str, epochs: int) -> Any:
-    """A Keras callback showing per-epoch loss/val loss: rich bar on a TTY, plain lines otherwise."""
+    """A Keras callback showing training progress (nothing when quiet; see :mod:`sigbench.console`).
+
+    On a terminal: a transient rich bar with the losses. Elsewhere (logs, CI): one line per fit with the
+    epochs run, the final losses and the time; one line per epoch only when verbose (``--verbose``).
+    """
     console = get_console()
 
     class Progress(keras.callbacks.Callback):  # type: ignore[misc,name-defined]
@@ -194,8 +202,12 @@ def _progress_callback(keras: Any, label: str, epochs: int) -> Any:
             super().__init__()
             self._progress: Any = None
             self._task: Any = None
+            self._logs: dict[str, Any] = {}
+            self._epochs_run = 0
+            self._start = time.perf_counter()
 
         def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+            self._start = time.perf_counter()
             if console.is_terminal:
                 from rich.progress import (
                     BarColumn,
@@ -215,19 +227,26 @@ def _progress_callback(keras: Any, label: str, epochs: int) -> Any:
                 self._task = self._progress.add_task(f"{label} epochs", total=epochs, losses="")
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            logs = logs or {}
-            losses = f"loss {logs.get('loss', math.nan):.4g}"
-            if "val_loss" in logs:
-                losses += f"  val loss {logs['val_loss']:.4g}"
+            self._logs = dict(logs or {})
+            self._epochs_run = epoch + 1
+            losses = f"loss {self._logs.get('loss', math.nan):.4g}"
+            if "val_loss" in self._logs:
+                losses += f"  val loss {self._logs['val_loss']:.4g}"
             if self._progress is not None:
                 self._progress.update(self._task, completed=epoch + 1, losses=losses)
-            else:
+            elif is_verbose():
                 console.print(f"{label}: epoch {epoch + 1}/{epochs}  {losses}", markup=False, highlight=False)
 
         def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
             if self._progress is not None:
                 self._progress.stop()
                 self._progress = None
+                return
+            summary = training_summary({
+                "epochs_run": self._epochs_run, "epochs": epochs, "stopped_early": self._epochs_run < epochs,
+                "final_loss": self._logs.get("loss"), "final_val_loss": self._logs.get("val_loss"),
+                "train_s": time.perf_counter() - self._start})
+            console.print(f"{label}: {summary}", markup=False, highlight=False)
 
     return Progress()
 
@@ -287,6 +306,32 @@ def check_weights_file(path: Path, *, max_bytes: int) -> int:
 
 
 # -- the base class ---------------------------------------------------------------------------------
+def _with_presets(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a constructor taking ``preset``: the preset's arguments fill in what the call does not give.
+
+    Arguments given explicitly always win over the preset's, which win over the constructor's defaults; the
+    resolved arguments (and ``preset``) are what the constructor records, so ``save``/``load`` rebuild the
+    same network.
+    """
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self: NeuralProcessor, *args: Any, **kwargs: Any) -> None:
+        preset = kwargs.pop("preset", None)
+        if preset is None:
+            init(self, *args, **kwargs)
+            return
+        table = type(self).presets
+        if preset not in table:
+            raise ValidationError(f"expected preset one of {', '.join(sorted(table)) or '(none)'} for "
+                                  f"{type(self).name}; received: preset={preset!r}")
+        explicit = signature.bind_partial(self, *args, **kwargs).arguments
+        explicit.pop("self", None)
+        init(self, **{**table[preset], **explicit, "preset": preset})
+
+    return wrapper
+
+
 class NeuralProcessor(Processor):
     """Base of the Keras processors: training, streamed batches, persistence, cost.
 
@@ -318,6 +363,14 @@ class NeuralProcessor(Processor):
     deterministic: ClassVar[bool] = False
     accepts_file_rows: ClassVar[bool] = True
     requires: ClassVar[tuple[str, ...]] = ("keras",)
+    #: named configurations, ``preset=NAME``: constructor arguments that explicit ones override
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and "preset" in inspect.signature(init).parameters:
+            cls.__init__ = _with_presets(init)  # type: ignore[method-assign]
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -457,16 +510,18 @@ class NeuralProcessor(Processor):
         return layers
 
     # -- statistics --------------------------------------------------------------------------
-    def _compute_stats(self, inputs: Any, targets: Any) -> dict[str, np.ndarray]:
+    def _compute_stats(self, inputs: Any, targets: Any, train_rows: int) -> dict[str, np.ndarray]:
+        """Standardisation statistics of the first ``train_rows`` rows (the training rows: the held-out
+        validation rows at the end never enter them)."""
         outputs = 1 if targets.ndim == 1 else targets.shape[1]
         if not self.standardize:
             return {"x_shift": np.zeros(()), "x_scale": np.ones(()), "y_shift": np.zeros(outputs),
                     "y_scale": np.ones(outputs)}
-        rows = inputs.shape[0]
+        rows = train_rows
         take = min(rows, max(1, _STATS_VALUES // inputs.shape[1]))
         idx = np.unique(np.linspace(0, rows - 1, take).astype(np.int64))
         x_mean, x_std = _sample_moments(inputs, idx)
-        y_shift, y_scale = _column_moments(targets, outputs)
+        y_shift, y_scale = _column_moments(targets, outputs, rows=rows)
         y_scale[y_scale == 0] = 1.0
         return {"x_shift": np.asarray(x_mean), "x_scale": np.asarray(x_std or 1.0),
                 "y_shift": y_shift, "y_scale": y_scale}
@@ -487,7 +542,7 @@ class NeuralProcessor(Processor):
                 f"validation_fraction={fraction}"
             )
         n_outputs = 1 if targets.ndim == 1 else int(targets.shape[1])
-        self._stats = self._compute_stats(inputs, targets)
+        self._stats = self._compute_stats(inputs, targets, rows - n_val)
         shuffle_block = self.shuffle_block
         if shuffle_block is None and hasattr(inputs, "block_rows"):  # rows read from a file: shuffle by blocks
             shuffle_block = int(inputs.block_rows)
@@ -504,7 +559,7 @@ class NeuralProcessor(Processor):
                 callbacks.append(keras.callbacks.EarlyStopping(
                     monitor="val_loss" if n_val else "loss", patience=self.patience, restore_best_weights=True))
             if not is_quiet():
-                callbacks.append(_progress_callback(keras, self.name, self.epochs))
+                callbacks.append(_progress_callback(keras, f"{self.name} seed {self.seed}", self.epochs))
             start = time.perf_counter()
             history = self.model.fit(train, validation_data=val, epochs=self.epochs, verbose=0,
                                      callbacks=callbacks, shuffle=False)
@@ -574,6 +629,9 @@ class NeuralProcessor(Processor):
                 steps, features = int(layer.input.shape[1]), int(layer.input.shape[2])
                 units = int(layer.units)
                 macs += steps * (4 * units * (features + units) + 3 * units)
+            elif kind == "SimpleRNN":
+                steps, features = int(layer.input.shape[1]), int(layer.input.shape[2])
+                macs += steps * int(layer.units) * (features + int(layer.units))
         if self.standardize:
             macs += int(self.input_window or 0) + int(self.n_outputs or 0)
         return float(macs)
@@ -581,6 +639,50 @@ class NeuralProcessor(Processor):
     def extra_description(self) -> dict[str, Any]:
         """Training record: epochs run, best epoch, final and per-epoch losses, time, backend, device."""
         return dict(self._training)
+
+    # -- deployment ---------------------------------------------------------------------------
+    def export(self, path: str | os.PathLike[str], format: str = "litert", *, quantize: str | None = None,
+               representative: Any = None) -> Path:
+        """Write the fitted network as a LiteRT or ONNX file with its standardisation folded in.
+
+        The exported graph takes raw windows ``(batch, window)`` and returns ``(batch, outputs)`` in the
+        targets' units (float32), as :meth:`predict` does; LiteRT files have a batch of one row.
+        See :mod:`sigbench.plugins.neural._export` for the conversion and :meth:`Processor.export` for the
+        parameters.
+
+        Raises
+        ------
+        ValidationError
+            Unknown ``format`` or ``quantize``; int8 without ``representative`` rows.
+        ProcessorError
+            Not fitted, an exporter missing (``pip install 'sigbench[export]'``), or the conversion failed.
+        WriteError
+            The file cannot be written.
+        """
+        from sigbench.plugins.neural._export import export_model
+
+        return export_model(self, path, format, quantize=quantize, representative=representative)
+
+    def single_row_function(self, *, jit_compile: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+        """A compiled call on one raw window ``(window,)`` → ``(outputs,)`` (the streaming-latency path).
+
+        See :func:`sigbench.plugins.neural._export.single_row_function`.
+        """
+        from sigbench.plugins.neural._export import single_row_function
+
+        self._require_fitted("single_row_function")
+        return single_row_function(self, jit_compile=jit_compile)
+
+    def activation_values(self) -> int:
+        """Values of every layer's output for one input row (batch 1): the activation memory of streaming
+        inference at one value per element, an upper bound on what must be live at once."""
+        self._require_fitted("activation_values")
+        total = 0
+        for layer in self.model.layers:
+            if type(layer).__name__ == "InputLayer":
+                continue
+            total += int(np.prod([int(d) for d in layer.output.shape[1:]], dtype=np.int64))
+        return total
 
     def _save_extra(self, path: Path) -> None:
         record = {

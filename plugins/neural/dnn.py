@@ -1,4 +1,4 @@
-r"""``dnn``: a fully connected network on the raw window (the founding article's DNN).
+r"""``dnn``: a fully connected network on the raw window (the article's own DNN: ``preset="article"``).
 
 .. code-block:: text
 
@@ -62,6 +62,11 @@ class DNN(NeuralProcessor):
         Shuffle the training rows by blocks of this many rows each epoch (block order and rows inside a
         block); None: one global permutation for arrays, the rows' ``block_rows`` for
         :class:`~sigbench.FileWindows`.
+    preset : {"article", "dft"}, optional
+        A named configuration (:attr:`presets`) for the arguments not given: ``"article"`` the founding
+        article's prediction DNN (``units=(32, 8)``, relu, 100 epochs, batch 32, Adam 1e-3, no early
+        stopping); ``"dft"`` its DFT network (one linear hidden layer of 128, ``activation="linear"``,
+        otherwise as ``"article"``). Arguments given explicitly win.
 
     Input shape
     -----------
@@ -84,13 +89,21 @@ class DNN(NeuralProcessor):
     """
 
     name: ClassVar[str] = "dnn"
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        # the founding article's prediction network: Dense 32-8-1 relu, Adam, 100 epochs, Keras's batch 32
+        "article": {"units": (32, 8), "activation": "relu", "epochs": 100, "batch_size": 32,
+                    "learning_rate": 1e-3, "patience": None},
+        # the article's DFT network: linear layers only (the DFT is linear), wide enough for every output
+        "dft": {"units": (128,), "activation": "linear", "epochs": 100, "batch_size": 32,
+                "learning_rate": 1e-3, "patience": None},
+    }
 
     def __init__(self, units: Sequence[int] = (64, 32, 8), activation: str = "sigmoid", *,
                  window: int | None = None, seed: int = 0,
                  epochs: int = 50, batch_size: int = 64, learning_rate: float = 2e-3,
                  validation_fraction: float | None = None, patience: int | None = 10, standardize: bool = True,
                  steps_per_execution: int = 16,
-                 shuffle_block: int | None = None) -> None:
+                 shuffle_block: int | None = None, preset: str | None = None) -> None:
         self.units = positive_int_tuple("units", units, allow_empty=True)
         self.activation = _activation("activation", activation)
         common = _common_params(
@@ -98,7 +111,8 @@ class DNN(NeuralProcessor):
             validation_fraction=validation_fraction, patience=patience, standardize=standardize,
             steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
-        super().__init__(units=list(self.units), activation=self.activation, **common)
+        self.preset = preset
+        super().__init__(units=list(self.units), activation=self.activation, **common, preset=preset)
 
     def _body_parameters(self, window: int) -> tuple[int, int]:
         params, width_in = 0, window

@@ -168,6 +168,25 @@ def test_load_plugins_is_idempotent(fake_entry_points) -> None:
     assert count == [1]
 
 
+def test_entry_points_loaded_first_still_clash_after_the_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI loads entry points alone (for ``register_commands``) before any built-in: a third party that
+    takes a built-in's name is still reported after the built-in, each plugin is imported once, and the
+    built-in modules are not imported until the registry is asked for."""
+    count: list[int] = []
+    ep = FakeEntryPoint("ep-naive", "m", lambda: count.append(1) or _proc_plugin("naive"), FakeDist("ep-dist"))
+    monkeypatch.setattr("sigbench.host.metadata.entry_points", lambda **kw: [ep])
+    host = Host(load_entrypoints=True, builtins=("sigbench.plugins.dsp.naive", "sigbench.plugins.dsp.lms"))
+    host.load_entry_points()
+    assert host.pm.has_plugin("ep-naive") and not host.pm.has_plugin("sigbench.plugins.dsp.naive")
+    with pytest.raises(PluginError, match=r"'naive' is registered by both sigbench\.plugins\.dsp\.naive "
+                                          r"\(sigbench\) and ep-naive \(ep-dist\)"):
+        host.registry.get("processors", "naive")
+    assert host.registry.get("processors", "lms").origin == "sigbench.plugins.dsp.lms"
+    host.load_plugins()
+    host.load_entry_points()
+    assert count == [1]
+
+
 def test_hookimpl_with_extra_argument_is_reported_by_name_and_rolled_back(host) -> None:
     """RELIABILITY 36: a PluginValidationError names the plugin; nothing of it stays registered."""
 

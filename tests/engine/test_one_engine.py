@@ -171,8 +171,8 @@ def _streamed_peak(path, **kw):
 
 def test_a_plugin_processor_streams_with_flat_memory(running_mean, tmp_path):
     small, large = tmp_path / "small.h5", tmp_path / "large.h5"
-    sb.stream_generate("sines", small, 100_000, chunk_samples=2**16)
-    sb.stream_generate("sines", large, 1_000_000, chunk_samples=2**16)
+    sb.stream_generate("sines", small, 400_000, chunk_samples=2**16)  # both many blocks of 2**16 samples
+    sb.stream_generate("sines", large, 2_000_000, chunk_samples=2**16)
     res_small, peak_small = _streamed_peak(small)
     res_large, peak_large = _streamed_peak(large)
     assert peak_large < 1.5 * peak_small, (peak_small, peak_large)

@@ -189,8 +189,9 @@ def test_issue16_07_spool_of_a_killed_process_is_removed_by_the_next(tmp_path: P
 # -- 8. generate --n -----------------------------------------------------------------------------------------
 def test_issue16_08_generate_n_is_capped_like_sweep(tmp_path: Path) -> None:
     out = tmp_path / "big.h5"
-    r = invoke(["generate", "sines", "--n", "10000000000", "-o", str(out)])
-    assert r.returncode == ExitCode.USAGE and "--n" in r.stderr, r.stderr
+    for flag in ("--samples", "--n"):  # and the deprecated spelling
+        r = invoke(["generate", "sines", flag, "10000000000", "-o", str(out)])
+        assert r.returncode == ExitCode.USAGE and "at most 200000000 samples" in r.stderr, r.stderr
     assert not out.exists()
 
 

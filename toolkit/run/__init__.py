@@ -59,6 +59,7 @@ from sigbench.run.plan import (
     resolve_methods,
     with_grid_options,
 )
+from sigbench.run.plan import model_limit as model_limit_method
 from sigbench.run.rows import FileRows, FileWindows, MemoryRows
 from sigbench.signal import Signal
 
@@ -85,7 +86,13 @@ def signal_bytes(path: str | os.PathLike[str], name: str | None = None) -> int:
 def _summary(sig: Signal, path: str | None, target_kind: str) -> dict[str, Any]:
     return {"name": sig.name, "path": path, "samples": sig.n_samples, "channels": sig.n_channels,
             "sample_rate_hz": sig.sample_rate_hz, "snr_db": sig.snr_db(), "source": sig.metadata.get("source"),
-            "seed": sig.metadata.get("seed"), "params": sig.metadata.get("params"), "target_kind": target_kind}
+            "seed": sig.metadata.get("seed"), "params": sig.metadata.get("params"), "target_kind": target_kind,
+            "noise_std": sig.metadata.get("noise_std")}
+
+
+def _metadata(summary: dict[str, Any]) -> dict[str, Any]:
+    """What a model-limit estimator reads of the signal's metadata (its parameters and noise level)."""
+    return {k: summary[k] for k in ("source", "params", "noise_std") if summary.get(k) is not None}
 
 
 def _file_summary(rows: FileRows, path: str, chunk: int) -> dict[str, Any]:
@@ -93,7 +100,8 @@ def _file_summary(rows: FileRows, path: str, chunk: int) -> dict[str, Any]:
     meta = lazy.header.metadata
     return {"name": lazy.name, "path": path, "samples": lazy.n_samples, "channels": rows.channels,
             "sample_rate_hz": lazy.sample_rate_hz, "snr_db": rows.signal_stats(chunk), "source": meta.get("source"),
-            "seed": meta.get("seed"), "params": meta.get("params"), "target_kind": rows.target_kind}
+            "seed": meta.get("seed"), "params": meta.get("params"), "target_kind": rows.target_kind,
+            "noise_std": meta.get("noise_std")}
 
 
 def _use_stream(signal: Any, stream: bool | None, name: str | None, budget: int) -> bool:
@@ -154,27 +162,52 @@ class _Setup:
         self.chunk = positive_int("chunk_samples", chunk_samples)
         self.mode = mode
 
+    def with_limit(self, summary: dict[str, Any], wanted: bool) -> list[Method]:
+        """The methods, plus the model limit of the signal's source when it has one (and it is wanted)."""
+        limit = model_limit_method(summary.get("source"), summary.get("params"), self.task.name,
+                                   _metadata(summary)) if wanted else None
+        if limit is None:
+            return list(self.methods)
+        roles = [m for m in self.methods if m.role]
+        return [*roles, limit, *(m for m in self.methods if not m.role)]
+
     def plan(self, source: Any, options: dict[str, Any], *, raise_budget: bool = False) -> CellPlan:
         seg = self.protocol.split(source.geometry)
         streamed = not source.in_memory
+        per_block = source.geometry.rows_per_block(self.chunk) if streamed else None
+        mean, noiseless = _training_targets(source, seg.fit.stop, per_block)
         return CellPlan(fit_rows=seg.fit.stop, val_rows=(seg.val.start, seg.val.stop),
                         test_rows=(seg.test.start, seg.test.stop), metrics=self.metrics,
                         main_metric=self.task.main_metric, prequential=self.mode == "prequential",
-                        transient=self.protocol.transient,
-                        rows_per_block=source.geometry.rows_per_block(self.chunk) if streamed else None,
+                        transient=self.protocol.transient, rows_per_block=per_block,
                         budget=self.budget, raise_budget=raise_budget and streamed, task=self.task.name,
-                        options=options)
+                        options=options, target_mean=mean,
+                        naive_baseline=bool(self.task.has_naive) and noiseless)
+
+
+def _training_targets(source: Any, fit_rows: int, rows_per_block: int | None) -> tuple[tuple[float, ...], bool]:
+    """Mean of the training targets, per output (one pass over the fit rows of a file), and whether the
+    observation at each target equals the target (no noise to beat: ``snr_gain_db`` then compares with the
+    naive predictor)."""
+    total: np.ndarray | None = None
+    noiseless = True
+    for blk in source.blocks(0, fit_rows, rows_per_block):
+        part = np.asarray(blk.targets, dtype=np.float64).reshape(blk.r1 - blk.r0, -1).sum(axis=0)
+        total = part if total is None else total + part
+        noiseless = noiseless and (blk.observed is None or np.array_equal(blk.observed, blk.targets))
+    mean = tuple(float(v) for v in (total if total is not None else np.zeros(1)) / max(fit_rows, 1))
+    return mean, noiseless
 
 
 def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", methods: Sequence[str] | None = None,
             *, seeds: int = 3, seed: int = 0, window: int = 64, horizon: int = 1, centered: bool = False,
             channel: int | str = 0, target: str = "auto", hop: int | None = None,
             split: tuple[float, float, float] = (0.6, 0.2, 0.2), train_samples: int | None = None,
-            mode: str = "offline", transient: float = 0.1, reference: str = "wiener", include_naive: bool = True,
+            mode: str = "prequential", transient: float = 0.1, reference: str = "wiener", include_naive: bool = True,
             output: str | os.PathLike[str] | None = None, resume: bool = False, signal_name: str | None = None,
             kind: str = "compare", workers: int = 1, timeout: float | None = None,
             scheduler: str | None = None, stream: bool | None = None, chunk_samples: int = DEFAULT_CHUNK_SAMPLES,
-            budget_bytes: int | None = None, metrics: Sequence[str] | None = None) -> Results:
+            budget_bytes: int | None = None, metrics: Sequence[str] | None = None, model_limit: bool = True) -> Results:
     """Compare methods on one signal under one protocol.
 
     Parameters
@@ -192,9 +225,13 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
         Task options (see :meth:`sigbench.tasks.Task.prepare`).
     split : (train, val, test), default (0.6, 0.2, 0.2)
         Chronological fractions; ignored when ``train_samples`` is given.
-    mode : {"offline", "prequential"}
+    mode : {"prequential", "offline"}, default "prequential"
+        Prequential: online methods keep adapting on the test rows (predict, score, adapt); offline: every
+        method frozen after fitting.
     reference : str, default "wiener"
-        The bound every row's ``excess_db`` is measured against.
+        The linear reference every row's ``excess_db`` is measured against; when it is a least-squares FIR
+        (``wiener``), the *linear oracle* (the same FIR fitted on the test rows) is added, and the *model limit*
+        when the signal's source knows its model.
     output : path, optional
         Result file, written atomically at checkpoints (see :mod:`sigbench.run.sinks`).
     resume : bool
@@ -215,6 +252,9 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
         method that cannot stream may load.
     metrics : list of str, optional
         Registered metrics to compute besides the task's own.
+    model_limit : bool, default True
+        Add the *model limit* row when the signal's source registered a model-based estimator (``sines``:
+        the maximum-likelihood phase estimate with the model known; ``ar``: the Kalman predictor).
 
     Returns
     -------
@@ -238,13 +278,14 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
     streamed = _use_stream(signal, stream, signal_name, setup.budget)
     parallel = workers > 1 or timeout is not None or scheduler is not None
     with _open_rows(signal, setup, task_opts, signal_name, streamed) as (source, sig, path, summary):
-        config = build_config(kind, setup.task, setup.methods, protocol, task_opts, summary,
+        methods_all = setup.with_limit(summary, model_limit and bool(reference))
+        config = build_config(kind, setup.task, methods_all, protocol, task_opts, summary,
                               metrics=setup.extra_metrics)
         with _signal_file(sig, path, parallel and not streamed) as file:
             recipe = DataRecipe("stream" if streamed else "file", setup.task.name, task_opts,
                                 setup.plan(source, task_opts, raise_budget=kind == "run"), path=file,
                                 signal_name=signal_name if path else None)
-            point = Point({}, source, recipe, list(setup.methods), summary)
+            point = Point({}, source, recipe, methods_all, summary)
             return Run(kind=kind, task=setup.task, protocol=protocol, config=config, points=[point], output=output,
                        base=path, signal=sig, resume=resume, keep_predictions=True, workers=workers,
                        timeout=timeout, scheduler=scheduler, execution=_execution(streamed, setup)).execute()
@@ -302,11 +343,12 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
         A grid key that is none of the above, or a source parameter grid over a file.
     """
     registry = get_host().registry
-    mode = options.pop("mode", "offline")
+    mode = options.pop("mode", "prequential")
     protocol = Protocol(*options.pop("split", (0.6, 0.2, 0.2)), train_samples=options.pop("train_samples", None),
                         mode=mode, seeds=options.pop("seeds", 3), seed=options.pop("seed", 0),
                         reference=options.get("reference", "wiener"), transient=options.pop("transient", 0.1))
     reference = options.pop("reference", "wiener")
+    include_limit = bool(options.pop("model_limit", True)) and bool(reference)
     setup = _Setup(task, methods, reference=reference, include_naive=options.pop("include_naive", True),
                    protocol=protocol, metrics=metrics, budget_bytes=budget_bytes, chunk_samples=chunk_samples,
                    mode=mode)
@@ -345,7 +387,7 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
             opts: dict[str, Any] = {**task_opts, **{k: v for k, v in point.items() if k in TASK_KEYS}}
             full_opts = {"window": 64, "horizon": 1, "centered": False, "channel": 0, "target": "auto", "hop": None,
                          **opts}
-            methods_p = [with_grid_options(m, point) for m in setup.methods]
+            methods_g = [with_grid_options(m, point) for m in setup.methods]
             if is_source:
                 from sigbench.registry import generate
 
@@ -371,9 +413,13 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
                 recipe = DataRecipe("file", setup.task.name, opts, setup.plan(rows, full_opts), path=file,
                                     signal_name=signal_name if path else None)
                 summary = _summary(sig0, path, data.target_kind)
+            limit = model_limit_method(summary.get("source"), summary.get("params"), setup.task.name,
+                                       _metadata(summary)) if include_limit else None
+            methods_p = methods_g if limit is None else [*(m for m in methods_g if m.role), limit,
+                                                          *(m for m in methods_g if not m.role)]
             points.append(Point(point, rows, recipe, methods_p, summary))
-        config = build_config("sweep", setup.task, setup.methods, protocol, task_opts,
-                              points[0].signal if points else {}, grid, metrics=setup.extra_metrics)
+        config = build_config("sweep", setup.task, points[0].methods if points else setup.methods, protocol,
+                              task_opts, points[0].signal if points else {}, grid, metrics=setup.extra_metrics)
         config["source_params"] = source_params or {}
         # sweeps keep metrics per grid point but no per-point predictions (files stay small)
         return Run(kind="sweep", task=setup.task, protocol=protocol, config=config, points=points, output=output,

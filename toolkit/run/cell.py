@@ -12,7 +12,8 @@ How a processor is fitted is chosen by what it declares, never by its class or n
    that says how to proceed.
 
 Prediction is ``predict`` block by block (frozen), or in the prequential mode ``predict_online`` for online
-processors (predict, then adapt on the target; the state carries from block to block).
+processors: predict, then adapt on what is causally observable at the target time — the noisy observation,
+never the clean target the row is scored against (the state carries from block to block).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import threading
 import time
 import traceback as _traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -73,7 +74,7 @@ class CellPlan:
     Attributes
     ----------
     fit_rows : int
-        Rows ``0 … fit_rows−1`` are fitted on (train + validation).
+        Rows ``fit_start … fit_rows−1`` are fitted on (train + validation).
     val_rows : (int, int)
         The validation rows (the end of the fit rows).
     test_rows : (int, int)
@@ -107,17 +108,28 @@ class CellPlan:
     raise_budget: bool = False
     task: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    #: the first fit row (0; the test rows' first for the linear oracle)
+    fit_start: int = 0
+    #: mean of the training targets, per output (the ȳ of ``snr_db``)
+    target_mean: tuple[float, ...] | None = None
+    #: score ``snr_gain_db`` against the naive predictor (the target is the observation itself)
+    naive_baseline: bool = False
+
+    def on_test_rows(self) -> CellPlan:
+        """The plan of the linear oracle: fitted on the test rows themselves (no validation rows)."""
+        t0, t1 = self.test_rows
+        return replace(self, fit_start=t0, fit_rows=t1, val_rows=(t1, t1))
 
     def context(self, source: Any, seed: int) -> TaskContext:
         """The :class:`~sigbench.processor.TaskContext` of a cell with ``seed`` on ``source``."""
         geo = source.geometry
         val = self.val_rows[1] - self.val_rows[0]
+        rows = self.fit_rows - self.fit_start
         return TaskContext(task=self.task, window=geo.window, horizon=int(self.options.get("horizon") or 1),
                            centered=bool(self.options.get("centered", False)), hop=geo.hop,
                            sample_rate_hz=source.sample_rate_hz, seed=seed,
                            mode="prequential" if self.prequential else "offline",
-                           validation_fraction=round(val / self.fit_rows, 6) if self.fit_rows else 0.0,
-                           fit_rows=self.fit_rows)
+                           validation_fraction=round(val / rows, 6) if rows else 0.0, fit_rows=rows)
 
 
 class MethodFailed(Exception):
@@ -199,30 +211,30 @@ def fit_processor(proc: Any, source: Any, plan: CellPlan, context: TaskContext, 
     from sigbench.errors import SigbenchError
 
     rate = source.sample_rate_hz
-    fit = plan.fit_rows
+    start, fit = plan.fit_start, plan.fit_rows
     if source.in_memory:
-        blk = source.block(0, fit)
+        blk = source.block(start, fit)
         _guard(proc.fit, blk.inputs, blk.targets, sample_rate=rate, context=context)
     elif proc.fits_blocks():
-        blocks = ((b.inputs, b.targets) for b in source.blocks(0, fit, plan.rows_per_block))
-        _guard(proc.fit_blocks, blocks, rows=fit, sample_rate=rate, context=context)
+        blocks = ((b.inputs, b.targets) for b in source.blocks(start, fit, plan.rows_per_block))
+        _guard(proc.fit_blocks, blocks, rows=fit - start, sample_rate=rate, context=context)
     elif getattr(proc, "accepts_file_rows", False):
         from sigbench.run.rows import FileWindows
 
-        rows = FileWindows(source, stop=fit, block_rows=plan.rows_per_block or fit)
+        rows = FileWindows(source, start=start, stop=fit, block_rows=plan.rows_per_block or fit - start)
         try:
             _guard(proc.fit, rows, sample_rate=rate, context=context)
         finally:
             rows.close()
     else:
-        need = source.fit_bytes(fit)
+        need = source.fit_bytes(fit - start)
         if need > plan.budget:
             raise SigbenchError(
                 f"{label} cannot stream its training (it declares neither fit_blocks nor accepts_file_rows): its "
                 f"fit rows ({need / 2**20:.0f} MiB) are over the memory budget ({plan.budget / 2**20:.0f} MiB); "
                 "raise --memory-budget / SIGBENCH_MEMORY_BUDGET, train on fewer samples (--train-samples), or "
                 "use a method that streams (lms, nlms, rls, wiener, naive, the neural networks)")
-        blk = source.block(0, fit)
+        blk = source.block(start, fit)
         _guard(proc.fit, blk.inputs, blk.targets, sample_rate=rate, context=context)
 
 
@@ -253,7 +265,8 @@ def run_cell(source: Any, cls: Any, options: dict[str, Any], seed: int, plan: Ce
 
     t0, t1 = plan.test_rows
     context = plan.context(source, seed)
-    metric_ctx = {"sample_rate_hz": source.sample_rate_hz, "task": plan.task, **(metric_context or {})}
+    metric_ctx = {"sample_rate_hz": source.sample_rate_hz, "task": plan.task, "target_mean": plan.target_mean,
+                  **(metric_context or {})}
     flat = not source.in_memory  # rows from a file: accumulate, so that memory stays flat
     scorer = Scorer(plan.metrics, metric_ctx, accumulate=flat)
     n_test = t1 - t0
@@ -277,21 +290,24 @@ def run_cell(source: Any, cls: Any, options: dict[str, Any], seed: int, plan: Ce
         latency = math.nan
         for blk in source.blocks(t0, t1, plan.rows_per_block):
             tp = time.perf_counter()
-            raw = (_guard(proc.predict_online, blk.inputs, blk.targets) if online
-                   else _guard(proc.predict, blk.inputs))
+            # an online method adapts on what is causally observable at the target time: the noisy
+            # observation (never the clean target it is scored against)
+            raw = (_guard(proc.predict_online, blk.inputs, blk.targets if blk.observed is None else blk.observed)
+                   if online else _guard(proc.predict, blk.inputs))
             predict_s += time.perf_counter() - tp
             pred = check_prediction(raw, tuple(blk.targets.shape), blk.r0 - t0)
             if blk.r0 == t0:
                 latency = _guard(time_latency, proc, blk.inputs[:1])
-            scorer.add(blk.targets, pred, blk.observed)
+            baseline = np.asarray(blk.inputs[:, -1], dtype=np.float64) if plan.naive_baseline else blk.observed
+            scorer.add(blk.targets, pred, baseline)
             if online:
                 cut = min(max(t0 + k - blk.r0, 0), blk.r1 - blk.r0)
                 if cut:
                     parts["transient"].add(blk.targets[:cut], pred[:cut],
-                                           None if blk.observed is None else blk.observed[:cut])
+                                           None if baseline is None else baseline[:cut])
                 if cut < blk.r1 - blk.r0:
                     parts["steady"].add(blk.targets[cut:], pred[cut:],
-                                        None if blk.observed is None else blk.observed[cut:])
+                                        None if baseline is None else baseline[cut:])
             if sink is not None:
                 sink.append(pred)
     except MethodFailed as exc:

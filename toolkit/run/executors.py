@@ -80,6 +80,11 @@ class Cell:
     options: dict[str, Any]
     seed: int
     index: int = 0  # the method's position in the run (names its staged predictions)
+    fit_on_test: bool = False  # the linear oracle: fitted on the test rows
+
+    def plan(self, recipe: DataRecipe) -> CellPlan:
+        """The cell plan of this cell on its recipe's grid point."""
+        return recipe.plan.on_test_rows() if self.fit_on_test else recipe.plan
 
 
 def resolve_class(label: str, name: str) -> Any:
@@ -173,14 +178,14 @@ def run_cell(recipe: DataRecipe, cell: Cell) -> dict[str, Any]:
             part = Path(recipe.parts) / f"{cell.job}-{cell.index}-{cell.seed}.h5"
             tmp = part.with_suffix(".tmp")
             with h5py.File(tmp, "w") as out_file:
-                out = run_one(source, cls, cell.options, cell.seed, recipe.plan, label=cell.label,
+                out = run_one(source, cls, cell.options, cell.seed, cell.plan(recipe), label=cell.label,
                               sink=PredictionSink(out_file))
             if "error" not in out:
                 os.replace(tmp, part)
                 out["part"] = str(part)
             return out
         sink = PredictionSink() if recipe.keep else None
-        return run_one(source, cls, cell.options, cell.seed, recipe.plan, label=cell.label, sink=sink)
+        return run_one(source, cls, cell.options, cell.seed, cell.plan(recipe), label=cell.label, sink=sink)
     except Exception as exc:  # a failing method is a failed row
         return {"error": error_text(exc), "seed": cell.seed}
     finally:
@@ -209,7 +214,7 @@ class InlineExecutor:
         for cell in cells:  # a method's failure is a failed row (run_cell); anything else stops the run
             recipe = recipes[cell.job]
             out = run_one(self.sources[cell.job], resolve_class(cell.label, cell.name), cell.options, cell.seed,
-                          recipe.plan, label=cell.label, sink=self.sink(cell) if self.sink else None)
+                          cell.plan(recipe), label=cell.label, sink=self.sink(cell) if self.sink else None)
             yield cell, out
 
     def close(self) -> None:

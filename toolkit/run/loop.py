@@ -237,7 +237,8 @@ class Run:
         self._pending: dict[tuple[int, str], _Pending] = {}
         self._ready: dict[tuple[int, str], MethodRow] = {}
         self._finished: set[tuple[int, str]] = set()
-        self._bounds: dict[int, float] = {}
+        self._bounds: dict[int, dict[str, float]] = {}
+        self._checked: set[int] = set()
         cells: list[Cell] = []
         for j, pt in enumerate(self.points):
             for m in pt.methods:
@@ -250,7 +251,7 @@ class Run:
                 self._pending[key] = _Pending(expected=len(seeds))
                 for seed in seeds:
                     cells.append(Cell(j, m.spec.label, m.spec.name, cell_options(m, seed), seed,
-                                      self.labels.index(m.spec.label)))
+                                      self.labels.index(m.spec.label), fit_on_test=m.fit_on_test))
         return cells
 
     def _reuse(self, key: tuple[int, str], m: Method, row: MethodRow) -> None:
@@ -320,42 +321,61 @@ class Run:
         else:
             self.console.print(f"{head}: fit {out['fit_s']:.2f} s")
 
+    def _point_bounds(self, j: int, pt: Point) -> dict[str, float] | None:
+        """Role → MSE of the point's references once every reference cell is back (None before); a failed
+        reference gives no bound."""
+        if j in self._bounds:
+            return self._bounds[j]
+        bounds: dict[str, float] = {}
+        for m in pt.methods:
+            if not m.role:
+                continue
+            key = (j, m.spec.label)
+            if key in self._ready:
+                row = self._ready[key]
+                if row.status == "ok" and row.metrics.get("mse") is not None:
+                    bounds[m.role] = float(row.metrics["mse"])  # type: ignore[arg-type]
+                continue
+            pending = self._pending.get(key)
+            if pending is None or len(pending.outs) < pending.expected:
+                return None
+            ok = [o for o in pending.outs.values() if "error" not in o]
+            if len(ok) == pending.expected:
+                bounds[m.role] = float(np.mean([o["mse"] for o in ok]))
+        self._bounds[j] = bounds
+        return bounds
+
     def _flush(self) -> None:
-        """Assemble, in method order, every row whose seeds are all back and whose point's bound is known.
+        """Assemble, in method order, every row whose seeds are all back and whose point's references are known.
 
         A newly assembled row is checkpointed when due; rows reused from a resumed run are checkpointed together,
         so the file never holds fewer finished rows than it did before the resume."""
         res = self.results
         unsaved = False
         for j, pt in enumerate(self.points):
-            refs = [x.spec.label for x in pt.methods if x.is_reference]
+            bounds = self._point_bounds(j, pt)
+            if bounds is None:
+                continue
             for m in pt.methods:
                 key = (j, m.spec.label)
                 if key in self._finished:
                     continue
-                ref_known = m.is_reference or not refs or (j, refs[0]) in self._finished
                 pending = self._pending.get(key)
                 if key in self._ready:
                     row = self._ready[key]
-                elif pending is not None and len(pending.outs) == pending.expected and ref_known:
+                elif pending is not None and len(pending.outs) == pending.expected:
                     outs = [pending.outs[s] for s in sorted(pending.outs)]
-                    bound = self._bounds.get(j)
-                    if m.is_reference and "error" not in outs[0]:
-                        bound = outs[0]["mse"]  # the reference's own excess is 0 dB
-                    row = build_row(m, pt.grid, outs, bound_mse=bound, with_excess="excess_db" in self.metrics,
+                    row = build_row(m, pt.grid, outs, bounds=bounds, with_excess="excess_db" in self.metrics,
                                     main_metric=self.task.main_metric)
                     del self._pending[key]
                 else:
                     continue
                 self._finished.add(key)
-                if m.is_reference and row.status == "ok":
-                    self._bounds[j] = float(row.metrics["mse"] or 0.0)
-                    bound_row = {"method": m.spec.label, "mse": row.metrics.get("mse"),
-                                 "snr_db": row.metrics.get("snr_db")}
-                    if self.kind == "sweep":
-                        res.bound.setdefault("per_grid", []).append({"grid": pt.grid, **bound_row})
-                    else:
-                        res.bound = bound_row
+                if m.role in ("oracle", "limit") and row.status != "ok":  # a bound that could not be had: a note
+                    res.warnings.append(f"{row.method} not available{self._at(pt)}: {row.error}")
+                    continue
+                if m.role and row.status == "ok":
+                    self._record_reference(pt, m, row)
                 res.rows.append(row)
                 res.warnings.extend(get_host().call_observers("on_method_done", run=self.info,
                                                               method=m.spec.label, result=row))
@@ -364,8 +384,48 @@ class Run:
                 elif self.writer.due():
                     self.writer.checkpoint(res)
                     unsaved = False
+            if all((j, m.spec.label) in self._finished for m in pt.methods) and j not in self._checked:
+                self._checked.add(j)
+                res.warnings.extend(self._stationarity(pt))
         if unsaved:
             self.writer.checkpoint(res)
+
+    @staticmethod
+    def _at(pt: Point) -> str:
+        return f" at {', '.join(f'{k}={v}' for k, v in pt.grid.items())}" if pt.grid else ""
+
+    def _record_reference(self, pt: Point, m: Method, row: MethodRow) -> None:
+        res = self.results
+        main = self.task.main_metric
+        entry = {"method": m.spec.label, "role": m.role, "mse": row.metrics.get("mse"), main: row.metrics.get(main)}
+        if m.is_reference:
+            bound = {"method": m.spec.label, "mse": row.metrics.get("mse"), "snr_db": row.metrics.get("snr_db")}
+            if main != "snr_db":
+                bound[main] = row.metrics.get(main)
+            if self.kind == "sweep":
+                res.bound.setdefault("per_grid", []).append({"grid": pt.grid, **bound})
+            else:
+                res.bound = bound
+        if self.kind == "sweep":
+            res.references.setdefault("per_grid", []).append({"grid": pt.grid, **entry})
+        else:
+            res.references[m.role] = entry
+
+    def _stationarity(self, pt: Point) -> list[str]:
+        """Notes when the linear reference is no bound on the test rows (a non-stationary signal)."""
+        rows = {r.role or r.name: r for r in self.results.rows if r.grid == pt.grid and r.status == "ok"}
+        ref, naive = rows.get("reference"), rows.get("naive")
+        notes = []
+        where = self._at(pt)
+        if ref is not None and naive is not None and (ref.metrics.get("mse") or 0) > (naive.metrics.get("mse") or 0):
+            notes.append(f"the linear reference {ref.method} does worse than naive on the test rows{where}: the signal "
+                         "is likely non-stationary, and the reference is no bound there")
+        gap = ref.metrics.get("excess_oracle_db") if ref is not None else None
+        if gap is not None and gap > 3.0:
+            notes.append(f"the linear reference {ref.method} (fitted on the training rows) is {gap:.1f} dB above the "  # type: ignore[union-attr]
+                         f"linear oracle (fitted on the test rows){where}: training and test rows differ markedly "
+                         "(non-stationary); read excess_oracle_db for what no linear filter can do")
+        return notes
 
 
 def run_points(points: Sequence[Point], **kwargs: Any) -> Results:

@@ -16,8 +16,8 @@ from sigbench.processor import Processor
 from sigbench.protocol import Protocol
 from sigbench.results import Results
 
-__all__ = ["DEFAULT_METHODS", "Method", "RunInfo", "build_config", "cell_options", "grid_points", "new_run_id",
-           "resolve_methods", "with_grid_options"]
+__all__ = ["DEFAULT_METHODS", "ROLES", "Method", "RunInfo", "build_config", "cell_options", "grid_points",
+           "model_limit", "new_run_id", "resolve_methods", "with_grid_options"]
 
 #: methods compared when none are named, per task
 DEFAULT_METHODS: dict[str, tuple[str, ...]] = {
@@ -41,14 +41,35 @@ class RunInfo:
     results: Results | None = None
 
 
+#: the references a row is measured against, in the order they run: label shown in tables, excess column
+ROLES: dict[str, tuple[str, str]] = {
+    "reference": ("linear reference", "excess_db"),
+    "oracle": ("linear oracle", "excess_oracle_db"),
+    "limit": ("model limit", "excess_limit_db"),
+}
+
+
 @dataclass
 class Method:
-    """A resolved method: its specification, class and validated constructor options."""
+    """A resolved method: its specification, class and validated constructor options, and its role: ``""`` for a
+    compared method, or one of :data:`ROLES` — ``reference`` (the linear reference, fitted on the training
+    rows), ``oracle`` (the same FIR fitted on the test rows themselves: no filter of its kind beats it there) or
+    ``limit`` (the source's model-based estimator)."""
 
     spec: MethodSpec
     cls: type[Processor]
     options: dict[str, Any]
-    is_reference: bool = False
+    role: str = ""
+
+    @property
+    def is_reference(self) -> bool:
+        """The linear reference (the bound of ``excess_db``)."""
+        return self.role == "reference"
+
+    @property
+    def fit_on_test(self) -> bool:
+        """Fitted on the test rows (the linear oracle)."""
+        return self.role == "oracle"
 
     @property
     def stochastic(self) -> bool:
@@ -72,7 +93,7 @@ def cell_options(m: Method, seed: int) -> dict[str, Any]:
 
 
 def resolve_methods(methods: Sequence[str] | None, task: Any, reference: str,
-                    include_naive: bool = True) -> list[Method]:
+                    include_naive: bool = True, oracle: bool = True) -> list[Method]:
     """Parse method specifications, look them up, coerce and validate their options (before any work).
 
     Raises
@@ -104,11 +125,40 @@ def resolve_methods(methods: Sequence[str] | None, task: Any, reference: str,
         else:
             cls = registry.get("processors", spec.name).obj
             options = coerce_params(cls.__init__, spec.options, what=f"option of method {spec.name!r}")
-        m = Method(spec, cls, options, is_reference=bool(reference) and index == ref_index)
+        m = Method(spec, cls, options, role="reference" if reference and index == ref_index else "")
         m.cls(**cell_options(m, 0))  # validates the options now
         resolved.append(m)
-    resolved.sort(key=lambda m: not m.is_reference)  # the reference runs first: it defines the bound
+    ref = next((m for m in resolved if m.is_reference), None)
+    if oracle and ref is not None and not ref.is_chain and getattr(ref.cls, "linear_least_squares", False):
+        label = ROLES["oracle"][0]
+        resolved.append(Method(MethodSpec(ref.spec.name, dict(ref.spec.options), label), ref.cls, dict(ref.options),
+                               role="oracle"))
+    order = list(ROLES)
+    resolved.sort(key=lambda m: order.index(m.role) if m.role else len(order))  # references first
     return resolved
+
+
+def model_limit(source: str | None, params: dict[str, Any] | None, task: str,
+                metadata: dict[str, Any] | None = None) -> Method | None:
+    """The model-limit method of a signal whose source registered an ``oracle`` estimator (a processor built from
+    the signal's metadata with its ``from_metadata`` classmethod, else from the recorded parameters its
+    constructor takes; its class attribute ``tasks`` names the tasks it serves), or ``None``."""
+    if not source:
+        return None
+    registry = get_host().registry
+    entry = registry.entries.get("sources", {}).get(source)
+    name = entry.info.get("oracle") if entry is not None else None
+    if not name or name not in registry.entries.get("processors", {}):
+        return None
+    cls = registry.get("processors", name).obj
+    if task not in getattr(cls, "tasks", (task,)):
+        return None
+    if hasattr(cls, "from_metadata"):  # the estimator reads what it needs (the noise level actually used, …)
+        options = cls.from_metadata(metadata or {"params": params or {}}).get_params()
+    else:
+        accepted = set(cls.param_names())
+        options = {k: v for k, v in (params or {}).items() if k in accepted}
+    return Method(MethodSpec(name, {}, ROLES["limit"][0]), cls, options, role="limit")
 
 
 def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -135,7 +185,7 @@ def with_grid_options(m: Method, point: dict[str, Any]) -> Method:
     if not extra:
         return m
     options = {**m.options, **coerce_params(m.cls.__init__, {k: str(v) for k, v in extra.items()})}
-    return Method(m.spec, m.cls, options, m.is_reference)
+    return Method(m.spec, m.cls, options, m.role)
 
 
 def build_config(kind: str, task: Any, methods: list[Method], protocol: Protocol, task_opts: dict[str, Any],

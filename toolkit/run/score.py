@@ -134,17 +134,21 @@ class Scorer:
         return out, problems
 
 
-def build_row(method: Any, grid: dict[str, Any], outs: list[dict[str, Any]], *, bound_mse: float | None,
+def build_row(method: Any, grid: dict[str, Any], outs: list[dict[str, Any]], *, bounds: dict[str, float],
               with_excess: bool, main_metric: str) -> MethodRow:
     """The result row of one method from its cells (one per seed, in seed order).
 
     The first failed cell makes the row ``failed`` with its error (and traceback); otherwise every metric is
-    the mean over seeds with its 95 % half-width (``<metric>_ci``), ``excess_db`` is derived from the cells'
-    MSE and ``bound_mse``, and the cost columns are filled from ``describe()`` and the timings.
+    the mean over seeds with its 95 % half-width (``<metric>_ci``), the excess over each reference
+    (``excess_db`` over the linear reference, ``excess_oracle_db`` over the linear oracle, ``excess_limit_db``
+    over the model limit: 10·log10 of the MSE ratio) is derived from the cells' MSE and ``bounds`` (role → MSE),
+    and the cost columns are filled from ``describe()`` and the timings.
     """
+    from sigbench.run.plan import ROLES
+
     row = MethodRow(method=method.spec.label, name=method.spec.name, family=str(getattr(method.cls, "family", "?")),
                     options=dict(method.options), grid=dict(grid), is_reference=bool(method.is_reference),
-                    is_chain=bool(getattr(method.cls, "is_chain", False)))
+                    is_chain=bool(getattr(method.cls, "is_chain", False)), role=method.role)
     per_seed: list[dict[str, Any]] = []
     for out in outs:
         row.seeds.append(int(out.get("seed", 0)))
@@ -154,8 +158,12 @@ def build_row(method: Any, grid: dict[str, Any], outs: list[dict[str, Any]], *, 
                 row.traceback = out["traceback"]
             break
         metrics = dict(out["metrics"])
-        if with_excess and bound_mse is not None:
-            metrics["excess_db"] = db_ratio(out["mse"], bound_mse)
+        if with_excess:
+            for role, (_, column) in ROLES.items():
+                if bounds.get(role) is not None:
+                    metrics[column] = db_ratio(out["mse"], bounds[role])
+        if out.get("online"):
+            row.mode = "adapting"
         per_seed.append({"seed": out["seed"], "metrics": metrics, "fit_s": out["fit_s"],
                          "predict_s": out["predict_s"], "samples_per_s": out["samples_per_s"],
                          "latency_s": out["latency_s"]})

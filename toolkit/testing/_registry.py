@@ -21,7 +21,7 @@ BUILTIN_CONFORMANCE: dict[str, dict[str, Any]] = {
     "naive": {},
     "linear-extrapolation": {},
     "wiener": {"init_kwargs": {"numtaps": 8}},
-    "lms": {"init_kwargs": {"numtaps": 8, "mu": 0.01}},
+    "lms": {"init_kwargs": {"numtaps": 8}},
     "nlms": {"init_kwargs": {"numtaps": 8, "mu": 0.5}},
     "rls": {"init_kwargs": {"numtaps": 8, "lam": 0.99}},
     "fir": {"init_kwargs": {"numtaps": 9, "cutoff": 0.1}},
@@ -33,10 +33,13 @@ BUILTIN_CONFORMANCE: dict[str, dict[str, Any]] = {
     "matched-filter": {"init_kwargs": {"frequency_hz": 0.05}},
     "energy-detector": {"init_kwargs": {"frequency_hz": 0.05}},
     "known-fir": {"init_kwargs": {"taps": [0.5, -0.25]}},
+    "sines-ml": {"init_kwargs": {"frequencies_hz": [0.05, 0.12], "sample_rate_hz": 1.0, "iterations": 5}},
+    "ar-kalman": {"init_kwargs": {"coefficients": [0.5, -0.2]}},
     "dnn": {"init_kwargs": {"units": [8], **_TINY_TRAINING}},
     "cnn": {"init_kwargs": {"kernel_sizes": [3, 5], "filters": 2, "dense_units": [4], **_TINY_TRAINING}},
     "lstm": {"init_kwargs": {"units": [4], "timesteps": 4, **_TINY_TRAINING}},
     "cnn-lstm": {"init_kwargs": {"filters": 2, "kernel_size": 3, "units": [4], **_TINY_TRAINING}},
+    "rnn": {"init_kwargs": {"units": [4], "timesteps": 4, **_TINY_TRAINING}},
 }
 
 
