@@ -122,7 +122,7 @@ def test_issue16_13_validate_times_out_a_hanging_fit(tmp_path: Path) -> None:
             register(Hang)
     ''', "hanging")
     start = time.monotonic()
-    r = _run(["plugins", "validate", "rel-hang", "--timeout", "1", "--json"], timeout=120, PYTHONPATH=str(site))
+    r = _run(["plugins", "validate", "rel-hang", "--check-timeout", "1", "--json"], timeout=120, PYTHONPATH=str(site))
     assert time.monotonic() - start < 90
     assert r.returncode == ExitCode.ERROR, r.stderr
     report = json.loads(r.stdout)["reports"][0]

@@ -73,7 +73,7 @@ def validate(
              "Default: everything installed plugins register."),
     all_: bool = typer.Option(False, "--all", help="Also check sigbench's built-ins."),
     json_out: bool = JsonOpt,
-    timeout: float = typer.Option(120.0, "--timeout", min=0.1, metavar="SECONDS",
+    timeout: float = typer.Option(120.0, "--check-timeout", min=0.1, metavar="SECONDS",
                                   help="Seconds one check may run before it fails as hung."),
 ) -> None:
     """Run the conformance checks (sigbench.testing) on installed plugins: fit/predict shapes, save/load round
