@@ -32,3 +32,12 @@ def test_the_processor_contract_examples_run(host):
     assert len(blocks) >= 7
     namespace: dict[str, object] = {}
     exec(compile("\n".join(blocks), "docs/plugins.md", "exec"), namespace)
+
+
+def test_readme_and_tutorial_numbers_come_from_the_recorded_demo():
+    """The README's demo table and the tutorial's claims are rendered from docs/results/demo.json by cog."""
+    cog = Path(sys.executable).with_name("cog")
+    proc = subprocess.run([str(cog), "--check", str(ROOT / "README.md"), str(ROOT / "docs" / "tutorial.md")],
+                          capture_output=True, text=True, cwd=ROOT)
+    stale = "README.md/docs/tutorial.md are stale: run `cog -r README.md docs/tutorial.md`\n"
+    assert proc.returncode == 0, stale + proc.stdout + proc.stderr

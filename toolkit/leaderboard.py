@@ -36,14 +36,15 @@ from sigbench.console import escape
 from sigbench.numfmt import MISSING, eng, fixed, metric_label, metric_value
 from sigbench.results import MethodRow, Results, grid_sort_key
 
-__all__ = ["REFERENCES", "Leaderboard", "ReferenceColumn", "build_leaderboard", "print_leaderboard",
+__all__ = ["REFERENCES", "Leaderboard", "ReferenceColumn", "build_leaderboard", "leaderboard_text", "print_leaderboard",
            "reference_columns"]
 
 #: ``excess_<name>_db`` → (short label, description); ``""`` is ``excess_db``, the linear reference
 REFERENCES: dict[str, tuple[str, str]] = {
     "": ("ref", "the linear reference (Wiener FIR fitted on the training rows)"),
     "oracle": ("oracle", "the linear oracle (the same FIR fitted on the test rows: the best linear filter there)"),
-    "limit": ("limit", "the model limit (the best any method can do, from the source's generative model)"),
+    "limit": ("limit", "the model limit (an estimator that knows the source's generative model, not its "
+                       "realisation; below it a method uses structure beyond that model)"),
 }
 _EXCESS = re.compile(r"^excess(?:_(?P<name>[a-z0-9_]+?))?_db$")
 #: what the naive row is, said once under every table that has one
@@ -241,13 +242,13 @@ def build_leaderboard(results: Results, width: int = 80, *, wide: bool | None = 
         labels, legend, letters = [], [], iter(string.ascii_lowercase)
         seen: dict[str, str] = {}
         for label in full:
-            if limit is None or len(label) <= limit:
+            short = label.split(":", 1)[0].split("|", 1)[0].strip()
+            if limit is None or len(label) <= limit or short == label:  # nothing shorter to show
                 labels.append(escape(label))
                 continue
             if label not in seen:
                 seen[label] = next(letters, "z")
                 legend.append(f"[{seen[label]}] {label}")
-            short = label.split(":", 1)[0].strip()
             labels.append(escape(f"{short} [{seen[label]}]"))
         cols, mi = _columns(results, rows, labels, notes)
         return cols, mi, legend
@@ -317,6 +318,19 @@ def print_leaderboard(results: Results, console: Any = None, *, wide: bool | Non
                       f"{metric_label(results.main_metric)} {fixed(bound.get(results.main_metric))}.")
     for w in results.warnings:
         console.print(f"[yellow]Warning:[/] {escape(w)}")
+
+
+def leaderboard_text(results: Results, width: int = 100) -> str:
+    """The leaderboard as plain text (no colour) at ``width`` columns: what ``print_leaderboard`` shows on a
+    terminal that wide (the README renders the recorded demo with it)."""
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False, highlight=False)
+    print_leaderboard(results, console)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
 def _width(table: Any) -> int:

@@ -198,7 +198,8 @@ def _verdict(results: Results, row: MethodRow, rows: list[MethodRow]) -> str:
         parts.append(claim + (f" at {' and '.join(costs)}" if costs else ""))
     elif ref is None and isinstance(value, (int, float)) and not math.isnan(float(value)):
         parts.append(_versus_best_dsp(results, row, rows, float(value)))
-    adaptive = [r for r in rows if r.name in ("lms", "nlms", "rls") and r.status == "ok"
+    parts.extend(_beyond_linear(row, rows))
+    adaptive = [r for r in rows if r.name in ("lms", "nlms", "rls") and r.status == "ok" and not r.role
                 and _finite(r.metrics.get(key))]
     if adaptive and _finite(value):
         sign = 1.0 if results.higher_is_better else -1.0
@@ -215,6 +216,31 @@ def _verdict(results: Results, row: MethodRow, rows: list[MethodRow]) -> str:
         parts.append(f"{key} {_fmt(value)}; no reference or DSP row to compare with")
     seeds = len(row.seeds)
     return f"{row.method}: " + "; ".join(parts) + f" ({seeds} seed{'s' if seeds != 1 else ''})."
+
+
+def _beyond_linear(row: MethodRow, rows: list[MethodRow]) -> list[str]:
+    """The row against the linear oracle (no linear filter beats it on the test rows) and the model limit."""
+    out: list[str] = []
+    oracle = next((r for r in rows if r.role == "oracle" and r.status == "ok"), None)
+    ex = row.metrics.get("excess_oracle_db")
+    if oracle is not None and _finite(ex):
+        ci = row.metrics.get("excess_oracle_db_ci")
+        within = _finite(ci) and abs(float(ex)) <= float(ci)  # type: ignore[arg-type]
+        if float(ex) < 0 and not within:  # type: ignore[arg-type]
+            out.append(f"below the linear oracle (excess {fixed(float(ex))} dB): structure no linear filter of "  # type: ignore[arg-type]
+                       "that length can use, even fitted on the test rows")
+        else:
+            out.append(f"no better than the best linear filter on these test rows (excess over the linear oracle "
+                       f"{'+' if float(ex) >= 0 else ''}{fixed(float(ex))} dB)")  # type: ignore[arg-type]
+    limit = next((r for r in rows if r.role == "limit" and r.status == "ok"), None)
+    exl = row.metrics.get("excess_limit_db")
+    if limit is not None and _finite(exl):
+        if float(exl) < 0:  # type: ignore[arg-type]
+            out.append(f"below the model limit (excess {fixed(float(exl))} dB): it uses structure beyond the "  # type: ignore[arg-type]
+                       "source's stated model (e.g. the phases' coupling along one trajectory)")
+        else:
+            out.append(f"{fixed(float(exl))} dB above the model limit")  # type: ignore[arg-type]
+    return out
 
 
 def verdicts(results: Results) -> list[str]:
@@ -433,6 +459,10 @@ def render_html(results: Results, *, dpi: int = 150) -> str:
             parts += [f'<p class="legend">{e(line)}</p>' for line in _legend(results)]
     for w in results.warnings:
         parts.append(f'<p class="warn">Warning: {e(w)}</p>')
+    for row in results.rows:  # a failed row keeps its traceback (the table shows its one-line error)
+        if row.status != "ok" and row.traceback:
+            parts.append(f"<details><summary>Traceback of {e(row.method)}</summary><pre>{e(row.traceback)}</pre>"
+                         "</details>")
     parts.append("<h2>Figures</h2>")
     for name, png, caption in _figures(results, dpi):
         if png is None:
@@ -508,6 +538,11 @@ def render_markdown(results: Results, image_dir: str, *, dpi: int = 150) -> tupl
             lines += [_md(line) for line in _legend(results)] + [""]
     for w in results.warnings:
         lines += [f"> Warning: {_md(w)}", ""]
+    fence = "`" * 3
+    for row in results.rows:
+        if row.status != "ok" and row.traceback:
+            lines += [f"Traceback of {_md(row.method)}:", "", fence + "text", row.traceback.replace(fence, "'" * 3),
+                      fence, ""]
     lines += ["## Figures", ""]
     images: dict[str, bytes] = {}
     for name, png, caption in _figures(results, dpi):
