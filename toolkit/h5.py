@@ -428,20 +428,15 @@ def hdf5_state_damaged() -> bool:
 
 def _write_failure(exc: BaseException, target: Path) -> WriteError | None:
     """The one-line :class:`WriteError` for an OS-level write failure inside HDF5, or None for anything else."""
-    global _DAMAGED
     code = _errno_of(exc)
     if _is_disk_full(exc):
-        _DAMAGED = True
         return WriteError(f"disk full while writing {target}; the previous file is untouched")
     if code == errno.EFBIG:
-        _DAMAGED = True
         return WriteError(f"file too large: writing {target} went past the file size limit (ulimit -f) or the file "
                           "system's largest file; the previous file is untouched")
     if code == errno.EIO:
-        _DAMAGED = True
         return WriteError(f"I/O error while writing {target}; the previous file is untouched")
     if isinstance(exc, RuntimeError) and "file write failed" in str(exc):
-        _DAMAGED = True
         return WriteError(f"cannot write {target}: {str(exc).splitlines()[0]}; the previous file is untouched")
     return None
 
@@ -627,6 +622,8 @@ def _atomic_h5(target: Path, directory: Path, base: str | os.PathLike[str] | Non
         except (OSError, RuntimeError) as exc:
             failure = _write_failure(exc, target)
             if failure is not None:
+                global _DAMAGED
+                _DAMAGED = True  # HDF5 now holds identifiers of this file it cannot release
                 raise failure from None
             raise
     finally:

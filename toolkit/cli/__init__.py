@@ -100,7 +100,7 @@ def _leave_if_hdf5_damaged(code: int) -> None:
     interpreter: leave now, with ``code``, without running finalisers (the temp file is already removed)."""
     from sigbench.h5 import hdf5_state_damaged
 
-    if hdf5_state_damaged():
+    if hdf5_state_damaged() and not getattr(sys, "_called_from_test", False):  # never end a test runner
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
