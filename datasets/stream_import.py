@@ -479,7 +479,7 @@ def stream_import(
         names = src.channel_names or tuple(f"ch{i}" for i in range(src.n_channels))
         target = Path(output)
         base = target if append and target.exists() else None
-        with atomic_h5(target, base=base) as f:
+        with atomic_h5(target, base=base, keep=append) as f:
             sg = new_signal_group(f, sig_name, sample_rate_hz=rate, channel_names=names)
             ds = sg.create_dataset(
                 "data", shape=src.shape, dtype=np.float64, chunks=(min(src.shape[0], CHUNK_SAMPLES), *src.shape[1:])

@@ -35,17 +35,23 @@ __all__ = ["CellProgress", "escape", "get_console", "is_quiet", "is_verbose", "s
 _QUIET: bool | None = None
 _VERBOSE: bool | None = None
 _LOGGER = logging.getLogger("sigbench")
-#: C0 controls but tab and newline, DEL and C1 controls: ESC/CSI/OSC sequences, BEL, carriage return …
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: C0 controls but tab (newline included: a name must not start a line of its own), DEL and C1 controls:
+#: ESC/CSI/OSC sequences, BEL, carriage return …
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+#: bidirectional controls (U+202E "right-to-left override" makes ``exe.txt`` read ``txt.exe``), zero-width
+#: marks and the line/paragraph separators
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
 def escape(text: Any) -> str:
     """Make text that came from a file, a plugin or an error message safe to hand to rich: console markup
-    is escaped (``[bold]`` prints as typed) and control characters are shown as ``\\xNN``, so a file cannot
-    colour, hide, retitle or rewrite the user's terminal."""
+    is escaped (``[bold]`` prints as typed), control characters (newlines included) are shown as ``\\xNN``
+    and bidirectional or invisible format characters as ``\\uNNNN``, so a file cannot colour, hide, reorder,
+    retitle or rewrite the user's terminal, nor print a line that looks like sigbench's own."""
     from rich.markup import escape as _escape_markup  # rich loads on first output, not at start-up
 
-    return _escape_markup(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return _escape_markup(_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 @lru_cache(maxsize=1)

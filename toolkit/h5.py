@@ -28,6 +28,7 @@ import errno
 import json
 import math
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -38,7 +39,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sigbench._json import json_default
+from sigbench._json import json_default, loads_untrusted
 from sigbench._version import __version__
 from sigbench.errors import FileFormatError, ValidationError, WriteError
 from sigbench.h5safe import (
@@ -56,6 +57,7 @@ from sigbench.h5safe import (
     parse_bytes,
     safe_open,
 )
+from sigbench.outputs import check_keepable, same_file, take_fresh, writable_target, write_lock
 from sigbench.signal import Signal
 
 __all__ = [
@@ -70,9 +72,11 @@ __all__ = [
     "check_dataset",
     "check_tree",
     "file_info",
+    "hdf5_state_damaged",
     "list_signals",
     "load_signal",
     "memory_budget_bytes",
+    "merge_contents",
     "open_file",
     "open_signal",
     "parse_bytes",
@@ -161,10 +165,13 @@ def _header(sg: h5py.Group, path: Any) -> _Header:
     if not math.isfinite(rate_f) or rate_f <= 0:
         raise FileFormatError(f"{path}: signal {name}: expected finite sample_rate_hz > 0; received: {rate_f!r}")
     try:
-        channel_names = tuple(json.loads(_attr(sg, "channel_names", path, required=False, default="[]")))
-        metadata = json.loads(_attr(sg, "metadata", path, required=False, default="{}"))
-    except (json.JSONDecodeError, TypeError) as exc:
+        names = loads_untrusted(_attr(sg, "channel_names", path, required=False, default="[]"))
+        metadata = loads_untrusted(_attr(sg, "metadata", path, required=False, default="{}"))
+    except ValueError as exc:
         raise FileFormatError(f"{path}: signal {name}: bad JSON attribute ({exc})") from None
+    if not isinstance(names, list):
+        raise FileFormatError(f"{path}: signal {name}: expected channel_names to be a JSON list")
+    channel_names = tuple(names)
     if not isinstance(metadata, dict):
         raise FileFormatError(f"{path}: signal {name}: expected metadata to be a JSON object")
     has_clean = "clean" in sg
@@ -390,11 +397,48 @@ def _streamed_stats(sg: h5py.Group, h: _Header) -> dict[str, Any]:
 
 
 # -- writing -----------------------------------------------------------------------------------
+_HDF5_ERRNO = re.compile(r"errno = (\d+)")
+_DAMAGED = False
+
+
+def _errno_of(exc: BaseException) -> int | None:
+    """The OS error number of ``exc``, also when HDF5 only names it in its message (``errno = 28``)."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return int(exc.errno)
+    match = _HDF5_ERRNO.search(str(exc))
+    return int(match.group(1)) if match else None
+
+
 def _is_disk_full(exc: BaseException) -> bool:
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if _errno_of(exc) in (errno.ENOSPC, errno.EDQUOT):
         return True
     text = str(exc).lower()
     return "no space left" in text or "disk quota" in text
+
+
+def hdf5_state_damaged() -> bool:
+    """True after HDF5 failed to write or close a file in this process (disk full, file too large, I/O error).
+
+    HDF5 then holds identifiers it can no longer release: touching or freeing any h5py object of that file can
+    crash the interpreter (a segmentation fault, typically at exit). The CLI checks this after its one-line
+    error and leaves with ``os._exit`` without running finalisers; a long-running program should restart.
+    """
+    return _DAMAGED
+
+
+def _write_failure(exc: BaseException, target: Path) -> WriteError | None:
+    """The one-line :class:`WriteError` for an OS-level write failure inside HDF5, or None for anything else."""
+    code = _errno_of(exc)
+    if _is_disk_full(exc):
+        return WriteError(f"disk full while writing {target}; the previous file is untouched")
+    if code == errno.EFBIG:
+        return WriteError(f"file too large: writing {target} went past the file size limit (ulimit -f) or the file "
+                          "system's largest file; the previous file is untouched")
+    if code == errno.EIO:
+        return WriteError(f"I/O error while writing {target}; the previous file is untouched")
+    if isinstance(exc, RuntimeError) and "file write failed" in str(exc):
+        return WriteError(f"cannot write {target}: {str(exc).splitlines()[0]}; the previous file is untouched")
+    return None
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -410,7 +454,8 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -436,7 +481,7 @@ def _remove_stale_temps(directory: Path, target_name: str) -> None:
         if not (name.startswith(prefix) and name.endswith(".tmp")):
             continue
         pid_text = name[len(prefix):].split(".", 1)[0]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _pid_alive(int(pid_text)):
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or pid_alive(int(pid_text)):
             continue
         with contextlib.suppress(OSError):
             os.unlink(directory / name)
@@ -456,17 +501,51 @@ def copy_contents(src: h5py.File, dst: h5py.File, *, skip: tuple[str, ...] = ())
         src.copy(src[key], dst, name=key)
 
 
+def merge_contents(src: h5py.File, dst: h5py.File, *, skip: tuple[str, ...] = ()) -> None:
+    """Copy ``src`` into ``dst`` member by member: ``/signals/<name>`` and ``/runs/<id>`` of ``src`` replace
+    those of the same name in ``dst``, every other member of ``dst`` is kept (``src`` was checked)."""
+    for key in src:
+        if key in skip:
+            continue
+        obj = src[key]
+        into = dst.get(key)
+        if isinstance(obj, h5py.Group) and isinstance(into, h5py.Group):
+            for sub in obj:
+                if sub in into:
+                    del into[sub]
+                src.copy(obj[sub], into, name=sub)
+            continue
+        if key in dst:
+            del dst[key]
+        src.copy(obj, dst, name=key)
+
+
+def _kept_output(target: Path, base: Path | None) -> Path | None:
+    """The existing output whose contents a keeping write builds on, or None (absent, the base itself, or not
+    sigbench data); a damaged sigbench file raises :class:`WriteError` (see :func:`check_keepable`)."""
+    if not target.exists() or (base is not None and same_file(base, target)):
+        return None
+    return target if check_keepable(target) else None
+
+
 @contextlib.contextmanager
 def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | None = None,
-              skip: tuple[str, ...] = ()) -> Iterator[h5py.File]:
+              skip: tuple[str, ...] = (), keep: bool = True) -> Iterator[h5py.File]:
     """Write a complete new sigbench file and publish it with ``os.replace``.
 
     Parameters
     ----------
     target : path-like
-        The file to create or replace.
+        The file to create or replace: a regular file, or a symbolic link (the file it points to is replaced
+        and the link kept). Devices, FIFOs, sockets and folders are refused
+        (:func:`sigbench.outputs.writable_target`).
     base : path-like, optional
         An existing sigbench file whose contents are copied first (minus ``skip``); may equal ``target``.
+    keep : bool, default True
+        Build on the existing ``target`` too, when it is a sigbench file: every signal and run it holds is
+        kept, ``base``'s members replace those of the same name. ``False`` replaces the file as a whole (what
+        ``generate``/``import`` without ``--append`` ask for). :func:`sigbench.outputs.start_fresh`
+        (``--overwrite``) turns it off for the next write of ``target``.
 
     Yields
     ------
@@ -476,15 +555,31 @@ def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | 
     Raises
     ------
     WriteError
-        The directory is missing or not writable, the disk is full, or validation of the new file failed;
-        the target is untouched and no temp file is left.
+        The directory is missing or not writable, the disk is full, ``target`` is not a regular file, an
+        existing sigbench ``target`` to keep cannot be read, or validation of the new file failed; the target
+        is untouched and no temp file is left.
+
+    Notes
+    -----
+    The whole write holds :func:`sigbench.outputs.write_lock` of ``target``: concurrent writers of one
+    output are serialised, and each builds on the file the previous one published.
     """
-    target = Path(target)
-    directory = target.parent if str(target.parent) else Path(".")
+    path = writable_target(target)
+    directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise WriteError(f"cannot write {target}: directory {directory} does not exist")
-    if target.is_dir():
-        raise WriteError(f"cannot write {target}: it is a directory")
+        raise WriteError(f"cannot write {path}: directory {directory} does not exist")
+    with write_lock(path):
+        fresh = take_fresh(path)
+        if fresh and base is not None and same_file(base, path):
+            base = None  # --overwrite of a file that is also the base: start from nothing
+        kept = _kept_output(path, Path(base) if base is not None else None) if keep and not fresh else None
+        with _atomic_h5(path, directory, base, kept, skip) as f:
+            yield f
+
+
+@contextlib.contextmanager
+def _atomic_h5(target: Path, directory: Path, base: str | os.PathLike[str] | None, kept: Path | None,
+               skip: tuple[str, ...]) -> Iterator[h5py.File]:
     _remove_stale_temps(directory, target.name)
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory)
@@ -497,9 +592,15 @@ def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | 
     try:
         try:
             with h5py.File(tmp, "w") as f:
+                if kept is not None:
+                    with open_file(kept) as old:
+                        copy_contents(old, f)
                 if base is not None:
                     with open_file(base) as src:
-                        copy_contents(src, f, skip=skip)
+                        if kept is None:
+                            copy_contents(src, f, skip=skip)
+                        else:
+                            merge_contents(src, f, skip=skip)
                 _stamp_root(f)
                 yield f
             with open_file(tmp):  # validate read-only: format, links, datasets
@@ -519,10 +620,11 @@ def atomic_h5(target: str | os.PathLike[str], *, base: str | os.PathLike[str] | 
             os.replace(tmp, target)
             _fsync_dir(directory)
         except (OSError, RuntimeError) as exc:
-            if _is_disk_full(exc):
-                raise WriteError(f"disk full while writing {target}; the previous file is untouched") from None
-            if isinstance(exc, OSError) and exc.errno == errno.EIO:
-                raise WriteError(f"I/O error while writing {target}; the previous file is untouched") from None
+            failure = _write_failure(exc, target)
+            if failure is not None:
+                global _DAMAGED
+                _DAMAGED = True  # HDF5 now holds identifiers of this file it cannot release
+                raise failure from None
             raise
     finally:
         if tmp.exists():
@@ -583,7 +685,7 @@ def save_signal(signal: Signal | list[Signal], path: str | os.PathLike[str], *, 
     signals = signal if isinstance(signal, list) else [signal]
     target = Path(path)
     base = target if append and target.exists() else None
-    with atomic_h5(target, base=base) as f:
+    with atomic_h5(target, base=base, keep=append) as f:
         for s in signals:
             write_signal_group(f, s)
     return target

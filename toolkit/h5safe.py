@@ -117,6 +117,8 @@ def safe_open(path: str | os.PathLike[str]) -> h5py.File:
         raise FileFormatError(f"no such file: {p}")
     if p.is_dir():
         raise FileFormatError(f"is a directory, not a file: {p}")
+    if not p.is_file():  # a FIFO or a device: opening it could block forever, reading it never end
+        raise FileFormatError(f"not a regular file: {p} (a pipe, device or socket); pipe data in with '-'")
     try:
         with open(p, "rb") as fh:
             head = fh.read(8)
@@ -137,11 +139,31 @@ def safe_open(path: str | os.PathLike[str]) -> h5py.File:
         raise _map_open_error(p, exc) from None
 
 
+def _payload_bytes(value: Any) -> int:
+    """Bytes held by a read variable-length attribute value (strings encoded as UTF-8)."""
+    if isinstance(value, (bytes, str)):
+        return len(value.encode("utf-8", errors="surrogateescape") if isinstance(value, str) else value)
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return sum(_payload_bytes(v) for v in value.flat)
+        return int(value.nbytes)
+    return 16
+
+
+def _is_variable(tid: Any) -> bool:
+    return (isinstance(tid, h5py.h5t.TypeStringID) and bool(tid.is_variable_str())) or \
+        tid.get_class() == h5py.h5t.VLEN
+
+
 def _check_attrs(obj: h5py.HLObject, where: str) -> None:
     for name in obj.attrs:
         try:
             aid = h5py.h5a.open(obj.id, name.encode() if isinstance(name, str) else name)
             size = aid.get_storage_size()
+            if size <= MAX_ATTR_BYTES and _is_variable(aid.get_type()):
+                # the storage size of a variable-length value is its heap references (16 bytes each), not its
+                # bytes: read it (its size is bounded by the file's) and measure what it holds
+                size = max(size, _payload_bytes(obj.attrs[name]))
         except Exception as exc:  # h5py raises KeyError/OSError for damaged attributes
             raise FileFormatError(f"unreadable attribute {name!r} on {where}: {exc}") from None
         if size > MAX_ATTR_BYTES:
@@ -185,18 +207,40 @@ def check_dataset(ds: h5py.Dataset, *, budget_bytes: int | None = None, check_fi
     declared = int(np.prod(shape, dtype=np.float64) * ds.dtype.itemsize) if shape else ds.dtype.itemsize
     if declared > MAX_DECLARED_BYTES:
         raise UnsafeFileError(f"dataset {name} declares {declared} bytes (shape {shape}); refused")
-    if declared > BOMB_FLOOR_BYTES and ds.chunks is not None:
+    if declared > BOMB_FLOOR_BYTES:  # every layout: chunked, contiguous (allocated late or never), compact
         stored = int(ds.id.get_storage_size())
         if declared > BOMB_RATIO * max(stored, 1):
             raise UnsafeFileError(
                 f"dataset {name} declares {declared} bytes but stores only {stored} (shape {shape}); "
                 "refused as a decompression/shape bomb"
             )
+        if ds.chunks is None and stored > _file_bytes(ds):
+            raise UnsafeFileError(
+                f"dataset {name} declares {stored} contiguous bytes, more than its file holds; refused"
+            )
     if budget_bytes is not None and declared > budget_bytes:
         raise FileFormatError(
             f"dataset {name} is {declared / 2**20:.0f} MiB, over the memory budget of {budget_bytes / 2**20:.0f} MiB; "
             "stream it with open_signal() or raise SIGBENCH_MEMORY_BUDGET"
         )
+
+
+def _file_bytes(ds: h5py.Dataset) -> int:
+    """Size of the file holding ``ds`` (its driver's end of file)."""
+    try:
+        return int(ds.file.id.get_filesize())
+    except Exception:  # a driver without a size: do not refuse on this ground
+        return 2**62
+
+
+def _utf8_name(key: Any) -> bool:
+    if not isinstance(key, str):
+        return False
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_tree(group: h5py.Group, *, check_datasets: bool = True) -> None:
@@ -213,6 +257,8 @@ def check_tree(group: h5py.Group, *, check_datasets: bool = True) -> None:
     while stack:
         g = stack.pop()
         for key in g:
+            if not _utf8_name(key):  # h5py lists such a name as bytes, then cannot look it up
+                raise FileFormatError(f"{g.name}: holds an object whose name is not valid UTF-8 ({key!r}); refused")
             link = g.get(key, getlink=True)
             where = f"{g.name.rstrip('/')}/{key}"
             if isinstance(link, h5py.ExternalLink):
@@ -243,10 +289,12 @@ def open_sigbench(path: str | os.PathLike[str]) -> h5py.File:
         if version is None:
             raise FileFormatError(f"{path} is an HDF5 file but not a sigbench file (no sigbench_format attribute); "
                                   "bring foreign data in with `sigbench import`")
-        try:
-            v = int(np.asarray(version).item())
-        except (TypeError, ValueError):
-            raise FileFormatError(f"{path}: expected sigbench_format to be an integer; received: {version!r}") from None
+        raw = np.asarray(version)
+        if raw.shape != () or raw.dtype.kind not in "iu":  # 1.5, True, "1", [1] are not format 1
+            shown = raw.item() if raw.shape == () and raw.dtype.kind != "O" else version
+            raise FileFormatError(f"{path}: expected sigbench_format to be an integer ({FORMAT_VERSION}); "
+                                  f"received: {shown!r} ({raw.dtype})")
+        v = int(raw.item())
         if v != FORMAT_VERSION:
             raise FileFormatError(
                 f"{path} uses sigbench file format {v}; this sigbench ({__version__}) reads format {FORMAT_VERSION}"

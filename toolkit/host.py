@@ -20,6 +20,7 @@ Loading rules
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -242,9 +243,10 @@ class Host:
         if self.pm.has_plugin(name):
             return True
         try:
-            plugin = loader()
-        except Exception as exc:
-            self._fail(name, package, exc, "import")
+            with contextlib.redirect_stdout(sys.stderr):  # stdout is for --json; a plugin's prints go to stderr
+                plugin = loader()
+        except (Exception, SystemExit) as exc:  # SystemExit: a module-level sys.exit() or argparse
+            self._fail(name, package, _as_exception(exc, "importing it"), "import")
             return False
         return self._register_plugin(plugin, name, (package, version))
 
@@ -319,10 +321,11 @@ class Host:
                 collect = _Collector(kind, origin, package, version, pending)
                 try:
                     impl.function(register=collect)
-                except Exception as exc:
+                except (Exception, SystemExit) as exc:
                     if self.strict:
                         raise
-                    registry.broken.append(BrokenPlugin(origin, package, exception_line(exc), f"register_{kind}"))
+                    line = exception_line(_as_exception(exc, "registering"))
+                    registry.broken.append(BrokenPlugin(origin, package, line, f"register_{kind}"))
                     continue  # roll back this plugin's registrations of this kind
                 for entry in pending:
                     table = registry.entries[kind]
@@ -358,6 +361,16 @@ class Host:
                     raise
                 problems.append(f"observer {impl.plugin_name}.{hook} raised {type(exc).__name__}: {exc}")
         return problems
+
+
+def _as_exception(exc: BaseException, doing: str) -> BaseException:
+    """``exc``, or for ``SystemExit`` an exception whose message says what happened (its ``str`` is only the
+    exit code)."""
+    if isinstance(exc, SystemExit):
+        err = PluginError(f"called sys.exit({exc.code!r}) while {doing} (a module-level argparse or sys.exit?)")
+        err.__cause__ = exc
+        return err
+    return exc
 
 
 class _Collector:

@@ -1156,6 +1156,11 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 150) ->
     fmt = target.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg", "pdf"):
         raise ValidationError(f"expected an output ending in .png, .svg or .pdf; received: {target.name}")
+    from sigbench.outputs import is_hdf5_file, writable_target
+
+    if is_hdf5_file(target):
+        raise ValidationError(f"refusing to write a figure over {target}: it is an HDF5 file; choose another name")
+    target = writable_target(target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     except OSError as exc:

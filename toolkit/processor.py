@@ -179,6 +179,35 @@ class Processor:
         sig = inspect.signature(cls.__init__)
         return [p for p, v in sig.parameters.items() if p != "self" and v.kind is not v.VAR_KEYWORD]
 
+    # -- the task ----------------------------------------------------------------------------
+    def check_task(self, *, window: int, horizon: int = 1, n_outputs: int = 1, seed: int | None = None,
+                   seeds: int = 1) -> None:
+        """Refuse, before any fit, a task this processor cannot run with its parameters.
+
+        The engine calls it for every method before the first cell runs, so a usage error (``numtaps``
+        longer than the window, a network too large for memory, a seed its backend cannot take) is one
+        line and exit 2 instead of a failed row after minutes of work. The default accepts everything;
+        subclasses check what their parameters imply.
+
+        Parameters
+        ----------
+        window : int
+            Samples per input row.
+        horizon : int, default 1
+            Samples between the window's end and the target (``predict``).
+        n_outputs : int, default 1
+            Targets per row (``spectrum``: the DFT bins).
+        seed : int, optional
+            First seed of the run (default: the processor's own).
+        seeds : int, default 1
+            Seeds run (``seed`` … ``seed + seeds - 1``).
+
+        Raises
+        ------
+        ValidationError
+            The reason, with the values received.
+        """
+
     # -- fit / predict -----------------------------------------------------------------------
     def fit(self: P, data: Any, targets: Any = None, *, sample_rate: float | None = None,
             context: TaskContext | None = None) -> P:

@@ -30,6 +30,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from sigbench.deploy.report import deployment_section
 from sigbench.errors import SigbenchError, ValidationError, WriteError
 from sigbench.numfmt import eng, fixed, metric_label, metric_value
+from sigbench.outputs import is_hdf5_file, writable_target
 
 if TYPE_CHECKING:
     from sigbench.results import MethodRow, Results
@@ -399,7 +401,7 @@ def _env_items(results: Results) -> list[tuple[str, str]]:
 
 # -- HTML ----------------------------------------------------------------------------------------
 def _kv_html(items: list[tuple[str, str]]) -> str:
-    e = html.escape
+    e = _html_text
     return '<dl class="kv">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items) + "</dl>"
 
 
@@ -418,7 +420,7 @@ def render_html(results: Results, *, dpi: int = 150) -> str:
     str
         UTF-8 HTML5 with no script and no reference to anything outside the document.
     """
-    e = html.escape
+    e = _html_text
     title = f"sigbench report — {results.task} on {results.signal.get('name', '?')} ({results.run_id})"
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -475,10 +477,27 @@ def render_html(results: Results, *, dpi: int = 150) -> str:
     return "\n".join(parts) + "\n"
 
 
+#: bidirectional controls, zero-width marks, line/paragraph separators: shown as ``\uNNNN``, never applied
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def _html_text(text: str, quote: bool = True) -> str:
+    """``html.escape`` plus bidirectional and invisible format characters shown as ``\\uNNNN``."""
+    return html.escape(_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text)), quote=quote)
+
+
 # -- Markdown ------------------------------------------------------------------------------------
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!|~<>#])")
+
+
 def _md(text: str) -> str:
-    """Escape a table cell / inline text for Markdown (pipes, HTML, newlines)."""
-    return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
+    """Escape a table cell / inline text for Markdown: newlines folded; HTML's ``&``; every character that
+    starts a link, an image, emphasis, code, raw HTML or a table cell is backslash-escaped, and so are the
+    autolink triggers ``://`` and ``www.``; bidirectional controls are shown as ``\\uNNNN`` (they would
+    reorder the text)."""
+    folded = " ".join(_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text)).split())
+    escaped = _MD_SPECIAL.sub(r"\\\1", folded.replace("&", "&amp;")).replace("://", "\\://")
+    return re.sub(r"(?i)\bwww\.", "www\\.", escaped)
 
 
 def render_markdown(results: Results, image_dir: str, *, dpi: int = 150) -> tuple[str, dict[str, bytes]]:
@@ -556,12 +575,19 @@ def _atomic_write_bytes(target: Path, data: bytes) -> None:
         raise
 
 
+#: the file that marks a figures folder as sigbench's own: only such a folder (or an empty one) is replaced
+FOLDER_MARKER = ".sigbench-report"
+
+
 def _replace_dir(staging: Path, target: Path) -> None:
-    """Move the finished folder ``staging`` to ``target``, replacing an older one."""
+    """Move the finished folder ``staging`` to ``target``, replacing an older one that sigbench made."""
     old: Path | None = None
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise WriteError(f"cannot write the figures folder {target}: a file or link of that name exists")
     if target.exists():
-        if not target.is_dir():
-            raise WriteError(f"cannot write the figures folder {target}: a file of that name exists")
+        if not (target / FOLDER_MARKER).is_file() and any(target.iterdir()):
+            raise WriteError(f"refusing to replace the folder {target}: sigbench did not make it (no "
+                             f"{FOLDER_MARKER} in it); move it away or choose another report name")
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
         os.rmdir(old)
         os.replace(target, old)
@@ -607,6 +633,10 @@ def write_report(results: Results, path: str | os.PathLike[str], *, fmt: str = "
     target = Path(path)
     if target.is_dir():
         raise ValidationError(f"expected a file path for the report; received a folder: {target}")
+    if is_hdf5_file(target):
+        raise ValidationError(f"refusing to write a report over {target}: it is an HDF5 file (signals or results); "
+                              "choose another name, e.g. report.html")
+    target = writable_target(target)
     if not target.parent.is_dir():
         raise WriteError(f"cannot write {target}: folder {target.parent} does not exist")
     try:
@@ -619,6 +649,8 @@ def write_report(results: Results, path: str | os.PathLike[str], *, fmt: str = "
         try:
             for name, png in images.items():
                 (staging / name).write_bytes(png)
+            (staging / FOLDER_MARKER).write_text("figures of a sigbench report; replaced as a whole by the next "
+                                                 "report of the same name\n")
             os.chmod(staging, 0o777 & ~_umask())
             _replace_dir(staging, folder)
         except BaseException:

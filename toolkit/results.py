@@ -3,7 +3,8 @@
 Layout of one run in a result file (format 1)::
 
     /runs/<run_id>/                 attrs: kind (compare|run|sweep), task, created, status
-                                    (complete|partial|interrupted), config_hash, sigbench_version
+                                    (complete|partial|interrupted), config_hash, sigbench_version,
+                                    written_ns (when this run was last written: orders runs of one second)
     /runs/<run_id>/results.json     the JSON document of :meth:`Results.to_json` (UTF-8 string)
     /runs/<run_id>/config.json      the configuration that produced it (protocol, methods, options)
     /runs/<run_id>/environment.json Python, numpy, scipy, h5py, Keras/TensorFlow versions, CPU
@@ -20,6 +21,7 @@ import json
 import math
 import os
 import platform
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +30,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sigbench._json import json_default
+from sigbench._json import json_default, loads_untrusted
 from sigbench._version import __version__
 from sigbench.errors import FileFormatError, ValidationError
 
@@ -249,6 +251,7 @@ class Results:
         for key in ("kind", "task", "created", "status"):
             g.attrs[key] = str(doc[key])
         g.attrs["config_hash"] = doc["config_hash"]
+        g.attrs["written_ns"] = time.time_ns()
         g.attrs["sigbench_version"] = __version__
         g.create_dataset("results.json", data=json.dumps(doc, default=json_default))
         g.create_dataset("config.json", data=json.dumps(self.config, default=json_default))
@@ -270,12 +273,16 @@ class Results:
 
     def save(self, path: str | os.PathLike[str], *, base: str | os.PathLike[str] | None = None,
              signal: Any = None) -> Path:
-        """Write the result file atomically: ``base``'s contents (if any) or ``signal``, plus this run."""
+        """Write the result file atomically: ``base``'s contents (if any) or ``signal``, plus this run.
+
+        An existing sigbench file at ``path`` keeps every run and signal it holds (this run is added, or
+        replaces its own earlier checkpoint); :func:`sigbench.outputs.start_fresh` (``--overwrite``) drops them.
+        """
         from sigbench.h5 import atomic_h5, write_signal_group
 
         target = Path(path)
-        with atomic_h5(target, base=base) as f:
-            if signal is not None and ("signals" not in f or signal.name not in f["signals"]):
+        with atomic_h5(target, base=base, keep=True) as f:
+            if signal is not None and (base is None or "signals" not in f or signal.name not in f["signals"]):
                 write_signal_group(f, signal)
             self.write_into(f)
         return target
@@ -283,10 +290,77 @@ class Results:
 
 
 def _read_json(g: h5py.Group, key: str) -> Any:
-    raw = g[key][()]
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8")
-    return json.loads(raw)
+    """A JSON dataset of a run, parsed as untrusted text (see :func:`sigbench._json.loads_untrusted`)."""
+    ds = g.get(key)
+    if not isinstance(ds, h5py.Dataset) or ds.shape != () or ds.dtype.kind not in "OSU":
+        raise ValueError(f"{key} is missing or not a JSON string")
+    return loads_untrusted(ds[()])
+
+
+_DOC_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "run_id": str, "kind": str, "task": str, "main_metric": str, "signal": dict, "protocol": dict, "bound": dict,
+    "config": dict, "rows": list}
+_ROW_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "method": str, "name": str, "family": str, "status": str, "seeds": list, "per_seed": list, "metrics": dict,
+    "cost": dict, "options": dict, "describe": dict, "grid": dict}
+
+
+def _check_doc(doc: Any) -> None:
+    """Raise ``ValueError`` naming the first field of a results document with the wrong type."""
+    if not isinstance(doc, dict):
+        raise ValueError("results.json is not a JSON object")
+    for key, kind in _DOC_FIELDS.items():
+        if not isinstance(doc.get(key), kind):
+            raise ValueError(f"results.json: expected {key} to be a JSON {_kind_name(kind)}")
+    for i, row in enumerate(doc["rows"]):
+        if not isinstance(row, dict):
+            raise ValueError(f"results.json: rows[{i}] is not a JSON object")
+        for key, kind in _ROW_FIELDS.items():
+            if key in row or key in ("method", "name", "family", "status"):
+                if not isinstance(row.get(key), kind):
+                    raise ValueError(f"results.json: expected rows[{i}].{key} to be a JSON {_kind_name(kind)}")
+        if row.get("error") is not None and not isinstance(row["error"], str):
+            raise ValueError(f"results.json: expected rows[{i}].error to be a string or null")
+        if not all(isinstance(s, int) and not isinstance(s, bool) for s in row.get("seeds", [])) or \
+                not all(isinstance(p, dict) for p in row.get("per_seed", [])):
+            raise ValueError(f"results.json: expected rows[{i}].seeds to be integers and per_seed objects")
+        for table in ("metrics", "cost"):
+            for k, v in row.get(table, {}).items():
+                if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                    raise ValueError(f"results.json: expected rows[{i}].{table}.{k} to be a number or null")
+    for key in ("status", "created"):
+        if not isinstance(doc.get(key, ""), str):
+            raise ValueError(f"results.json: expected {key} to be a JSON string")
+    if not isinstance(doc.get("warnings", []), list) or not isinstance(doc.get("environment", {}), dict):
+        raise ValueError("results.json: expected warnings to be a list and environment an object")
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names: dict[Any, str] = {str: "string", dict: "object", list: "array"}
+    return names.get(kind, "value")
+
+
+def _read_predictions(g: h5py.Group) -> dict[tuple[str, int], np.ndarray]:
+    preds: dict[tuple[str, int], np.ndarray] = {}
+    methods = g["methods"]
+    if not isinstance(methods, h5py.Group):
+        raise ValueError("methods is not a group")
+    for key, sub in methods.items():
+        if not isinstance(sub, h5py.Group):
+            raise ValueError(f"methods/{key} is not a group")
+        label = sub.attrs.get("label")
+        if isinstance(label, bytes):
+            label = label.decode("utf-8", errors="replace")
+        if not isinstance(label, str):
+            raise ValueError(f"methods/{key} has no label")
+        for name, ds in sub.items():
+            seed = name.removeprefix("seed_")
+            if not name.startswith("seed_") or not seed.isdigit() or not isinstance(ds, h5py.Dataset):
+                raise ValueError(f"methods/{key}/{name} is not a seed_<n> dataset")
+            if ds.dtype.kind not in "fiu":
+                raise ValueError(f"methods/{key}/{name} is not numeric (dtype {ds.dtype})")
+            preds[(label, int(seed))] = np.asarray(ds[()])
+    return preds
 
 
 def list_runs(path: str | os.PathLike[str]) -> list[str]:
@@ -297,7 +371,15 @@ def list_runs(path: str | os.PathLike[str]) -> list[str]:
         runs = f.get("runs")
         if not isinstance(runs, h5py.Group):
             return []
-        return sorted(runs, key=lambda r: str(runs[r].attrs.get("created", "")))
+        return sorted(runs, key=lambda r: (str(runs[r].attrs.get("created", "")), _int_attr(runs[r], "written_ns")))
+
+
+def _int_attr(obj: Any, key: str) -> int:
+    value = obj.attrs.get(key, 0) if isinstance(obj, h5py.Group) else 0
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def load_results(path: str | os.PathLike[str], run_id: str | None = None, *, predictions: bool = True,
@@ -325,20 +407,26 @@ def load_results(path: str | os.PathLike[str], run_id: str | None = None, *, pre
     with open_file(path) as f:
         g = f["runs"][run_id]
         try:
+            if not isinstance(g, h5py.Group):
+                raise ValueError("it is not a group")
             doc = _read_json(g, "results.json")
-        except (KeyError, json.JSONDecodeError, OSError) as exc:
-            raise FileFormatError(f"{path}: run {run_id} is damaged: {exc}") from None
-        test_arrays = {k: np.asarray(v[()]) for k, v in g["test"].items()} if test and "test" in g else {}
-        preds: dict[tuple[str, int], np.ndarray] = {}
-        if predictions and "methods" in g:
-            for sub in g["methods"].values():
-                label = sub.attrs["label"]
-                label = label.decode() if isinstance(label, bytes) else str(label)
-                for key, ds in sub.items():
-                    preds[(label, int(key.removeprefix("seed_")))] = np.asarray(ds[()])
+            _check_doc(doc)
+            test_arrays: dict[str, np.ndarray] = {}
+            if test and "test" in g:
+                if not isinstance(g["test"], h5py.Group):
+                    raise ValueError("test is not a group")
+                test_arrays = {k: np.asarray(v[()]) for k, v in g["test"].items() if isinstance(v, h5py.Dataset)}
+            preds = _read_predictions(g) if predictions and "methods" in g else {}
+        except (KeyError, ValueError, TypeError, AttributeError, OSError, RecursionError) as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise FileFormatError(f"{path}: run {run_id} is damaged: {msg}") from None
+    try:
+        rows = [MethodRow.from_dict(r) for r in doc["rows"]]
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise FileFormatError(f"{path}: run {run_id} is damaged: a row of results.json: {exc}") from None
     res = Results(run_id=doc["run_id"], kind=doc["kind"], task=doc["task"], main_metric=doc["main_metric"],
                   higher_is_better=True, signal=doc["signal"], protocol=doc["protocol"], bound=doc["bound"],
-                  config=doc["config"], rows=[MethodRow.from_dict(r) for r in doc["rows"]], predictions=preds,
+                  config=doc["config"], rows=rows, predictions=preds,
                   test=test_arrays, environment=doc.get("environment", {}), status=doc.get("status", "complete"),
                   created=doc.get("created", ""), warnings=list(doc.get("warnings", [])),
                   references=dict(doc.get("references", {})))

@@ -127,7 +127,10 @@ def stream_generate(source: str, path: str | os.PathLike[str], n: int, seed: int
             raise ValidationError(f"expected n >= 2 samples to shape white noise; received: n={n}")
         scale, shift = float(p["std"]), mean
     target = Path(path)
-    with atomic_h5(target) as f:
+    from sigbench.outputs import check_disk_space
+
+    check_disk_space(target, n * np.dtype(dtype).itemsize * (2 if clean_fn is not None else 1))
+    with atomic_h5(target, keep=False) as f:
         sg = new_signal_group(f, probe.name, sample_rate_hz=probe.sample_rate_hz, t0_s=probe.t0_s,
                               units=probe.units, channel_names=probe.channel_names, metadata=meta)
         chunks = (min(n, CHUNK_SAMPLES),)

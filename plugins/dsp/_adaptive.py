@@ -208,6 +208,18 @@ class DSPProcessor(Processor):
 
     family: ClassVar[str] = "dsp"
 
+    def check_task(self, *, window: int, horizon: int = 1, n_outputs: int = 1, seed: int | None = None,
+                   seeds: int = 1) -> None:
+        """Refuse ``numtaps`` longer than the window (see :meth:`sigbench.Processor.check_task`)."""
+        super().check_task(window=window, horizon=horizon, n_outputs=n_outputs, seed=seed, seeds=seeds)
+        self._check_taps(int(window))
+
+    def _check_taps(self, window: int) -> None:
+        """Raise :class:`ValidationError` when the filter needs more samples than ``window``."""
+        taps = getattr(self, "numtaps_param", None)
+        if taps is not None:
+            resolve_numtaps(taps, window)
+
 
 class AdaptiveFilter(DSPProcessor):
     """Base class of the adaptive FIR filters: the loop, the state, divergence and bookkeeping.

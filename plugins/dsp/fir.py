@@ -164,6 +164,10 @@ class FIR(DSPProcessor):
             self._taps = design(self.numtaps, self.cutoff, self.kind, self.taper, self.sample_rate)
         return self._taps
 
+    def _check_taps(self, window: int) -> None:
+        if self.numtaps > window:
+            raise ValidationError(f"expected numtaps <= window ({window} samples); received: numtaps={self.numtaps}")
+
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
         if targets.ndim != 1 and targets.shape[1] != 1:
             raise ValidationError(

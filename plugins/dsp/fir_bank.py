@@ -221,15 +221,19 @@ class FIRBank(DSPProcessor):
                 g[span - j - self.numtaps: span - j, b * self.lags + j] = h[::-1]
         return g
 
-    def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
-        self._taps = None
+    def _check_taps(self, window: int) -> None:
         span = self._span()
-        if span > inputs.shape[1]:
+        if span > window:
             raise ValidationError(
                 f"expected window >= {span} samples (numtaps={self.numtaps}"
                 + (f" + lags={self.lags} - 1" if self.mode == "features" else "")
-                + f"); received: window={inputs.shape[1]}"
+                + f"); received: window={window}"
             )
+
+    def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
+        self._taps = None
+        self._check_taps(int(inputs.shape[1]))
+        span = self._span()
         d = targets.reshape(targets.shape[0], -1).astype(np.float64, copy=False)
         if self.mode == "features":
             from sigbench.plugins.dsp.wiener import block_lstsq

@@ -71,9 +71,14 @@ from sigbench.processor import Processor
 __all__ = [
     "ACTIVATIONS",
     "ARCHITECTURE_FILE",
+    "MAX_SEED",
+    "TRAINING_BYTES_PER_PARAMETER",
     "WEIGHTS_FILE",
     "NeuralProcessor",
     "check_weights_file",
+    "dense_parameters",
+    "lstm_parameters",
+    "max_network_bytes",
     "positive_int_tuple",
 ]
 
@@ -117,6 +122,45 @@ def positive_int_tuple(name: str, value: Any, *, allow_empty: bool = False) -> l
     return out
 
 
+#: largest seed Keras accepts (``keras.utils.set_random_seed`` takes a 32-bit unsigned integer)
+MAX_SEED = 2**32 - 1
+#: bytes one parameter costs while training: float32 weights, gradients and Adam's two moments
+TRAINING_BYTES_PER_PARAMETER = 16
+
+
+def _seed(seed: Any) -> int:
+    value = positive_int("seed", seed, minimum=0)
+    if value > MAX_SEED:
+        raise ValidationError(f"expected a seed <= {MAX_SEED} (2**32 - 1, Keras's limit); received: seed={seed!r}")
+    return value
+
+
+def dense_parameters(params: int, features: int, units: Any) -> tuple[int, int]:
+    """Add Dense layers of ``units`` to a body of ``params`` parameters outputting ``features``."""
+    for width in units:
+        params += features * width + width
+        features = width
+    return params, features
+
+
+def lstm_parameters(features: int, units: Any) -> tuple[int, int]:
+    """Parameters of stacked LSTM layers of ``units`` on ``features`` inputs per step (Keras's count:
+    ``4 (u (f + u) + u)`` each), and the features of the last."""
+    params = 0
+    for width in units:
+        params += 4 * (width * (features + width) + width)
+        features = width
+    return params, features
+
+
+def max_network_bytes() -> int:
+    """Training memory a network may claim: the memory budget (``SIGBENCH_MEMORY_BUDGET``, else half the
+    available memory; see :func:`sigbench.memory_budget_bytes`)."""
+    from sigbench.h5safe import memory_budget_bytes
+
+    return memory_budget_bytes()
+
+
 def _common_params(*, seed: Any, epochs: Any, batch_size: Any, learning_rate: Any, validation_fraction: Any,
                    patience: Any, standardize: Any, steps_per_execution: Any, window: Any = None,
                    shuffle_block: Any = None) -> dict[str, Any]:
@@ -127,7 +171,7 @@ def _common_params(*, seed: Any, epochs: Any, batch_size: Any, learning_rate: An
         raise ValidationError(f"expected standardize to be True or False; received: standardize={standardize!r}")
     return {
         "window": None if window is None else positive_int("window", window),
-        "seed": positive_int("seed", seed, minimum=0),
+        "seed": _seed(seed),
         "epochs": positive_int("epochs", epochs),
         "batch_size": positive_int("batch_size", batch_size),
         "learning_rate": positive_float("learning_rate", learning_rate),
@@ -208,8 +252,13 @@ def _progress_callback(keras: Any, label: str, epochs: int) -> Any:
 
 
 # -- the weights file check -----------------------------------------------------------------------
-def check_weights_file(path: Path, *, max_bytes: int) -> None:
+def check_weights_file(path: Path, *, max_bytes: int) -> int:
     """Refuse an HDF5 weights file holding anything but plain, modest, internal datasets.
+
+    Returns
+    -------
+    int
+        Values (elements) its datasets declare in total.
 
     Raises
     ------
@@ -226,6 +275,7 @@ def check_weights_file(path: Path, *, max_bytes: int) -> None:
     except OSError as exc:
         raise FileFormatError(f"not a readable weights file: {path} ({exc})") from None
     declared = 0
+    elements = 0
     with handle as f:
         stack: list[Any] = [f]
         while stack:
@@ -245,12 +295,14 @@ def check_weights_file(path: Path, *, max_bytes: int) -> None:
                     raise UnsafeFileError(f"refusing weights file {path}: {obj.name} is a virtual dataset")
                 if obj.external:
                     raise UnsafeFileError(f"refusing weights file {path}: {obj.name} uses external storage")
+                elements += int(np.prod(obj.shape, dtype=np.float64))
                 declared += int(np.prod(obj.shape, dtype=np.float64)) * obj.dtype.itemsize
                 if declared > max_bytes:
                     raise UnsafeFileError(
                         f"refusing weights file {path}: datasets declare more than {max_bytes} bytes "
                         f"(the model holds far less)"
                     )
+    return elements
 
 
 # -- the base class ---------------------------------------------------------------------------------
@@ -350,6 +402,70 @@ class NeuralProcessor(Processor):
         if self.context is not None:
             return self.context.validation_fraction
         return 0.2
+    # -- sizes and the task -----------------------------------------------------------------
+    def parameter_count(self, window: int, n_outputs: int = 1) -> int:
+        """Parameters of the model this processor builds for ``window`` samples and ``n_outputs`` outputs,
+        computed from its parameters *without* building it (nothing is allocated).
+
+        Returns
+        -------
+        int
+            Equal to Keras's ``model.count_params()`` for the built-in architectures.
+        """
+        body, features = self._body_parameters(int(window))
+        return int(body + features * n_outputs + n_outputs)
+
+    def _body_parameters(self, window: int) -> tuple[int, int]:
+        """(parameters of :meth:`_body`, features it outputs); subclasses override it."""
+        raise NotImplementedError
+
+    def check_size(self, window: int, n_outputs: int = 1) -> int:
+        """Refuse a network whose training would not fit in memory, before anything is allocated.
+
+        The estimate is ``parameter_count × TRAINING_BYTES_PER_PARAMETER`` (16 bytes: float32 weights,
+        gradients and Adam's two moments; activations come on top), compared with :func:`max_network_bytes`.
+
+        Returns
+        -------
+        int
+            The parameter count.
+
+        Raises
+        ------
+        ValidationError
+            Over the limit; the message gives the parameters, the estimate and the limit.
+        """
+        try:
+            params = self.parameter_count(window, n_outputs)
+        except NotImplementedError:  # a third-party subclass without the count: no estimate
+            return 0
+        need = params * TRAINING_BYTES_PER_PARAMETER
+        limit = max_network_bytes()
+        if need > limit:
+            raise ValidationError(
+                f"expected a network that fits the memory budget ({limit / 2**30:.2f} GiB, SIGBENCH_MEMORY_BUDGET); "
+                f"received: {self.name} with {params} parameters for window={window}, about {need / 2**30:.2f} GiB "
+                f"to train ({TRAINING_BYTES_PER_PARAMETER} bytes per parameter)"
+            )
+        return params
+
+    def check_task(self, *, window: int, horizon: int = 1, n_outputs: int = 1, seed: int | None = None,
+                   seeds: int = 1) -> None:
+        """Refuse, before any fit, a task this network cannot run: a window its architecture cannot take, a
+        seed range past Keras's 32-bit limit, a network too large for memory (:meth:`check_size`).
+
+        Raises
+        ------
+        ValidationError
+            The reason, with the values received.
+        """
+        super().check_task(window=window, horizon=horizon, n_outputs=n_outputs, seed=seed, seeds=seeds)
+        self._check_window(int(window))
+        first = self.seed if seed is None else int(seed)
+        if first + max(int(seeds), 1) - 1 > MAX_SEED:
+            raise ValidationError(f"expected seeds <= {MAX_SEED} (2**32 - 1, Keras's limit) for {self.name}; "
+                                  f"received: seed={first}, seeds={seeds}")
+        self.check_size(int(window), int(n_outputs))
 
     # -- for subclasses ----------------------------------------------------------------------
     def _check_window(self, window: int) -> None:
@@ -430,6 +546,7 @@ class NeuralProcessor(Processor):
         shuffle_block = self.shuffle_block
         if shuffle_block is None and hasattr(inputs, "block_rows"):  # rows read from a file: shuffle by blocks
             shuffle_block = int(inputs.block_rows)
+        self.check_size(window, n_outputs)
         with seeded(self.seed) as keras:
             self.model = self._build_model(window, n_outputs)
             self._compile(self.model)
@@ -594,17 +711,24 @@ class NeuralProcessor(Processor):
             raise FileFormatError(f"architecture record in {path} does not match processor.json")
         window, n_outputs = int(self.input_window or 0), int(self.n_outputs or 0)
         self._check_window(window)
+        weights = path / WEIGHTS_FILE
+        if not weights.is_file():
+            raise FileFormatError(f"missing {WEIGHTS_FILE} in {path}")
+        declared = self.check_size(window, n_outputs)  # before anything is built: a tampered record is refused
+        held = check_weights_file(weights, max_bytes=max(declared, 1) * 16 + (1 << 20))
+        if declared and held < declared:
+            raise FileFormatError(
+                f"{path}: processor.json declares a network of {declared} parameters but {WEIGHTS_FILE} holds only "
+                f"{held} values (edited or mismatched files); refused before building it"
+            )
         self.model = self._build_model(window, n_outputs)
         if record.get("layers") != self._architecture():
             raise FileFormatError(
                 f"the architecture record in {path} does not match the model built from its parameters "
                 f"(saved by another sigbench version, or edited)"
             )
-        weights = path / WEIGHTS_FILE
-        if not weights.is_file():
-            raise FileFormatError(f"missing {WEIGHTS_FILE} in {path}")
         expected = sum(int(np.prod(w.shape)) * 8 for w in self.model.weights)  # float64 at most
-        check_weights_file(weights, max_bytes=2 * expected + (1 << 20))
+        check_weights_file(weights, max_bytes=2 * expected + (1 << 20))  # against the built model, exactly
         try:
             self.model.load_weights(str(weights))
         except (ValueError, KeyError, OSError) as exc:

@@ -41,7 +41,13 @@ from sigbench import hookimpl
 from sigbench._validate import one_of, positive_int
 from sigbench.errors import ValidationError
 from sigbench.plugins.neural._backend import import_keras
-from sigbench.plugins.neural._base import NeuralProcessor, _activation, _common_params, positive_int_tuple
+from sigbench.plugins.neural._base import (
+    NeuralProcessor,
+    _activation,
+    _common_params,
+    dense_parameters,
+    positive_int_tuple,
+)
 
 __all__ = ["CNN", "POOLINGS"]
 
@@ -138,6 +144,14 @@ class CNN(NeuralProcessor):
                 f"expected window - kernel_size + 1 >= pool_size for every branch ({shortest} < {self.pool_size} "
                 f"for kernel_size={widest}); received: pool_size={self.pool_size}"
             )
+
+    def _body_parameters(self, window: int) -> tuple[int, int]:
+        params, features = 0, 0
+        for size in self.kernel_sizes:
+            params += size * self.filters + self.filters
+            length = window - size + 1
+            features += ((length - self.pool_size) // self.pool_size + 1) * self.filters
+        return dense_parameters(params, features, self.dense_units)
 
     def _body(self, keras: Any, x: Any, window: int) -> Any:
         x = keras.layers.Reshape((window, 1), name="to_sequence")(x)

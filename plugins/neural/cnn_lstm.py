@@ -31,7 +31,14 @@ from typing import Any, ClassVar
 from sigbench import hookimpl
 from sigbench._validate import one_of, positive_int
 from sigbench.errors import ValidationError
-from sigbench.plugins.neural._base import NeuralProcessor, _activation, _common_params, positive_int_tuple
+from sigbench.plugins.neural._base import (
+    NeuralProcessor,
+    _activation,
+    _common_params,
+    dense_parameters,
+    lstm_parameters,
+    positive_int_tuple,
+)
 from sigbench.plugins.neural.cnn import POOLINGS, _pool_layer
 
 __all__ = ["CNNLSTM"]
@@ -121,6 +128,11 @@ class CNNLSTM(NeuralProcessor):
                 f"expected window - kernel_size + 1 >= pool_size ({length} < {self.pool_size}); "
                 f"received: pool_size={self.pool_size}"
             )
+
+    def _body_parameters(self, window: int) -> tuple[int, int]:
+        conv = self.kernel_size * self.filters + self.filters
+        params, features = lstm_parameters(self.filters, self.units)
+        return dense_parameters(conv + params, features, self.dense_units)
 
     def _body(self, keras: Any, x: Any, window: int) -> Any:
         x = keras.layers.Reshape((window, 1), name="to_sequence")(x)

@@ -114,6 +114,13 @@ class DNN(NeuralProcessor):
         self.preset = preset
         super().__init__(units=list(self.units), activation=self.activation, **common, preset=preset)
 
+    def _body_parameters(self, window: int) -> tuple[int, int]:
+        params, width_in = 0, window
+        for width in self.units:
+            params += width_in * width + width
+            width_in = width
+        return params, width_in
+
     def _body(self, keras: Any, x: Any, window: int) -> Any:
         for i, width in enumerate(self.units):
             x = keras.layers.Dense(width, activation=self.activation, name=f"dense_{i}")(x)

@@ -37,7 +37,14 @@ from typing import Any, ClassVar
 from sigbench import hookimpl
 from sigbench._validate import positive_int
 from sigbench.errors import ValidationError
-from sigbench.plugins.neural._base import NeuralProcessor, _activation, _common_params, positive_int_tuple
+from sigbench.plugins.neural._base import (
+    NeuralProcessor,
+    _activation,
+    _common_params,
+    dense_parameters,
+    lstm_parameters,
+    positive_int_tuple,
+)
 
 __all__ = ["LSTM", "steps_and_features"]
 
@@ -129,6 +136,10 @@ class LSTM(NeuralProcessor):
 
     def _check_window(self, window: int) -> None:
         steps_and_features(window, self.timesteps)
+
+    def _body_parameters(self, window: int) -> tuple[int, int]:
+        _steps, features = steps_and_features(window, self.timesteps)
+        return dense_parameters(*lstm_parameters(features, self.units), self.dense_units)
 
     def _body(self, keras: Any, x: Any, window: int) -> Any:
         steps, features = steps_and_features(window, self.timesteps)

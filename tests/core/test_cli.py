@@ -99,7 +99,7 @@ def test_exit_code_table_is_an_intenum() -> None:
 
     assert issubclass(ExitCode, enum.IntEnum)
     assert {e.name: int(e) for e in ExitCode} == {"OK": 0, "ERROR": 1, "USAGE": 2, "METHOD_FAILED": 3,
-                                                 "INTERRUPTED": 130}
+                                                 "INTERRUPTED": 130, "BROKEN_PIPE": 141}
 
 
 def test_exit_ok(good_file: Path) -> None:

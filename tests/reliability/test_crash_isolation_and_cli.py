@@ -209,8 +209,23 @@ def _code_interrupted(tmp_path: Path, signal_file: Path, site: Path) -> subproce
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+def _code_broken_pipe(tmp_path: Path, signal_file: Path, site: Path) -> subprocess.CompletedProcess[str]:
+    import os
+
+    from core.helpers import SIGBENCH, cli_env
+
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(site)) if p)
+    proc = subprocess.Popen([str(SIGBENCH), "info", "--json", str(signal_file)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=cli_env(PYTHONPATH=path))
+    assert proc.stdout is not None
+    proc.stdout.close()  # `| head -c 0`: the reader is gone before anything is written
+    _out, err = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, "", err)
+
+
 _PROVOKE = {ExitCode.OK: _code_ok, ExitCode.ERROR: _code_error, ExitCode.USAGE: _code_usage,
-            ExitCode.METHOD_FAILED: _code_method_failed, ExitCode.INTERRUPTED: _code_interrupted}
+            ExitCode.METHOD_FAILED: _code_method_failed, ExitCode.INTERRUPTED: _code_interrupted,
+            ExitCode.BROKEN_PIPE: _code_broken_pipe}
 
 
 def test_case_51_every_exit_code_has_a_test() -> None:

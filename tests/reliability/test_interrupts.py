@@ -215,3 +215,104 @@ def test_resume_never_shrinks_the_file_while_reusing_rows(host: object, tmp_path
         host.unregister("rel-watcher")  # type: ignore[attr-defined]
     assert len(seen) == 10 and min(seen) == before, seen
     assert resumed.status == "complete" and len(sb.load_results(out).rows) == before
+
+
+# -- SIGKILL at random moments: report and pipeline run (issue 16) -------------------------------------------
+def _start_here(args: list[str], site: Path) -> subprocess.Popen[str]:
+    """Like :func:`_start`, importing this checkout's sigbench (its shim first on PYTHONPATH)."""
+    import os
+
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(site)) if p)
+    env = cli_env(PYTHONPATH=path, SIGBENCH_LOAD_PLUGINS="reltest")
+    return subprocess.Popen([str(SIGBENCH), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+
+
+def _kill_at(proc: subprocess.Popen[str], delay: float) -> int:
+    try:
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def test_kill_at_random_times_during_report_leaves_a_complete_report(tmp_path: Path, slow_plugin: Path) -> None:
+    """``report -f md`` killed at random moments over a good report: the Markdown file and its figures folder
+    are always a complete earlier report (or absent), no unrelated file is touched, and the next report
+    completes and sweeps the dead writers' temps."""
+    pytest.importorskip("matplotlib")
+    results = tmp_path / "r.h5"
+    sb.compare(sb.generate("sines", n=1200, seed=0), methods=["wiener", "naive"], seeds=1, window=16,
+               output=results)
+    md = tmp_path / "rep.md"
+    first = _start_here(["report", str(results), "-f", "md", "-o", str(md)], slow_plugin)
+    _out, err = first.communicate(timeout=120)
+    assert first.returncode == ExitCode.OK, err
+    good_text = md.read_text()
+    good_figures = sorted(p.name for p in (tmp_path / "rep_files").iterdir())
+    rng = np.random.default_rng(20261201)
+    outcomes = []
+    for delay in rng.uniform(0.3, 3.0, size=5):
+        outcomes.append(_kill_at(_start_here(["report", str(results), "-f", "md", "-o", str(md)], slow_plugin),
+                                 float(delay)))
+        assert md.read_text() == good_text  # the same run: a complete report, never a partial one
+        assert sorted(p.name for p in (tmp_path / "rep_files").iterdir()) == good_figures, outcomes
+    assert sum(rc == -signal.SIGKILL for rc in outcomes) >= 2, outcomes
+    last = _start_here(["report", str(results), "-f", "md", "-o", str(md)], slow_plugin)
+    _out, err = last.communicate(timeout=120)
+    assert last.returncode == ExitCode.OK, err
+    assert md.read_text() == good_text
+
+
+_PIPELINE = """\
+methods = ["wiener", "rel-slow:delay=0.3"]
+
+[signal]
+source = "sines"
+n = 800
+seed = 0
+
+[task]
+name = "predict"
+window = 16
+
+[protocol]
+seeds = 1
+"""
+
+
+def test_kill_at_random_times_during_pipeline_run_keeps_every_finished_run(tmp_path: Path,
+                                                                          slow_plugin: Path) -> None:
+    """``pipeline run`` killed at random moments, writing into a result file that already holds a run: the
+    file is always valid, its earlier run is never lost, every complete run equals the uninterrupted one's
+    metrics, and a final run completes."""
+    study = tmp_path / "study.toml"
+    study.write_text(_PIPELINE)
+    out = tmp_path / "out.h5"
+    ref = _start_here(["pipeline", "run", str(study), "-o", str(out), "--json"], slow_plugin)
+    _out, err = ref.communicate(timeout=120)
+    assert ref.returncode == ExitCode.OK, err
+    [first_id] = sb.results.list_runs(out)
+    expected = {r.method: r.metrics for r in sb.load_results(out, first_id).rows}
+    rng = np.random.default_rng(20261202)
+    outcomes = []
+    for delay in rng.uniform(0.5, 2.5, size=5):
+        outcomes.append(_kill_at(_start_here(["pipeline", "run", str(study), "-o", str(out), "--json"],
+                                             slow_plugin), float(delay)))
+        runs = sb.results.list_runs(out)  # opens and validates: never corrupt
+        assert first_id in runs, outcomes
+        for run_id in runs:
+            res = sb.load_results(out, run_id)
+            for row in res.rows:  # every stored row is a finished, correct one
+                assert _same(row.metrics, expected[row.method]), (run_id, row.method, outcomes)
+    assert sum(rc == -signal.SIGKILL for rc in outcomes) >= 2, outcomes
+    final = _start_here(["pipeline", "run", str(study), "-o", str(out), "--json"], slow_plugin)
+    _out, err = final.communicate(timeout=120)
+    assert final.returncode == ExitCode.OK, err
+    runs = sb.results.list_runs(out)
+    assert first_id in runs and sb.load_results(out, runs[-1]).status == "complete"
+    assert _temps(tmp_path) == []

@@ -264,8 +264,8 @@ def test_parallel_streamed_resume_keeps_rows(sines_file, tmp_path, host, monkeyp
     target = tmp_path / "p.h5"
     first = stream_compare(sines_file, "predict", ["lms"], window=16, chunk_samples=CHUNK, output=target)
     second = stream_compare(sines_file, "predict", ["lms", "nlms"], window=16, chunk_samples=CHUNK, output=target,
-                            resume=True, workers=2)  # another configuration: a new run (the output is replaced)
-    assert second.run_id != first.run_id and sb.results.list_runs(target) == [second.run_id]
+                            resume=True, workers=2)  # another configuration: a new run beside the first (kept)
+    assert second.run_id != first.run_id and set(sb.results.list_runs(target)) == {first.run_id, second.run_id}
     third = stream_compare(sines_file, "predict", ["lms", "nlms"], window=16, chunk_samples=CHUNK, output=target,
                            resume=True, workers=2)
     assert third.run_id == second.run_id

@@ -40,7 +40,7 @@ def _compare(meth, path, tmp_path, *, chunk, task="predict", rtol=1e-10, exact=T
             assert r_out.metrics[key] is None
         else:
             assert r_out.metrics[key] == pytest.approx(value, rel=rtol, abs=1e-300), key
-    back_ref, back_out = load_results(ref_file), load_results(out_file)
+    back_ref, back_out = load_results(ref_file, ref.run_id), load_results(out_file, out.run_id)  # files keep runs
     pred_ref, pred_out = back_ref.predictions[(meth, 0)], back_out.predictions[(meth, 0)]
     assert pred_out.shape == pred_ref.shape
     # same weights; the frozen matrix product may round the last bit differently per block of rows

@@ -10,9 +10,11 @@ command (:func:`sigbench.cli._options.add_global_options`).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -42,6 +44,8 @@ class ExitCode(enum.IntEnum):
     METHOD_FAILED = 3
     #: interrupted (Ctrl-C / SIGINT, SIGTERM); completed results were kept
     INTERRUPTED = 130
+    #: stdout was closed by its reader (``| head``): the command stopped quietly, as ``cat`` does (128 + SIGPIPE)
+    BROKEN_PIPE = 141
 
 
 def _one_line(text: str) -> str:
@@ -57,6 +61,54 @@ def _error(message: str) -> None:
 INTERRUPTED_MESSAGE = interrupt_message(True)
 
 
+@contextlib.contextmanager
+def _warnings_to_console() -> Iterator[None]:
+    """Show Python warnings (numpy overflow, matplotlib, a plugin's ``warnings.warn``) as one escaped line
+    ``Warning: …`` on the console, without source paths; ``--debug`` adds where it was raised."""
+    import warnings
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        text = _one_line(str(message)) or category.__name__
+        if category not in (UserWarning, RuntimeWarning) or debug_enabled():
+            text = f"{category.__name__}: {text}"
+        if debug_enabled():
+            text += f" ({filename}:{lineno})"
+        get_console().print(f"[yellow]Warning:[/] {escape(text)}", soft_wrap=True)
+
+    previous = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
+def _silence_stdout() -> None:
+    """Point stdout at ``/dev/null`` after its reader went away, so that the interpreter's final flush does not
+    complain (the recipe of Python's ``signal`` documentation for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test runner): nothing to flush
+        pass
+
+
+def _leave_if_hdf5_damaged(code: int) -> None:
+    """After a failed HDF5 write (disk full, file too large), freeing the file's h5py objects can crash the
+    interpreter: leave now, with ``code``, without running finalisers (the temp file is already removed)."""
+    from sigbench.h5 import hdf5_state_damaged
+
+    if hdf5_state_damaged() and not getattr(sys, "_called_from_test", False):  # never end a test runner
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(int(code))
+
+
 class SigbenchGroup(TyperGroup):
     """Root group: converts exceptions to one-line errors and exit codes; gives every sub-command the
     global options."""
@@ -68,19 +120,24 @@ class SigbenchGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            with _warnings_to_console():
+                return super().invoke(ctx)
         except SigbenchError as exc:
             if debug_enabled():
                 import traceback
 
                 traceback.print_exc()
             _error(str(exc))
+            _leave_if_hdf5_damaged(exc.exit_code)
             raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
             get_console().print(interrupt_message(), soft_wrap=True)
             raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(ExitCode.BROKEN_PIPE) from None
         except Exception as exc:
             # Click-style exceptions raised by third-party plugin commands (a real `click` install)
             if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
@@ -166,13 +223,14 @@ def _plugin_commands() -> None:
     for impl in host.pm.hook.register_commands.get_hookimpls():  # registration order
         try:
             impl.function(app=app)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # SystemExit: a plugin must not end every command
             if host.strict:
                 raise
             from sigbench.host import BrokenPlugin, exception_line
 
             package = host.package_of(impl.plugin_name)
-            host.broken.append(BrokenPlugin(impl.plugin_name, package, exception_line(exc), "register_commands"))
+            message = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else exception_line(exc)
+            host.broken.append(BrokenPlugin(impl.plugin_name, package, message, "register_commands"))
 
 
 _compose()

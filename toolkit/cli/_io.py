@@ -22,8 +22,8 @@ import typer
 
 from sigbench.errors import FileFormatError, ValidationError
 
-__all__ = ["DASH", "check_stdout", "display", "input_argument", "input_path", "is_dash", "stdin_file",
-           "stdin_source", "stdout_file"]
+__all__ = ["DASH", "OVERWRITE", "check_stdout", "display", "guard_outputs", "input_argument", "input_path", "is_dash",
+           "stdin_file", "stdin_source", "stdout_file"]
 
 DASH = "-"
 _CHUNK = 1 << 20
@@ -47,6 +47,8 @@ def input_path(value: Optional[Path]) -> Optional[Path]:
         raise typer.BadParameter(f"File '{value}' does not exist.")
     if value.is_dir():
         raise typer.BadParameter(f"File '{value}' is a directory.")
+    if not value.is_file():  # a FIFO, a device, a socket: reading it could block forever or never end
+        raise typer.BadParameter(f"File '{value}' is not a regular file (pipe data in with '-').")
     if not os.access(value, os.R_OK):
         raise typer.BadParameter(f"File '{value}' is not readable.")
     return value
@@ -74,13 +76,82 @@ def check_stdout(output: Any, *, json_out: bool = False) -> None:
                               "or pipe it into another command (-o - | sigbench info -)")
 
 
+_PIPE_PREFIX = "sigbench-pipe-"
+
+
+def _remove_stale_spools() -> None:
+    """Remove spool folders of sigbench processes that no longer exist (killed with SIGKILL)."""
+    from sigbench.h5 import pid_alive
+
+    root = Path(tempfile.gettempdir())
+    try:
+        names = [n for n in os.listdir(root) if n.startswith(_PIPE_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(_PIPE_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            path = root / name
+            if path.is_dir() and not path.is_symlink() and path.stat().st_uid == os.getuid():
+                shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise ``KeyboardInterrupt`` inside the block, so that ``finally`` clauses run."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous: dict[signal.Signals, Any] = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            previous[signum] = signal.signal(signum, handler)
+        except (ValueError, OSError):  # not the main thread
+            pass
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signum, old)
+
+
 @contextlib.contextmanager
 def _private_dir() -> Iterator[Path]:
-    directory = Path(tempfile.mkdtemp(prefix="sigbench-pipe-"))  # mode 0700
+    _remove_stale_spools()
+    with _terminate_as_interrupt():
+        directory = Path(tempfile.mkdtemp(prefix=f"{_PIPE_PREFIX}{os.getpid()}-"))  # mode 0700
+        try:
+            yield directory
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _spool_limit(directory: Path) -> int:
+    """Bytes stdin may spool: the memory budget, and never more than the temp folder's free space."""
+    from sigbench.h5 import memory_budget_bytes
+
+    limit = memory_budget_bytes()
     try:
-        yield directory
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        st = os.statvfs(directory)
+        limit = min(limit, max(0, st.f_bavail * st.f_frsize - 64 * 2**20))
+    except OSError:
+        pass
+    return limit
+
+
+def _looks_like_hdf5(head: bytes) -> bool:
+    """The HDF5 signature at offset 0, 512, 1024, 2048 … within ``head`` (a user block moves it)."""
+    from sigbench.outputs import HDF5_SIGNATURE
+
+    offset = 0
+    while offset + 8 <= len(head):
+        if head[offset:offset + 8] == HDF5_SIGNATURE:
+            return True
+        offset = 512 if offset == 0 else offset * 2
+    return False
 
 
 @contextlib.contextmanager
@@ -98,14 +169,12 @@ def stdin_file(path: Path, *, suffix: str = ".h5") -> Iterator[Path]:
     if not is_dash(path):
         yield path
         return
-    from sigbench.h5 import memory_budget_bytes
-
     stream = sys.stdin
     if stream is None or stream.isatty():
         raise ValidationError("expected a file piped into stdin for '-'; received: a terminal")
-    limit = memory_budget_bytes()
     source = stream.buffer if hasattr(stream, "buffer") else stream
     with _private_dir() as directory:
+        limit = _spool_limit(directory)
         target = directory / f"stdin{suffix}"
         total = 0
         with open(target, "wb") as fh:
@@ -115,10 +184,14 @@ def stdin_file(path: Path, *, suffix: str = ".h5") -> Iterator[Path]:
                     break
                 if isinstance(chunk, str):
                     chunk = chunk.encode("latin-1")
+                if total == 0 and suffix == ".h5" and len(chunk) >= 8 and not _looks_like_hdf5(chunk):
+                    raise FileFormatError("not an HDF5 file: stdin (expected a sigbench HDF5 file, e.g. from "
+                                          "`sigbench generate … -o -`)")
                 total += len(chunk)
                 if total > limit:
-                    raise ValidationError(f"expected at most {limit} bytes on stdin (SIGBENCH_MEMORY_BUDGET); "
-                                          "received more: write it to a file and pass its path")
+                    raise ValidationError(f"expected at most {limit} bytes on stdin (SIGBENCH_MEMORY_BUDGET and the "
+                                          "temp folder's free space); received more: write it to a file and pass "
+                                          "its path")
                 fh.write(chunk)
         if total == 0:
             raise FileFormatError("stdin is empty; expected a sigbench HDF5 file (e.g. from `sigbench generate "
@@ -161,3 +234,48 @@ def stdout_file(path: Optional[Path], *, suffix: str = ".h5") -> Iterator[Option
                 else:  # a text-only stdout (a test runner): best effort
                     sys.stdout.write(chunk.decode("latin-1"))
         sys.stdout.flush()
+
+
+#: the ``--overwrite`` option of the commands that write results
+OVERWRITE: Any = typer.Option(False, "--overwrite", help="Start OUTPUT afresh: drop the runs and signals it "
+                              "holds (by default they are kept and the new run is added).")
+
+
+@contextlib.contextmanager
+def guard_outputs(inputs: Any = (), outputs: Any = (), reports: Any = (), *, overwrite: bool = False,
+                  resume: bool = False, keep: bool = True) -> Iterator[None]:
+    """Check a command's outputs against its inputs, then hold each output's write lock for the command.
+
+    ``overwrite``: the first write of each output drops what it held (``--overwrite``). ``keep``: the
+    command builds on an existing output (result writers, ``--append``), so a damaged one is refused now.
+
+    Raises
+    ------
+    ValidationError
+        An output would replace an input, a report would replace an HDF5 file, or ``--overwrite`` was given
+        with ``--resume`` (exit 2); nothing has been written.
+    WriteError
+        An output is a device, FIFO, socket or folder.
+    """
+    from sigbench.outputs import check_keepable, check_outputs, start_fresh, write_lock
+
+    if overwrite and resume:
+        raise ValidationError("expected either --resume (continue OUTPUT's run) or --overwrite (start OUTPUT "
+                              "afresh); received: both")
+    outs = [p for p in outputs if p is not None and not is_dash(p)]
+    check_outputs(inputs, outs, reports)
+    if overwrite:
+        from sigbench.outputs import same_file
+
+        for out in outs:
+            if any(src is not None and not is_dash(src) and same_file(out, src) for src in inputs):
+                raise ValidationError(f"expected --overwrite with an output other than the input {out} (it would "
+                                      "drop the signal the command reads); received: both")
+    with contextlib.ExitStack() as stack:
+        for out in outs:
+            stack.enter_context(write_lock(out))
+            if overwrite:
+                start_fresh(out)
+            elif keep:
+                check_keepable(out)  # a damaged sigbench output is refused before any work
+        yield

@@ -9,7 +9,17 @@ from typing import Any, Optional
 import typer
 
 from sigbench.cli._common import emit_json, escape, get_console
-from sigbench.cli._io import check_stdout, display, input_argument, is_dash, stdin_file, stdin_source, stdout_file
+from sigbench.cli._io import (
+    OVERWRITE,
+    check_stdout,
+    display,
+    guard_outputs,
+    input_argument,
+    is_dash,
+    stdin_file,
+    stdin_source,
+    stdout_file,
+)
 from sigbench.cli._options import (
     BudgetOpt,
     CenteredOpt,
@@ -129,7 +139,7 @@ def run(
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, resume: bool = ResumeOpt, report: Optional[Path] = ReportOpt,
     json_out: bool = JsonOpt, wide: bool = WideOpt, memory_budget: Optional[str] = BudgetOpt,
-    stream: bool = StreamOpt,
+    stream: bool = StreamOpt, overwrite: bool = OVERWRITE,
 ) -> None:
     """Run one method on a signal file and store its predictions and metrics in OUTPUT.
 
@@ -146,7 +156,8 @@ def run(
         set_quiet(True)
     _check_resume(resume, output)
     _sigterm_as_interrupt(output)
-    with stdin_file(file) as src, stdout_file(output) as out:
+    with guard_outputs([file], [output], [report], overwrite=overwrite, resume=resume), stdin_file(file) as src, \
+            stdout_file(output) as out:
         res = sb.run_method(method, src, task, seeds=1, seed=seed, split=_split(split),
                             train_samples=train_samples, mode=mode, output=out, signal_name=signal_name,
                             resume=resume, stream=True if stream else None, budget_bytes=_budget(memory_budget),
@@ -261,6 +272,7 @@ def compare(
     workers: int = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
     memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt, metric: list[str] = MetricOpt,
     quantize: list[str] = QuantizeOpt, deployment: bool = DeploymentOpt,
+    overwrite: bool = OVERWRITE,
 ) -> None:
     """Compare methods on one signal under one protocol; print the leaderboard (with the reference).
 
@@ -277,7 +289,8 @@ def compare(
         set_quiet(True)
     _check_resume(resume, output)
     _sigterm_as_interrupt(output)
-    with stdin_file(file) as src, stdout_file(output) as out:
+    with guard_outputs([file], [output], [report], overwrite=overwrite, resume=resume), stdin_file(file) as src, \
+            stdout_file(output) as out:
         _announce_defaults(task, method, src, signal_name=signal_name, seeds=seeds, split=split,
                            train_samples=train_samples, window=window)
         res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
@@ -337,7 +350,7 @@ def sweep(
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, wide: bool = WideOpt,
     workers: int = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
     memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
-    n_old: Optional[int] = deprecated_alias("--n", min=1),
+    n_old: Optional[int] = deprecated_alias("--n", min=1), overwrite: bool = OVERWRITE,
 ) -> None:
     """Repeat a comparison over a grid: one row per grid point × method, grid points in numeric order.
 
@@ -359,7 +372,9 @@ def sweep(
     if param:
         source_params = coerce_params(sb.get_source(source), parse_kv(param))
     _sigterm_as_interrupt(output)
-    with stdin_source(source) as src, stdout_file(output) as out:
+    inputs = [Path(source)] if not is_dash(source) and Path(source).is_file() else []
+    with guard_outputs(inputs, [output], [report], overwrite=overwrite, resume=resume), \
+            stdin_source(source) as src, stdout_file(output) as out:
         is_file = src != source or Path(str(src)).is_file()
         if signal_name is not None and not is_file:
             raise ConfigError(f"expected a signal file with --signal; received: source {source!r}")
@@ -387,7 +402,7 @@ def demo(
     seeds: int = SeedsOpt,
     fast: bool = typer.Option(False, "--fast", help="The DSP methods and one small DNN, one seed (seconds)."),
     resume: bool = ResumeOpt, json_out: bool = JsonOpt, wide: bool = WideOpt, workers: int = WorkersOpt,
-    timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
+    timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt, overwrite: bool = OVERWRITE,
 ) -> None:
     """The founding experiment: predict the next clean sample of sin(t)+sin(πt/2)+sin(−3πt/2) (step 0.1 s,
     5000 samples, SNR 10 dB) from the last 64 noisy samples; DNN, CNN, LSTM, CNN-LSTM against LMS, the
@@ -408,15 +423,16 @@ def demo(
     if fast:
         seeds = 1
     methods = FAST_METHODS if fast else None
-    if not (resume and output.exists()):
-        sb.save_signal(sig.with_(name="founding"), output)
-    if not fast:
-        _announce_defaults("predict", [], output, signal_name=None, seeds=seeds, split="0.6,0.2,0.2",
-                           train_samples=4000, window=64, lead="Running",
-                           hint="(`sigbench demo --fast`: the DSP methods and one small DNN, in seconds.)")
     _sigterm_as_interrupt(output)
-    res = sb.compare(output, "predict", methods, seeds=seeds, window=64, train_samples=4000, output=output,
-                     resume=resume, workers=workers, timeout=timeout, scheduler=scheduler)
+    with guard_outputs([], [output], [report], overwrite=overwrite, resume=resume):
+        if not (resume and output.exists()):  # an existing demo.h5 keeps its runs (--overwrite: afresh)
+            sb.save_signal(sig.with_(name="founding"), output, append=True)
+        if not fast:
+            _announce_defaults("predict", [], output, signal_name=None, seeds=seeds, split="0.6,0.2,0.2",
+                               train_samples=4000, window=64, lead="Running",
+                               hint="(`sigbench demo --fast`: the DSP methods and one small DNN, in seconds.)")
+        res = sb.compare(output, "predict", methods, seeds=seeds, window=64, train_samples=4000, output=output,
+                         resume=resume, workers=workers, timeout=timeout, scheduler=scheduler)
     try:
         _write_report(res, report)
     except ImportError as exc:  # matplotlib missing: the table is still the answer

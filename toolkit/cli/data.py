@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 
 from sigbench.cli._common import emit_json, escape, fmt, get_console
-from sigbench.cli._io import check_stdout, display, input_argument, is_dash, stdin_file, stdout_file
+from sigbench.cli._io import check_stdout, display, guard_outputs, input_argument, is_dash, stdin_file, stdout_file
 from sigbench.cli._options import (
     AppendOpt,
     BudgetOpt,
@@ -77,6 +77,9 @@ def generate(
     _check_output(output, json_out, append)
     _set_budget(memory_budget)
     n = n if n is not None else n_old
+    if n is not None and n > _MAX_SAMPLES:  # the generators' and sweep's cap: a typo must not fill the disk
+        raise typer.BadParameter(f"expected at most {_MAX_SAMPLES} samples (2e8); received: {n}",
+                                 param_hint="'--samples'")
     seed = seed if seed is not None else seed_old
     factory = sb.get_source(source)
     raw: dict[str, Any] = parse_kv(param)
@@ -87,18 +90,23 @@ def generate(
 
     if (stream or (n is not None and n * 16 > memory_budget_bytes())) and not append and name is None:
         _write_and_report(output, json_out, lambda out: sb.stream_generate(
-            source, out, n if n is not None else 5000, seed=seed or 0, **params))
+            source, out, n if n is not None else 5000, seed=seed or 0, **params), (), append)
         return
     sig = sb.generate(source, n=n, seed=seed, **params)
     sig = sig.with_(name=name or sig.name or source)
-    _write_and_report(output, json_out, lambda out: sb.save_signal(sig, out, append=append))
+    _write_and_report(output, json_out, lambda out: sb.save_signal(sig, out, append=append), (), append)
 
 
-def _write_and_report(output: Path, json_out: bool, write: Callable[[Path], Any]) -> None:
+#: largest signal ``generate`` writes (as :data:`sigbench.datasets._common.MAX_SAMPLES`), in memory or streamed
+_MAX_SAMPLES = 200_000_000
+
+
+def _write_and_report(output: Path, json_out: bool, write: Callable[[Path], Any], inputs: Any = (),
+                      append: bool = False) -> None:
     """``write`` the output file (or stdout's temporary file), then print its summary (or its JSON)."""
     import sigbench as sb
 
-    with stdout_file(output) as out:
+    with guard_outputs(inputs, [output], keep=append), stdout_file(output) as out:
         assert out is not None
         write(out)
         info = sb.file_info(out)
@@ -155,11 +163,11 @@ def import_(
             from sigbench.datasets.stream_import import stream_import
 
             _write_and_report(output, json_out, lambda out: stream_import(
-                loader_name, str(src), out, name=signal_name, append=append, **params))
+                loader_name, str(src), out, name=signal_name, append=append, **params), [file], append)
             return
         sig = sb.load_source(loader_name, str(src), **params)
     sig = sig.with_(name=signal_name)
-    _write_and_report(output, json_out, lambda out: sb.save_signal(sig, out, append=append))
+    _write_and_report(output, json_out, lambda out: sb.save_signal(sig, out, append=append), [file], append)
 
 
 def _over_budget(loader_name: str, path: Path, params: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from sigbench.cli._common import emit_json, escape, get_console
-from sigbench.cli._io import check_stdout, display, is_dash, stdout_file
+from sigbench.cli._io import OVERWRITE, check_stdout, display, guard_outputs, is_dash, stdout_file
 from sigbench.cli._options import (
     JsonOpt,
     ReportOpt,
@@ -45,7 +45,7 @@ def run(
     set_: list[str] = SetOpt,
     run_id: Optional[str] = RunIdOpt,
     resume: bool = ResumeOpt, json_out: bool = JsonOpt, wide: bool = WideOpt, workers: int = WorkersOpt,
-    timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
+    timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt, overwrite: bool = OVERWRITE,
 ) -> None:
     """Validate a pipeline file, run its comparison or sweep, store the file's text in the run, write the
     report. Rerunning the stored pipeline (`sigbench pipeline run RESULT.h5`) reproduces the numbers.
@@ -68,7 +68,9 @@ def run(
     if not is_quiet():
         console.print(f"Pipeline {escape(str(file))}: {escape(pipe.summary())}")
     _sigterm_as_interrupt(output if output is not None else pipe.results)
-    with stdout_file(output) as out_path:
+    with guard_outputs([file, pipe.signal.file], [output if output is not None else pipe.results],
+                       [report if report is not None else pipe.report], overwrite=overwrite, resume=resume), \
+            stdout_file(output) as out_path:
         target = out_path if out_path is not None else pipe.results
         if resume and (target is None or is_dash(output)):
             raise typer.BadParameter("--resume needs --output FILE (or [output] results)", param_hint="'--resume'")

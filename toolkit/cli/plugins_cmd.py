@@ -73,6 +73,8 @@ def validate(
              "Default: everything installed plugins register."),
     all_: bool = typer.Option(False, "--all", help="Also check sigbench's built-ins."),
     json_out: bool = JsonOpt,
+    timeout: float = typer.Option(120.0, "--check-timeout", min=0.1, metavar="SECONDS",
+                                  help="Seconds one check may run before it fails as hung."),
 ) -> None:
     """Run the conformance checks (sigbench.testing) on installed plugins: fit/predict shapes, save/load round
     trip, describe() keys, seeded determinism, no global RNG, input validation, no TensorFlow import from DSP
@@ -90,7 +92,7 @@ def validate(
     quiet = is_quiet()
     set_quiet(True)  # no training progress bars between the report lines
     try:
-        reports = validate_registered(name, include_builtins=all_)
+        reports = validate_registered(name, include_builtins=all_, check_timeout_s=timeout)
     finally:
         set_quiet(quiet)
     failed = [r for r in reports if not r.passed]

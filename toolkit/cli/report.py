@@ -32,6 +32,7 @@ def report(
     Example: sigbench report res.h5 -o report.html
     """
     from sigbench.errors import ValidationError
+    from sigbench.outputs import check_outputs
     from sigbench.report import FORMATS, write_report
     from sigbench.results import load_results
 
@@ -40,6 +41,7 @@ def report(
         fmt_ = "md" if output.suffix.lower() == ".md" else "html"
     if fmt_ not in FORMATS:
         raise ValidationError(f"expected --output-format among {', '.join(FORMATS)}; received: format={fmt_!r}")
+    check_outputs([file], reports=[output])
     with stdin_file(file) as src:
         res = load_results(src, run)
     write_report(res, output, fmt=fmt_)
@@ -63,13 +65,14 @@ def plot(
     \b
     Example: sigbench plot res.h5 --what overlay -o overlay.svg
     """
+    from sigbench.outputs import check_outputs
     from sigbench.plots import make_figure, save_figure
     from sigbench.results import load_results
 
     what = what if what is not None else what_old
     if what is None:
         raise typer.BadParameter("expected --what FIGURE", param_hint="'--what'")
-
+    check_outputs([file], reports=[output])
     with stdin_file(file) as src:
         res = load_results(src, run)
     save_figure(make_figure(res, what), output, dpi=dpi)

@@ -35,6 +35,14 @@ _FAMILIES = ("dsp", "neural")
 _CHUNKS = (1, 2, 5, 16)
 
 
+#: seconds one conformance check may run before it fails as hung (``plugins validate --timeout``)
+DEFAULT_CHECK_TIMEOUT_S = 120.0
+
+
+class CheckTimeout(AssertionError):
+    """A conformance check ran past its time limit (a processor hanging in ``fit`` or ``predict``)."""
+
+
 def check_processor(
     cls: type[Processor],
     init_kwargs: Mapping[str, Any] | None = None,
@@ -50,6 +58,7 @@ def check_processor(
     check_imports: bool = True,
     directory: str | os.PathLike[str] | None = None,
     strict: bool = True,
+    check_timeout_s: float | None = DEFAULT_CHECK_TIMEOUT_S,
 ) -> ConformanceReport:
     """Run the processor contract checks on ``cls`` and return the report.
 
@@ -154,10 +163,37 @@ def check_processor(
     report = ConformanceReport("processor", cls.name or f"{cls.__module__}.{cls.__qualname__}")
     data = make_data(window=window, n_rows=n_rows, n_outputs=n_outputs, seed=data_seed)
     with _kept_global_rng(), _workdir(directory) as workdir:
-        _Checker(cls, kwargs, data, targets, sample_rate, rtol, atol, workdir, report).run(check_imports)
+        _Checker(cls, kwargs, data, targets, sample_rate, rtol, atol, workdir, report,
+                 check_timeout_s).run(check_imports)
     if strict:
         report.raise_for_failures()
     return report
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`CheckTimeout` in the block after ``seconds`` of wall time (``SIGALRM``).
+
+    Python code (a loop, ``time.sleep``) is interrupted; native code that never returns to the interpreter is
+    not. Without ``SIGALRM`` (Windows) or off the main thread, or with ``seconds=None``, there is no limit.
+    """
+    import signal
+    import threading
+
+    if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: Any) -> None:
+        raise CheckTimeout(f"did not finish within {seconds:g} s (hung?); the remaining checks were not run")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @contextmanager
@@ -225,7 +261,9 @@ class _Checker:
     """One run of the processor checks (state shared between checks: the reference fit)."""
 
     def __init__(self, cls: type[Processor], kwargs: dict[str, Any], data: ConformanceData, targets: str,
-                 sample_rate: float, rtol: float, atol: float, workdir: Path, report: ConformanceReport) -> None:
+                 sample_rate: float, rtol: float, atol: float, workdir: Path, report: ConformanceReport,
+                 timeout_s: float | None = None) -> None:
+        self.timeout_s = timeout_s
         self.cls, self.kwargs, self.data, self.targets = cls, kwargs, data, targets
         self.sample_rate, self.rtol, self.atol = sample_rate, rtol, atol
         self.workdir, self.report = workdir, report
@@ -262,9 +300,17 @@ class _Checker:
             ("own parameters kept", self.check_own_parameters),
             ("no TensorFlow import", lambda: self.check_imports(check_imports)),
         ]
+        timed_out: str | None = None
         for name, fn in checks:
             with self.report.check(name):
-                fn()
+                if timed_out is not None:
+                    skip(f"not run: the check {timed_out!r} did not finish")
+                try:
+                    with time_limit(self.timeout_s):
+                        fn()
+                except CheckTimeout:
+                    timed_out = name
+                    raise
 
     def need_reference(self) -> tuple[Processor, np.ndarray]:
         if self.reference is None or self.reference_pred is None:

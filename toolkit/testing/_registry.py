@@ -7,7 +7,7 @@ from typing import Any
 from sigbench.errors import UnknownNameError
 from sigbench.host import Entry, Host, get_host
 from sigbench.testing._metric import check_metric
-from sigbench.testing._processor import check_processor
+from sigbench.testing._processor import DEFAULT_CHECK_TIMEOUT_S, check_processor
 from sigbench.testing._report import FAILED, ConformanceReport
 from sigbench.testing._source import check_source
 
@@ -65,11 +65,13 @@ def _crashed(kind: str, name: str, package: str, exc: BaseException) -> Conforma
     return report
 
 
-def _check_entry(entry: Entry, check_imports: bool) -> ConformanceReport:
+def _check_entry(entry: Entry, check_imports: bool,
+                 check_timeout_s: float | None = DEFAULT_CHECK_TIMEOUT_S) -> ConformanceReport:
     try:
         if entry.kind == "processors":
             options = conformance_options(entry.obj, entry.name)
             options.setdefault("check_imports", check_imports)
+            options.setdefault("check_timeout_s", check_timeout_s)
             report = check_processor(entry.obj, strict=False, **options)
         elif entry.kind == "sources":
             report = check_source(entry.obj, kind=str(entry.info.get("kind", "generator")), strict=False)
@@ -83,7 +85,8 @@ def _check_entry(entry: Entry, check_imports: bool) -> ConformanceReport:
 
 
 def validate_registered(name: str | None = None, *, include_builtins: bool = False, check_imports: bool = True,
-                        host: Host | None = None) -> list[ConformanceReport]:
+                        host: Host | None = None,
+                        check_timeout_s: float | None = DEFAULT_CHECK_TIMEOUT_S) -> list[ConformanceReport]:
     """Check the registered processors, generator and loader sources and metrics; one report each.
 
     Parameters
@@ -97,6 +100,9 @@ def validate_registered(name: str | None = None, *, include_builtins: bool = Fal
         Run the subprocess import check on DSP processors.
     host : Host, optional
         Default: the process-wide host (entry points loaded).
+    check_timeout_s : float or None, default 120
+        Seconds one processor check may run before it fails as hung (the processor's remaining checks
+        are skipped); ``None``: no limit.
 
     Returns
     -------
@@ -127,5 +133,5 @@ def validate_registered(name: str | None = None, *, include_builtins: bool = Fal
         report = ConformanceReport("plugin", b.name, package=b.package)
         report.add("loads", FAILED, f"{b.stage}: {b.error}")
         reports.append(report)
-    reports.extend(_check_entry(e, check_imports) for e in entries)
+    reports.extend(_check_entry(e, check_imports, check_timeout_s) for e in entries)
     return reports
