@@ -40,7 +40,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
-import json
 import math
 import os
 import struct
@@ -52,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from sigbench._json import json_default
+from sigbench._json import dumps
 from sigbench._validate import positive_float, positive_int
 from sigbench.datasets import importers as _imp
 from sigbench.datasets._common import make_metadata
@@ -491,7 +490,7 @@ def stream_import(
             meta = dict(src.metadata)
             if repaired:
                 meta["repaired_nonfinite"] = repaired
-            sg.attrs["metadata"] = json.dumps(meta, default=json_default)
+            sg.attrs["metadata"] = dumps(meta)
     return target
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sigbench._version import __version__
 from sigbench.errors import (
+    BackendError,
     ConfigError,
     DivergedError,
     FileFormatError,
@@ -65,6 +66,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "BackendError",
     "ConfigError",
     "DivergedError",
     "FileFormatError",

@@ -38,7 +38,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sigbench._json import json_default
+from sigbench._json import dumps, loads
 from sigbench._version import __version__
 from sigbench.errors import FileFormatError, ValidationError, WriteError
 from sigbench.h5safe import (
@@ -161,8 +161,8 @@ def _header(sg: h5py.Group, path: Any) -> _Header:
     if not math.isfinite(rate_f) or rate_f <= 0:
         raise FileFormatError(f"{path}: signal {name}: expected finite sample_rate_hz > 0; received: {rate_f!r}")
     try:
-        channel_names = tuple(json.loads(_attr(sg, "channel_names", path, required=False, default="[]")))
-        metadata = json.loads(_attr(sg, "metadata", path, required=False, default="{}"))
+        channel_names = tuple(loads(_attr(sg, "channel_names", path, required=False, default="[]")))
+        metadata = loads(_attr(sg, "metadata", path, required=False, default="{}"))
     except (json.JSONDecodeError, TypeError) as exc:
         raise FileFormatError(f"{path}: signal {name}: bad JSON attribute ({exc})") from None
     if not isinstance(metadata, dict):
@@ -540,8 +540,8 @@ def new_signal_group(f: h5py.File, name: str, *, sample_rate_hz: float, t0_s: fl
     sg.attrs["sample_rate_hz"] = sample_rate_hz
     sg.attrs["t0_s"] = t0_s
     sg.attrs["units"] = units
-    sg.attrs["channel_names"] = json.dumps(list(channel_names))
-    sg.attrs["metadata"] = json.dumps(metadata or {}, default=json_default)
+    sg.attrs["channel_names"] = dumps(list(channel_names))
+    sg.attrs["metadata"] = dumps(metadata or {})
     return sg
 
 

@@ -34,7 +34,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from sigbench._json import json_default_strict
+from sigbench._json import dumps, loads
 from sigbench.errors import FileFormatError, ProcessorError, SigbenchError, ValidationError
 
 __all__ = ["DESCRIBE_KEYS", "Processor"]
@@ -287,7 +287,7 @@ class Processor:
             "sample_rate": self.sample_rate,
             "fit_s": self.fit_s,
         }
-        (path / "processor.json").write_text(json.dumps(record, indent=2, default=json_default_strict))
+        (path / "processor.json").write_text(dumps(record, indent=2, lenient=False))
         np.savez(path / "state.npz", **self.get_state())  # type: ignore[arg-type]
         self._save_extra(path)
         return path
@@ -303,7 +303,7 @@ class Processor:
         """Rebuild a processor saved by :meth:`save` (code builds it; nothing is deserialised but arrays)."""
         path = Path(directory)
         try:
-            record = json.loads((path / "processor.json").read_text())
+            record = loads((path / "processor.json").read_text())
         except FileNotFoundError:
             raise FileFormatError(f"not a saved sigbench processor (no processor.json): {path}") from None
         except json.JSONDecodeError as exc:

@@ -57,6 +57,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sigbench._json import dumps
 from sigbench._validate import in_range, one_of, positive_float, positive_int
 from sigbench.console import get_console, is_quiet
 from sigbench.errors import FileFormatError, UnsafeFileError, ValidationError
@@ -462,7 +463,7 @@ class NeuralProcessor(Processor):
             "layers": self._architecture(),
             "training": self._training,
         }
-        (path / ARCHITECTURE_FILE).write_text(json.dumps(record, indent=2))
+        (path / ARCHITECTURE_FILE).write_text(dumps(record, indent=2, lenient=False))
         self.model.save_weights(str(path / WEIGHTS_FILE))
 
     def _load_extra(self, path: Path) -> None:
