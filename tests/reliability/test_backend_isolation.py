@@ -38,6 +38,7 @@ def _limit_address_space() -> None:  # runs in the child before exec: ``ulimit -
     resource.setrlimit(resource.RLIMIT_AS, (int(1.5 * (1 << 30)), resource.RLIM_INFINITY))
 
 
+@pytest.mark.neural  # needs TensorFlow installed: the limit must stop a real import
 def test_item_12_backend_import_under_ulimit_fails_only_the_neural_row(signal_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.h5"
     proc = subprocess.run([str(SIGBENCH), "compare", str(signal_file), "-m", "dnn:epochs=1", "-m", "lms",
@@ -84,6 +85,7 @@ def test_core_install_lists_neural_processors_and_names_the_extra() -> None:
     assert doc["keras"] is False
 
 
+@pytest.mark.neural  # Keras installed, its backend package not
 def test_missing_backend_package_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "keras", raising=False)
     monkeypatch.setenv("KERAS_BACKEND", "jax")
