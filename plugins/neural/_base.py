@@ -87,6 +87,15 @@ _PREDICT_BATCH = 4096
 
 
 # -- validation helpers ----------------------------------------------------------------------------
+def as_given(raw: Any, normalized: list[int]) -> list[int]:
+    """The caller's list itself when it already equals ``normalized``, else ``normalized``.
+
+    ``get_params`` must return the objects the constructor received (``sklearn.base.clone`` checks
+    identity); a list passed in stays that list, anything else (a tuple, an int) is stored normalized.
+    """
+    return raw if isinstance(raw, list) and raw == normalized else list(normalized)
+
+
 def positive_int_tuple(name: str, value: Any, *, allow_empty: bool = False) -> list[int]:
     """Return ``value`` (an int or a sequence of ints ≥ 1) as a list of ints.
 

@@ -31,7 +31,13 @@ from typing import Any, ClassVar
 from sigbench import hookimpl
 from sigbench._validate import one_of, positive_int
 from sigbench.errors import ValidationError
-from sigbench.plugins.neural._base import NeuralProcessor, _activation, _common_params, positive_int_tuple
+from sigbench.plugins.neural._base import (
+    NeuralProcessor,
+    _activation,
+    _common_params,
+    as_given,
+    positive_int_tuple,
+)
 from sigbench.plugins.neural.cnn import POOLINGS, _pool_layer
 
 __all__ = ["CNNLSTM"]
@@ -107,8 +113,9 @@ class CNNLSTM(NeuralProcessor):
             steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
         super().__init__(filters=self.filters, kernel_size=self.kernel_size, pooling=self.pooling,
-                         pool_size=self.pool_size, conv_activation=self.conv_activation, units=list(self.units),
-                         dense_units=list(self.dense_units), activation=self.activation, **common)
+                         pool_size=self.pool_size, conv_activation=self.conv_activation,
+                         units=as_given(units, self.units),
+                         dense_units=as_given(dense_units, self.dense_units), activation=self.activation, **common)
 
     def _check_window(self, window: int) -> None:
         if self.kernel_size > window:

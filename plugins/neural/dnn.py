@@ -27,7 +27,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from sigbench import hookimpl
-from sigbench.plugins.neural._base import NeuralProcessor, _activation, _common_params, positive_int_tuple
+from sigbench.plugins.neural._base import (
+    NeuralProcessor,
+    _activation,
+    _common_params,
+    as_given,
+    positive_int_tuple,
+)
 
 __all__ = ["DNN"]
 
@@ -97,7 +103,7 @@ class DNN(NeuralProcessor):
             validation_fraction=validation_fraction, patience=patience, standardize=standardize,
             steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
-        super().__init__(units=list(self.units), activation=self.activation, **common)
+        super().__init__(units=as_given(units, self.units), activation=self.activation, **common)
 
     def _body(self, keras: Any, x: Any, window: int) -> Any:
         for i, width in enumerate(self.units):

@@ -37,7 +37,13 @@ from typing import Any, ClassVar
 from sigbench import hookimpl
 from sigbench._validate import positive_int
 from sigbench.errors import ValidationError
-from sigbench.plugins.neural._base import NeuralProcessor, _activation, _common_params, positive_int_tuple
+from sigbench.plugins.neural._base import (
+    NeuralProcessor,
+    _activation,
+    _common_params,
+    as_given,
+    positive_int_tuple,
+)
 
 __all__ = ["LSTM", "steps_and_features"]
 
@@ -114,8 +120,8 @@ class LSTM(NeuralProcessor):
             validation_fraction=validation_fraction, patience=patience, standardize=standardize,
             steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
-        super().__init__(units=list(self.units), timesteps=self.timesteps, dense_units=list(self.dense_units),
-                         activation=self.activation, **common)
+        super().__init__(units=as_given(units, self.units), timesteps=self.timesteps,
+                         dense_units=as_given(dense_units, self.dense_units), activation=self.activation, **common)
 
     def _check_window(self, window: int) -> None:
         steps_and_features(window, self.timesteps)
