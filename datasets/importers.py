@@ -41,7 +41,7 @@ from sigbench.datasets._common import make_metadata
 from sigbench.errors import FileFormatError, UnsafeFileError, ValidationError
 from sigbench.signal import NONFINITE_POLICIES, Signal
 
-__all__ = ["SAMPLES_DIR", "load_csv", "load_hdf5", "load_npy", "load_wav", "sample_path"]
+__all__ = ["SAMPLES_DIR", "load_csv", "load_hdf5", "load_npy", "load_wav", "orient_samples_first", "sample_path"]
 
 #: the folder of the bundled sample files
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
@@ -478,7 +478,28 @@ def _rate_from_times(p: Path, times: np.ndarray) -> tuple[float, float]:
 
 
 # -- NumPy -----------------------------------------------------------------------------------------
-def _check_channels_first(channels_first: Any) -> None:
+def orient_samples_first(p: Path, shape: tuple[int, ...], channels_first: bool | None, what: str) -> bool:
+    """Whether a 2-D array of ``shape`` must be transposed to ``(samples, channels)``.
+
+    ``channels_first`` True/False decides; ``None`` (automatic) transposes a ``(rows, cols)`` array with
+    ``rows < cols`` — ``(1, N)`` or ``(channels, N)`` — and warns, because a signal with more channels
+    than samples is almost always a transposed one; ``channels_first=False`` keeps it as stored.
+    """
+    if len(shape) != 2:
+        return False
+    if channels_first is not None:
+        return bool(channels_first)
+    rows, cols = int(shape[0]), int(shape[1])
+    if rows < cols:
+        warnings.warn(f"{p}: {what} has shape ({rows}, {cols}); read as {cols} samples x {rows} channel(s) "
+                      "(pass channels_first=false to keep it as stored)", UserWarning, stacklevel=2)
+        return True
+    return False
+
+
+def _check_channels_first(channels_first: Any, *, auto: bool = False) -> None:
+    if auto and channels_first is None:
+        return
     if not isinstance(channels_first, (bool, np.bool_)):
         raise ValidationError(
             f"expected channels_first to be true or false; received: channels_first={channels_first!r}"
@@ -659,7 +680,7 @@ def _open_hdf5_dataset(
         else positive_float("sample_rate_hz", sample_rate_hz)
     )
     policy = _check_nonfinite(nonfinite)
-    _check_channels_first(channels_first)
+    _check_channels_first(channels_first, auto=True)
     f = _h5.safe_open(p)
     try:
         ds = _walk_hard_links(f, dataset.strip(), p)
@@ -686,7 +707,7 @@ def load_hdf5(
     *,
     dataset: str = "",
     sample_rate_hz: float = 0.0,
-    channels_first: bool = False,
+    channels_first: bool | None = None,
     nonfinite: str = "error",
 ) -> Signal:
     """Import one dataset of an HDF5 file written by another tool.
@@ -705,8 +726,11 @@ def load_hdf5(
     sample_rate_hz : float, default 0 (from the dataset's attributes)
         Sampling rate in Hz (> 0). If 0, the first positive attribute among ``sample_rate_hz``,
         ``sample_rate``, ``sampling_rate``, ``sampling_rate_hz`` and ``rate`` on the dataset is used.
-    channels_first : bool, default False
-        The dataset is stored ``(channels, samples)``; transpose it.
+    channels_first : bool or None, default None (automatic)
+        ``True``: the dataset is stored ``(channels, samples)``, transpose it; ``False``: it is stored
+        ``(samples, channels)``. ``None``: a 2-D dataset with fewer rows than columns — ``(1, N)`` or
+        ``(channels, N)`` — is transposed with a warning (see :func:`orient_samples_first`), never read
+        silently as N channels.
     nonfinite : {"error", "interpolate"}, default "error"
         What to do with NaN/inf samples.
 
@@ -747,12 +771,13 @@ def load_hdf5(
         name = ds.name
     finally:
         f.close()
-    arr = _select_channels(p, _numeric(p, raw, f"dataset {name}"), bool(channels_first))
+    transpose = orient_samples_first(p, raw.shape, channels_first, f"dataset {name}")
+    arr = _select_channels(p, _numeric(p, raw, f"dataset {name}"), transpose)
     params = {
         "path": str(path),
         "dataset": name,
         "sample_rate_hz": rate,
-        "channels_first": bool(channels_first),
+        "channels_first": transpose,
         "nonfinite": policy,
     }
     return _make_signal(p, arr, rate, "hdf5", params, policy, hdf5_dtype=str(raw.dtype))
@@ -780,3 +805,9 @@ def register_sources(register: Callable[..., None]) -> None:
         kind="loader",
         description="One dataset of a foreign HDF5 file (links, external storage, bombs refused)",
     )
+    from sigbench.datasets.foreign import load_mat, load_sigmf  # imports this module: registered from here
+
+    register("mat", load_mat, kind="loader",
+             description="One variable of a MATLAB .mat file (v7.3 HDF5 or v5); sample rate from fs/Fs or given")
+    register("sigmf", load_sigmf, kind="loader",
+             description="SigMF recording (.sigmf-meta + .sigmf-data): real or complex (I/Q channels)")

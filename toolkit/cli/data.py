@@ -14,7 +14,8 @@ from sigbench.cli._io import check_stdout, display, input_argument, is_dash, std
 __all__ = ["register"]
 
 _IMPORTERS = {".wav": "wav", ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".npy": "npy",
-              ".h5": "hdf5", ".hdf5": "hdf5", ".he5": "hdf5"}
+              ".h5": "hdf5", ".hdf5": "hdf5", ".he5": "hdf5", ".mat": "mat", ".sigmf-meta": "sigmf",
+              ".sigmf-data": "sigmf"}
 
 
 def _summary(info: dict[str, Any]) -> None:
@@ -96,8 +97,9 @@ def import_(
     file: Path = input_argument("File to import (with '-', give --format)."),
     output: Path = typer.Option(..., "--output", "-o", dir_okay=False,
                                 help="sigbench HDF5 file to write ('-': stdout)."),
-    fmt_: Optional[str] = typer.Option(None, "--format", "-f", help="wav, csv, npy or hdf5 (default: by extension)."),
-    sample_rate: Optional[float] = typer.Option(None, "--sample-rate", help="Sample rate in Hz (csv, npy, hdf5)."),
+    fmt_: Optional[str] = typer.Option(None, "--format", "-f",
+                                       help="wav, csv, npy, hdf5, mat or sigmf (default: by extension)."),
+    sample_rate: Optional[float] = typer.Option(None, "--sample-rate", help="Sample rate in Hz (csv, npy, hdf5, mat)."),
     param: list[str] = typer.Option([], "--param", "-p", help="Importer parameter KEY=VALUE (repeatable)."),
     name: Optional[str] = typer.Option(None, "--name", help="Signal name inside the file (default: file stem)."),
     append: bool = typer.Option(False, "--append", help="Keep the signals and runs already in OUTPUT."),
@@ -105,7 +107,7 @@ def import_(
     stream: bool = typer.Option(False, "--stream", help="Read and write chunk by chunk with bounded memory (wav, npy, "
                                 "hdf5); automatic when the samples would exceed the memory budget."),
 ) -> None:
-    """Import a WAV, CSV/TSV, .npy or foreign HDF5 dataset into a sigbench HDF5 file."""
+    """Import a WAV, CSV/TSV, .npy, MATLAB .mat, SigMF recording or foreign HDF5 dataset into a sigbench HDF5 file."""
     import sigbench as sb
     from sigbench.datasets.stream_import import STREAM_FORMATS
     from sigbench.errors import ValidationError
@@ -115,7 +117,8 @@ def import_(
     loader_name = fmt_ or (None if is_dash(file) else _IMPORTERS.get(file.suffix.lower()))
     if loader_name is None:
         raise ValidationError(
-            f"expected --format wav, csv, npy or hdf5 for {display(file, 'stdin')}; received: suffix {file.suffix!r}"
+            f"expected --format wav, csv, npy, hdf5, mat or sigmf for {display(file, 'stdin')}; "
+            f"received: suffix {file.suffix!r}"
         )
     loader = sb.get_source(loader_name)
     if stream and loader_name not in STREAM_FORMATS:
