@@ -60,7 +60,7 @@ def test_mat73_row_vector_matrix_complex_and_given_rate(tmp_path: Path, rng: np.
     cz = sb.load_source("mat", str(path), variable="z", sample_rate_hz=10.0)
     assert cz.sample_rate_hz == 10.0 and cz.channel_names == ("I", "Q")
     np.testing.assert_array_equal(cz.data[:, 0] + 1j * cz.data[:, 1], z)
-    with pytest.raises(ValidationError, match="variable=.*among|m, row, z"):
+    with pytest.raises(ValidationError, match=r"\(m, row, z\)"):
         sb.load_source("mat", str(path))  # three candidates: the user must name one
 
 
