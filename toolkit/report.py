@@ -436,19 +436,9 @@ def render_markdown(results: Results, image_dir: str, *, dpi: int = 100) -> tupl
 
 # -- writing -------------------------------------------------------------------------------------
 def _atomic_write_bytes(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from sigbench.atomic import atomic_write_bytes
+
+    atomic_write_bytes(target, data)
 
 
 def _replace_dir(staging: Path, target: Path) -> None:

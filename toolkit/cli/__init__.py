@@ -117,11 +117,12 @@ def _root(
 
 
 def _compose() -> None:
-    from sigbench.cli import bench, data, pipeline_cmd, plugins_cmd, report
+    from sigbench.cli import bench, data, export_cmd, pipeline_cmd, plugins_cmd, report
 
     data.register(app)
     bench.register(app)
     report.register(app)
+    export_cmd.register(app)
     app.add_typer(plugins_cmd.plugins_app, name="plugins")
     app.add_typer(pipeline_cmd.pipeline_app, name="pipeline")
     _plugin_commands()
