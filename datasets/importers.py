@@ -391,20 +391,30 @@ def load_csv(
             delim = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
         except csv.Error:
             delim = next((d for d in _DELIMITERS if d in lines[first]), ",")
-    rows = [
-        row for row in csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delim) if any(f.strip() for f in row)
-    ]
+    fast = _fast_table(lines, first, delim)
+    rows: list[list[str]] = []
     header: list[str] | None = None
-    if rows and not all(_is_number(f) or not f.strip() for f in rows[0]):
-        header = [f.strip() for f in rows[0]]
-        rows = rows[1:]
-    if not rows:
-        raise FileFormatError(f"{p}: no data rows (only a header)")
-    width = len(header) if header is not None else len(rows[0])
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            line_no = skip + first + i + (2 if header is not None else 1)
-            raise FileFormatError(f"{p}: line {line_no} has {len(row)} fields, expected {width} (delimiter {delim!r})")
+    if fast is not None:
+        header, table = fast
+        width = table.shape[1]
+    else:  # empty fields, quoting, ragged or bad rows: the per-line parser and its messages
+        table = None
+        rows = [
+            row for row in csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delim)
+            if any(f.strip() for f in row)
+        ]
+        if rows and not all(_is_number(f) or not f.strip() for f in rows[0]):
+            header = [f.strip() for f in rows[0]]
+            rows = rows[1:]
+        if not rows:
+            raise FileFormatError(f"{p}: no data rows (only a header)")
+        width = len(header) if header is not None else len(rows[0])
+        for i, row in enumerate(rows):
+            if len(row) != width:
+                line_no = skip + first + i + (2 if header is not None else 1)
+                raise FileFormatError(
+                    f"{p}: line {line_no} has {len(row)} fields, expected {width} (delimiter {delim!r})"
+                )
     time_index = _resolve_column(p, time_spec[0], header, width) if time_spec else None
     if wanted:
         indices = [_resolve_column(p, spec, header, width) for spec in wanted]
@@ -416,6 +426,8 @@ def load_csv(
         )
 
     def read_column(index: int) -> np.ndarray:
+        if table is not None:
+            return np.ascontiguousarray(table[:, index])
         out = np.empty(len(rows))
         for r, row in enumerate(rows):
             field = row[index].strip()
@@ -448,6 +460,29 @@ def load_csv(
         "nonfinite": policy,
     }
     return _make_signal(p, data, rate, "csv", params, policy, t0_s=t0, channel_names=names)
+
+
+def _fast_table(lines: list[str], first: int, delim: str) -> tuple[list[str] | None, np.ndarray] | None:
+    """The header (if the first row is not all numbers) and every data row parsed by ``numpy.loadtxt``.
+
+    ``None`` when the fast parser cannot take the file as it is — an empty field, a bad number, rows of
+    different lengths, no data rows — so that :func:`load_csv` falls back to its per-line parser, whose
+    messages name the line and column.
+    """
+    head = next(csv.reader([lines[first]], delimiter=delim), [])
+    header = None if all(_is_number(f) or not f.strip() for f in head) else [f.strip() for f in head]
+    body = lines[first + (1 if header is not None else 0):]
+    if not any(line.strip() for line in body):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # "input contained no data" and the like: take the slow path
+            table = np.loadtxt(body, delimiter=delim, dtype=np.float64, ndmin=2, comments=None, quotechar='"')
+    except (ValueError, UserWarning, RuntimeWarning):
+        return None
+    if table.shape[0] == 0 or (header is not None and table.shape[1] != len(header)):
+        return None
+    return header, table
 
 
 def _rate_from_times(p: Path, times: np.ndarray) -> tuple[float, float]:
