@@ -45,7 +45,7 @@ audit: $(STAMP)
 	scripts/audit.sh
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet
+	$(BIN)/python -m mkdocs build --strict --quiet
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_adaptive.py
