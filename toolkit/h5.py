@@ -390,7 +390,9 @@ def _streamed_stats(sg: h5py.Group, h: _Header) -> dict[str, Any]:
         raise FileFormatError(f"cannot read {data.name}: {str(exc).splitlines()[0]}") from None
     stats: dict[str, Any] = {"rms": math.sqrt(sq / n) if n else None, "nonfinite_samples": nonfinite}
     if clean is not None:
-        stats["snr_db"] = (10 * math.log10(power / noise)) if noise > 0 and power > 0 else None
+        ratio = power / noise if noise > 0 else math.nan
+        # a damaged file can hold huge samples: the ratio may underflow to 0 or overflow; no SNR then
+        stats["snr_db"] = 10 * math.log10(ratio) if math.isfinite(ratio) and ratio > 0 else None
     return stats
 
 

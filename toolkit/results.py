@@ -454,7 +454,7 @@ def read_table(path: str | os.PathLike[str], run_id: str | None = None) -> dict[
     Raises
     ------
     FileFormatError
-        No runs, or the run has no table (written by sigbench before 0.1.0's issue 17).
+        No runs, or the run has no table (a file written before sigbench stored one).
     """
     from sigbench.h5 import open_file
 
