@@ -115,7 +115,11 @@ def _attr(sg: h5py.Group, key: str, path: Any, *, required: bool = True, default
         if required:
             raise FileFormatError(f"{path}: signal {sg.name}: missing attribute {key}")
         return default
-    value = sg.attrs[key]
+    try:
+        value = sg.attrs[key]
+    except OSError as exc:  # a damaged attribute (bit rot in its heap): one line, not an h5py traceback
+        raise FileFormatError(f"{path}: signal {sg.name}: cannot read attribute {key}: "
+                              f"{str(exc).splitlines()[0]}") from None
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
     if isinstance(value, np.ndarray) and value.shape == ():
@@ -279,9 +283,18 @@ class LazySignal:
         self.has_clean = self.header.has_clean
 
     def read(self, start: int = 0, stop: int | None = None, *, which: str = "data") -> np.ndarray:
-        """Samples ``start:stop`` of ``data``, ``clean`` or ``aux/<key>``."""
+        """Samples ``start:stop`` of ``data``, ``clean`` or ``aux/<key>``.
+
+        Raises
+        ------
+        FileFormatError
+            The bytes cannot be read (a damaged file: HDF5's error, one line, names the dataset).
+        """
         ds = self._group[which]
-        return np.asarray(ds[start:stop])
+        try:
+            return np.asarray(ds[start:stop])
+        except OSError as exc:
+            raise FileFormatError(f"{self.path}: cannot read {ds.name}: {str(exc).splitlines()[0]}") from None
 
     def chunks(self, size: int = CHUNK_SAMPLES, *, which: str = "data") -> Iterator[np.ndarray]:
         """Consecutive blocks of ``size`` samples."""
