@@ -38,7 +38,7 @@ def _rss_mb() -> float:
 def child(args) -> None:
     """One measured case, in this (fresh) process; prints one JSON line."""
     import sigbench as sb
-    from sigbench.streaming import stream_generate, stream_run
+    from sigbench import stream_generate, stream_run
 
     out: dict = {"case": args.case}
     if args.case == "generate":

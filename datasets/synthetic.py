@@ -894,14 +894,17 @@ def noise(
 
 @hookimpl
 def register_sources(register: Callable[..., None]) -> None:
-    """Register the synthetic generators."""
+    """Register the synthetic generators (``oracle=``: the processor that knows the source's model, built with
+    ``get_processor(oracle).from_metadata(signal.metadata)``)."""
     register(
         "sines",
         sines,
         kind="generator",
         description="The founding signal: sin(t) + sin(πt/2) + sin(−3πt/2), step 0.1 s, white noise σ = 10^(−SNR/20)",
+        oracle="sines-ml",
     )
-    register("tones", tones, kind="generator", description="Sum of cosines (Hz, amplitudes, phases) plus noise")
+    register("tones", tones, kind="generator", description="Sum of cosines (Hz, amplitudes, phases) plus noise",
+             oracle="sines-ml")
     register(
         "chirp",
         chirp,
@@ -913,6 +916,7 @@ def register_sources(register: Callable[..., None]) -> None:
         ar,
         kind="generator",
         description="Stationary AR(p) process with given, checked-stable coefficients",
+        oracle="ar-kalman",
     )
     register("square", square, kind="generator", description="Square wave with duty cycle plus noise")
     register("sawtooth", sawtooth, kind="generator", description="Sawtooth / triangle wave plus noise")

@@ -1,7 +1,8 @@
 """sigbench: can a neural network replace this DSP algorithm, and at what cost?
 
-The public Python API. Importing ``sigbench`` never imports TensorFlow or Keras; neural processors
-import Keras when they are built.
+The public Python API. Importing ``sigbench`` is cheap: it imports neither NumPy nor TensorFlow/Keras
+nor any plugin; every public name below loads its module on first use, and neural processors import
+Keras when they are built.
 
 >>> import sigbench as sb
 >>> sig = sb.generate("sines", n=500, snr_db=10, seed=0)
@@ -11,7 +12,7 @@ import Keras when they are built.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sigbench._version import __version__
 from sigbench.errors import (
@@ -19,6 +20,7 @@ from sigbench.errors import (
     ConfigError,
     DivergedError,
     FileFormatError,
+    MissingDependencyError,
     PluginError,
     ProcessorError,
     SigbenchError,
@@ -28,23 +30,42 @@ from sigbench.errors import (
     WriteError,
 )
 from sigbench.hookspecs import hookimpl
-from sigbench.processor import Processor
-from sigbench.registry import (
-    generate,
-    get_metric,
-    get_processor,
-    get_source,
-    get_task,
-    list_metrics,
-    list_processors,
-    list_sources,
-    list_tasks,
-    load_source,
-)
-from sigbench.signal import Signal
-from sigbench.windows import Windows, sliding_windows
 
+if TYPE_CHECKING:  # the names below load on first use (``import sigbench`` stays free of NumPy)
+    from sigbench.processor import Processor, TaskContext
+    from sigbench.registry import (
+        generate,
+        get_metric,
+        get_processor,
+        get_source,
+        get_task,
+        list_metrics,
+        list_processors,
+        list_sources,
+        list_tasks,
+        load_source,
+    )
+    from sigbench.signal import Signal
+    from sigbench.windows import Windows, sliding_windows
+
+#: public name -> the module that defines it, imported on first access (PEP 562), so that ``import
+#: sigbench`` and ``sigbench --help`` import neither NumPy nor any plugin
 _LAZY = {
+    "Processor": "sigbench.processor",
+    "TaskContext": "sigbench.processor",
+    "Signal": "sigbench.signal",
+    "Windows": "sigbench.windows",
+    "sliding_windows": "sigbench.windows",
+    "generate": "sigbench.registry",
+    "get_metric": "sigbench.registry",
+    "get_processor": "sigbench.registry",
+    "get_source": "sigbench.registry",
+    "get_task": "sigbench.registry",
+    "list_metrics": "sigbench.registry",
+    "list_processors": "sigbench.registry",
+    "list_sources": "sigbench.registry",
+    "list_tasks": "sigbench.registry",
+    "load_source": "sigbench.registry",
     "save_signal": "sigbench.h5",
     "load_signal": "sigbench.h5",
     "open_signal": "sigbench.h5",
@@ -52,17 +73,17 @@ _LAZY = {
     "file_info": "sigbench.h5",
     "Task": "sigbench.tasks",
     "TaskData": "sigbench.tasks",
-    "compare": "sigbench.engine",
-    "run_method": "sigbench.engine",
-    "sweep": "sigbench.engine",
+    "compare": "sigbench.run",
+    "run_method": "sigbench.run",
+    "sweep": "sigbench.run",
     "Results": "sigbench.results",
     "load_results": "sigbench.results",
     "chain": "sigbench.chains",
-    "stream_run": "sigbench.streaming",
+    "stream_run": "sigbench.run",
     "stream_generate": "sigbench.streamgen",
-    "stream_compare": "sigbench.streaming",
+    "stream_compare": "sigbench.run",
     "stream_import": "sigbench.datasets.stream_import",
-    "FileWindows": "sigbench.file_windows",
+    "FileWindows": "sigbench.run.rows",
 }
 
 __all__ = [
@@ -71,6 +92,7 @@ __all__ = [
     "DivergedError",
     "FileFormatError",
     "FileWindows",
+    "MissingDependencyError",
     "PluginError",
     "Processor",
     "ProcessorError",
@@ -78,6 +100,7 @@ __all__ = [
     "SigbenchError",
     "Signal",
     "Task",
+    "TaskContext",
     "TaskData",
     "UnknownNameError",
     "UnsafeFileError",

@@ -92,7 +92,7 @@ class Chain(Processor):
             raise ConfigError("chains support tasks with one output per row (predict, denoise, identify)")
         x = inputs
         for stage in self.stages:
-            stage.fit(x, targets, sample_rate=self.sample_rate)
+            stage.fit(x, targets, sample_rate=self.sample_rate, context=self.context)
             x = _rewindow(stage.predict(x), inputs.shape[1])
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ __all__ = [
     "ConfigError",
     "DivergedError",
     "FileFormatError",
+    "MissingDependencyError",
     "PluginError",
     "ProcessorError",
     "SigbenchError",
@@ -44,12 +45,18 @@ class ConfigError(ValidationError):
 
 
 class UnknownNameError(SigbenchError, KeyError):
-    """No source, processor, task or metric is registered under the requested name."""
+    """No source, processor, task or metric is registered under the requested name (a usage error: the
+    message suggests the closest registered name)."""
 
-    exit_code = 1
+    exit_code = 2
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it a plain line
         return str(self.args[0]) if self.args else ""
+
+
+class MissingDependencyError(SigbenchError, ImportError):
+    """An optional dependency a command needs is not installed (e.g. matplotlib for reports); the message
+    names the extra to install."""
 
 
 class FileFormatError(SigbenchError):

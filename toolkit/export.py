@@ -39,8 +39,8 @@ EXPORT_FORMATS = ("wav", "csv", "npy")
 def _format_of(output: Path, fmt: str | None) -> str:
     chosen = (fmt or output.suffix.lstrip(".")).lower()
     if chosen not in EXPORT_FORMATS:
-        raise ValidationError(f"expected --format among {', '.join(EXPORT_FORMATS)} (or an output ending in .wav, "
-                              f".csv, .npy); received: {fmt or output.name!r}")
+        raise ValidationError(f"expected --file-format among {', '.join(EXPORT_FORMATS)} (or an output ending in "
+                              f".wav, .csv, .npy); received: {fmt or output.name!r}")
     return chosen
 
 
@@ -151,14 +151,14 @@ def export_predictions(path: str | os.PathLike[str], output: str | os.PathLike[s
         raise ValidationError(f"expected a run with stored predictions; received: run {res.run_id} has none")
     if method is None:
         if len(labels) != 1:
-            raise ValidationError(f"expected --method among {', '.join(labels)}; received: none")
+            raise ValidationError(f"expected --label among {', '.join(labels)}; received: none")
         method = labels[0]
     if method not in labels:
-        raise ValidationError(f"expected --method among {', '.join(labels)}; received: {method!r}")
+        raise ValidationError(f"expected --label among {', '.join(labels)}; received: {method!r}")
     seeds = sorted(s for m, s in res.predictions if m == method)
     chosen = seeds[0] if seed is None else seed
     if chosen not in seeds:
-        raise ValidationError(f"expected --seed among {', '.join(map(str, seeds))}; received: {seed}")
+        raise ValidationError(f"expected --row-seed among {', '.join(map(str, seeds))}; received: {seed}")
     pred = np.asarray(res.predictions[(method, chosen)])
     rate = float(res.signal.get("sample_rate_hz") or 1.0)
     t0 = float(res.signal.get("t0_s") or 0.0)

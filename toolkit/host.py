@@ -50,6 +50,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "sigbench.datasets.synthetic",
     "sigbench.datasets.systems",
     "sigbench.datasets.importers",
+    "sigbench.datasets.comms",
     "sigbench.plugins.dsp.naive",
     "sigbench.plugins.dsp.wiener",
     "sigbench.plugins.dsp.lms",
@@ -58,12 +59,19 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "sigbench.plugins.dsp.fir",
     "sigbench.plugins.dsp.fir_bank",
     "sigbench.plugins.dsp.fft",
+    "sigbench.plugins.dsp.equalise",
+    "sigbench.plugins.dsp.detect",
+    "sigbench.plugins.dsp.known_fir",
+    "sigbench.plugins.dsp.sines_ml",
+    "sigbench.plugins.dsp.ar_kalman",
     "sigbench.plugins.neural.dnn",
     "sigbench.plugins.neural.cnn",
     "sigbench.plugins.neural.lstm",
     "sigbench.plugins.neural.cnn_lstm",
+    "sigbench.plugins.neural.rnn",
     "sigbench.tasks",
     "sigbench.metrics",
+    "sigbench.metrics_comms",
 )
 
 KINDS = ("sources", "processors", "tasks", "metrics")
@@ -83,8 +91,10 @@ class Entry:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly description (used by ``sigbench plugins --json``)."""
-        return {"name": self.name, "origin": self.origin, "package": self.package, "version": self.version,
-                **self.info}
+        info = {k: v for k, v in self.info.items() if k != "accumulator"}
+        if self.kind == "metrics":
+            info["blockwise"] = self.info.get("accumulator") is not None
+        return {"name": self.name, "origin": self.origin, "package": self.package, "version": self.version, **info}
 
 
 @dataclass(frozen=True)
@@ -124,14 +134,22 @@ class Registry:
                         f"failed to load: {broken.error}"
                     ) from None
             known = ", ".join(sorted(self.entries[kind])) or "none"
-            raise UnknownNameError(f"unknown {kind[:-1]} {name!r}; known: {known}") from None
+            import difflib
+
+            close = difflib.get_close_matches(name, list(self.entries[kind]), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            if self.broken:  # it may well be what a plugin that failed to load would have provided
+                failed = "; ".join(f"{b.name} ({b.package}): {b.error}" for b in self.broken)
+                raise PluginError(f"{kind[:-1]} {name!r} is not available; {hint}plugins that failed to load "
+                                  f"might provide it: {failed} (known: {known})") from None
+            raise UnknownNameError(f"unknown {kind[:-1]} {name!r}; {hint}known: {known}") from None
 
     def names(self, kind: str) -> list[str]:
         """Sorted names registered under ``kind``."""
         return sorted(self.entries[kind])
 
 
-def _one_line(exc: BaseException) -> str:
+def exception_line(exc: BaseException) -> str:
     """``Type: message`` on one line (pluggy puts the reason of a validation error on later lines)."""
     text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -169,6 +187,7 @@ class Host:
         self._builtins = tuple(DEFAULT_PLUGINS if builtins is None else builtins)
         self._packages: dict[str, tuple[str, str]] = {}
         self._loaded = False
+        self._entrypoints_loaded = False
         self._registry: Registry | None = None
         self.broken: list[BrokenPlugin] = []
 
@@ -186,7 +205,20 @@ class Host:
         for modname in self._builtins:
             module = importlib.import_module(modname)
             self._register_plugin(module, modname, ("sigbench", _dist_of(module, "sigbench")[1]))
+        self.load_entry_points()
+
+    def load_entry_points(self) -> None:
+        """Register the installed entry points only (unless disabled); idempotent.
+
+        The command line calls this to let third-party plugins add commands (no built-in does), so
+        that ``sigbench --help`` imports no built-in plugin module (and with them NumPy); the
+        built-ins register on first use of :attr:`registry`, and the registry still sees them first.
+        """
+        if self._entrypoints_loaded:
+            return
+        self._entrypoints_loaded = True
         if self._load_entrypoints:
+            self._registry = None
             self._load_entry_points()
 
     def _allowlist(self) -> set[str] | None:
@@ -260,7 +292,7 @@ class Host:
     def _fail(self, name: str, package: str, exc: BaseException, stage: str) -> None:
         if self.strict:
             raise exc
-        self.broken.append(BrokenPlugin(name=name, package=package, error=_one_line(exc), stage=stage))
+        self.broken.append(BrokenPlugin(name=name, package=package, error=exception_line(exc), stage=stage))
         if os.environ.get("SIGBENCH_DEBUG"):
             traceback.print_exception(exc, file=sys.stderr)
 
@@ -278,8 +310,9 @@ class Host:
         for kind in KINDS:
             caller = getattr(self.pm.hook, f"register_{kind}")
             # get_hookimpls() is in registration order (pluggy *calls* them last-registered first), so a
-            # name clash names the plugin that registered first, first
-            for impl in caller.get_hookimpls():
+            # name clash names the plugin that registered first, first; built-ins count as registered
+            # first even when the command line loaded the entry points before them
+            for impl in self._builtins_first(caller.get_hookimpls()):
                 origin = impl.plugin_name
                 package, version = self._packages.get(origin, ("unknown", "unknown"))
                 pending: list[Entry] = []
@@ -289,7 +322,7 @@ class Host:
                 except Exception as exc:
                     if self.strict:
                         raise
-                    registry.broken.append(BrokenPlugin(origin, package, _one_line(exc), f"register_{kind}"))
+                    registry.broken.append(BrokenPlugin(origin, package, exception_line(exc), f"register_{kind}"))
                     continue  # roll back this plugin's registrations of this kind
                 for entry in pending:
                     table = registry.entries[kind]
@@ -307,6 +340,11 @@ class Host:
                         continue
                     table[entry.name] = entry
         return registry
+
+    def _builtins_first(self, impls: list[Any]) -> list[Any]:
+        """``impls`` with the built-in plugins' in :data:`DEFAULT_PLUGINS` order first (a stable sort)."""
+        rank = {name: i for i, name in enumerate(self._builtins)}
+        return sorted(impls, key=lambda impl: rank.get(impl.plugin_name, len(rank)))
 
     def call_observers(self, hook: str, **kwargs: Any) -> list[str]:
         """Call an ``on_*`` observer hook on every plugin; a raising observer is reported, never fatal."""
@@ -347,11 +385,13 @@ class _Collector:
             info = {"description": getattr(obj, "description", ""), "metrics": list(getattr(obj, "metrics", ()))}
         elif self.kind == "sources":
             name, obj = args[0], args[1]
-            info = {"kind": kwargs.get("kind", "generator"), "description": kwargs.get("description", "")}
+            info = {"kind": kwargs.get("kind", "generator"), "description": kwargs.get("description", ""),
+                    "oracle": kwargs.get("oracle")}
         else:  # metrics
             name, obj = args[0], args[1]
             info = {"higher_is_better": bool(kwargs.get("higher_is_better", False)),
-                    "description": kwargs.get("description", ""), "unit": kwargs.get("unit", "")}
+                    "description": kwargs.get("description", ""), "unit": kwargs.get("unit", ""),
+                    "accumulator": kwargs.get("accumulator")}
         if not isinstance(name, str) or not name:
             raise ValidationError(f"expected a non-empty {self.kind[:-1]} name; received: name={name!r}")
         for existing in self.pending:

@@ -8,8 +8,11 @@ rmse              √mse
 mae               mean(|e|)
 max_abs_error     max(|e|)
 nmse_db           10·log10(Σe² / Σ(y_true − mean y_true)²)
-snr_db            10·log10(Σy_true² / Σe²) — the founding write-up's *prediction SNR*
-snr_gain_db       snr_db − input SNR, where the input SNR compares the noisy observation at each
+snr_db            10·log10(Σ(y_true − ȳ)² / Σe²): the *prediction SNR* of the founding write-up with the
+                  mean taken out (a constant is not signal: adding one to the signal and the prediction
+                  changes nothing). ȳ is the mean of the **training** targets
+                  (``context["target_mean"]``, one value per output; the test targets' mean when absent)
+snr_gain_db       snr_db − the baseline's snr_db, where the baseline compares the noisy observation at each
                   target sample with the target (``context["observed_at_target"]``)
 excess_db         10·log10(mse / mse of the Wiener bound) (``context["bound_mse"]``): ≥ 0 for any
                   linear method of no more taps on the training data, < 0 means "beats the bound"
@@ -20,6 +23,10 @@ log_spectral_distance_db
 
 A metric whose value cannot be defined (``snr_db`` of a perfect prediction is +inf) returns ``inf``;
 the engine stores it as such and never turns a failure into NaN.
+
+Out of core, each of these (but ``log_spectral_distance_db`` and ``excess_db``, which the engine derives)
+is computed from sums accumulated block by block (:class:`ErrorSums`): they are registered with an
+``accumulator`` (see :mod:`sigbench.run.score`).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import numpy as np
 
 from sigbench.hookspecs import hookimpl
 
-__all__ = ["METRICS", "RunningMoments", "db_ratio"]
+__all__ = ["METRICS", "ErrorSums", "RunningMoments", "db_ratio"]
 
 
 def db_ratio(num: float, den: float) -> float:
@@ -100,14 +107,27 @@ def nmse_db(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> 
     return db_ratio(float(np.sum(np.square(_err(yt, y_pred)))), float(np.sum(np.square(yt - yt.mean()))))
 
 
+def target_mean(y_true: np.ndarray, context: dict[str, Any]) -> Any:
+    """ȳ of ``snr_db``: ``context["target_mean"]`` (the training targets' mean, per output), else the mean of
+    ``y_true`` (per output)."""
+    mean = context.get("target_mean")
+    if mean is None:
+        yt = np.asarray(y_true, dtype=np.float64)
+        return yt.mean(axis=0) if yt.size else 0.0
+    return np.asarray(mean, dtype=np.float64).reshape(np.shape(y_true)[1:] or ())
+
+
 def snr_db(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> float:
-    """Prediction SNR: target power over error power, in dB."""
+    """Prediction SNR: power of the target about its (training) mean over error power, in dB."""
     yt = np.asarray(y_true, dtype=np.float64)
-    return db_ratio(float(np.sum(np.square(yt))), float(np.sum(np.square(_err(yt, y_pred)))))
+    signal = float(np.sum(np.square(yt - target_mean(yt, context))))
+    return db_ratio(signal, float(np.sum(np.square(_err(yt, y_pred)))))
 
 
 def snr_gain_db(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> float:
-    """Prediction SNR minus the SNR of the noisy observation at the target samples, in dB."""
+    """Prediction SNR minus the SNR of the baseline at the target samples, in dB: the noisy observation
+    (``context["observed_at_target"]``) when the target is a clean reference, the naive predictor's output
+    when the target is the observation itself (the engine passes it under the same key)."""
     observed = context.get("observed_at_target")
     if observed is None:
         raise ValueError("snr_gain_db needs context['observed_at_target']")
@@ -133,6 +153,81 @@ def log_spectral_distance_db(y_true: np.ndarray, y_pred: np.ndarray, context: di
     return float(np.sqrt(np.mean(np.square(d))))
 
 
+class ErrorSums:
+    """Sufficient statistics of the error metrics, accumulated block by block (the metric accumulator protocol:
+    ``add(y_true, y_pred, context)``, ``value(context)``); :meth:`for_metric` makes one per metric."""
+
+    def __init__(self, metric: str = "mse") -> None:
+        self.metric = metric
+        self.sse = 0.0
+        self.sae = 0.0
+        self.max_abs = 0.0
+        self.sse_observed = 0.0
+        self.observed = True
+        self.y = RunningMoments()
+        self.columns: list[RunningMoments] = []
+
+    @classmethod
+    def for_metric(cls, metric: str) -> Any:
+        """A factory of accumulators of ``metric`` (what ``register(..., accumulator=…)`` takes)."""
+        return lambda: cls(metric)
+
+    def add(self, y_true: Any, y_pred: Any, context: dict[str, Any]) -> None:
+        """Fold one block of rows in."""
+        yt = np.asarray(y_true, dtype=np.float64)
+        e = yt - np.asarray(y_pred, dtype=np.float64)
+        self.sse += float(np.sum(np.square(e)))
+        self.sae += float(np.sum(np.abs(e)))
+        self.max_abs = max(self.max_abs, float(np.max(np.abs(e))) if e.size else 0.0)
+        observed = context.get("observed_at_target")
+        if observed is None:
+            self.observed = False
+        else:
+            self.sse_observed += float(np.sum(np.square(yt - np.asarray(observed, dtype=np.float64))))
+        self.y.add(yt)
+        cols = yt.reshape(yt.shape[0], -1)
+        if not self.columns:
+            self.columns = [RunningMoments() for _ in range(cols.shape[1])]
+        for moments, col in zip(self.columns, cols.T, strict=True):
+            moments.add(col)
+
+    def power_about(self, mean: np.ndarray) -> float:
+        """Σ(y − mean)² over every value, ``mean`` one value per output (or one for all)."""
+        means = np.broadcast_to(mean, (len(self.columns),))
+        return float(sum(c.m2 + c.count * (c.mean - float(m)) ** 2 for c, m in zip(self.columns, means, strict=True)))
+
+    def value(self, context: dict[str, Any]) -> float:
+        """The metric over every block folded in."""
+        n = self.y.count
+        if context.get("target_mean") is None:
+            power = float(sum(c.m2 for c in self.columns))  # about the test targets' own mean, per output
+        else:  # about the training mean: Σ(y − m)² = Σ(y − ȳ)² + n·(ȳ − m)², pooled over outputs
+            m = np.asarray(context["target_mean"], dtype=np.float64)
+            power = self.power_about(m)
+        snr = db_ratio(power, self.sse)
+        if self.metric == "mse":
+            return self.sse / n
+        if self.metric == "rmse":
+            return math.sqrt(self.sse / n)
+        if self.metric == "mae":
+            return self.sae / n
+        if self.metric == "max_abs_error":
+            return self.max_abs
+        if self.metric == "nmse_db":
+            return db_ratio(self.sse, self.y.m2)
+        if self.metric == "snr_db":
+            return snr
+        if self.metric == "snr_gain_db":
+            if not self.observed:
+                raise ValueError("snr_gain_db needs context['observed_at_target']")
+            return snr - db_ratio(power, self.sse_observed)
+        raise ValueError(f"no accumulated form of metric {self.metric!r}")
+
+
+#: metrics with an accumulated (out-of-core) form
+BLOCKWISE = ("mse", "rmse", "mae", "max_abs_error", "nmse_db", "snr_db", "snr_gain_db")
+
+
 #: name → (function, higher_is_better, unit, description)
 METRICS: dict[str, tuple[Any, bool, str, str]] = {
     "mse": (mse, False, "", "mean squared error"),
@@ -140,8 +235,8 @@ METRICS: dict[str, tuple[Any, bool, str, str]] = {
     "mae": (mae, False, "", "mean absolute error"),
     "max_abs_error": (max_abs_error, False, "", "largest absolute error"),
     "nmse_db": (nmse_db, False, "dB", "normalised MSE"),
-    "snr_db": (snr_db, True, "dB", "prediction SNR: target power / error power"),
-    "snr_gain_db": (snr_gain_db, True, "dB", "prediction SNR minus the input SNR"),
+    "snr_db": (snr_db, True, "dB", "prediction SNR: target power about the training mean / error power"),
+    "snr_gain_db": (snr_gain_db, True, "dB", "prediction SNR minus the baseline's (noisy input, or naive)"),
     "excess_db": (excess_db, False, "dB", "MSE over the Wiener bound's MSE"),
     "log_spectral_distance_db": (log_spectral_distance_db, False, "dB", "RMS log-spectral distance"),
 }
@@ -151,4 +246,5 @@ METRICS: dict[str, tuple[Any, bool, str, str]] = {
 def register_metrics(register: Any) -> None:
     """Register the built-in metrics."""
     for name, (fn, higher, unit, description) in METRICS.items():
-        register(name, fn, higher_is_better=higher, unit=unit, description=description)
+        register(name, fn, higher_is_better=higher, unit=unit, description=description,
+                 accumulator=ErrorSums.for_metric(name) if name in BLOCKWISE else None)

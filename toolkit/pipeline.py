@@ -186,7 +186,10 @@ class Pipeline:
     overrides : list of str
         ``KEY=VALUE`` overrides applied on top of ``text``.
     base_dir : Path
-        Relative paths in the file (input and outputs) are resolved against it: the TOML file's folder.
+        A relative input file (``[signal] file``) is resolved against it: the TOML file's folder.
+    output_dir : Path
+        Relative ``[output]`` paths are resolved against it: the current folder when the pipeline was read,
+        or ``--output-dir``; never the TOML file's folder unless asked for.
     methods : list of str or None
         Method specifications (chains included) as the engine takes them; ``None``: the task's defaults.
     protocol : dict
@@ -202,6 +205,7 @@ class Pipeline:
     text: str
     overrides: list[str]
     base_dir: Path
+    output_dir: Path
     description: str
     signal: SignalSpec
     task: str
@@ -413,12 +417,13 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _validate(doc: dict[str, Any], ck: _Checker, base_dir: Path, *, from_results: bool) -> dict[str, Any]:
+def _validate(doc: dict[str, Any], ck: _Checker, base_dir: Path, *, from_results: bool,
+              output_dir: Path) -> dict[str, Any]:
     """Check ``doc`` against the schema and the registry; returns the parts of a :class:`Pipeline`."""
-    from sigbench.engine import resolve_methods
     from sigbench.host import get_host
     from sigbench.params import coerce_params
     from sigbench.protocol import Protocol
+    from sigbench.run import resolve_methods
 
     registry = get_host().registry
     ck.table(doc, (), "")
@@ -485,11 +490,11 @@ def _validate(doc: dict[str, Any], ck: _Checker, base_dir: Path, *, from_results
     ck.at_least(pd.get("train_samples"), ("protocol", "train_samples"), 1)
     ck.at_least(pd.get("seeds"), ("protocol", "seeds"), 1)
     ck.at_least(pd.get("seed"), ("protocol", "seed"), 0)
-    if pd.get("mode", "offline") not in ("offline", "prequential"):
+    if pd.get("mode", "prequential") not in ("offline", "prequential"):
         raise ck.fail(("protocol", "mode"), f"expected mode to be offline or prequential; received: "
                                             f"mode={pd['mode']!r}")
     protocol = {"split": tuple(float(f) for f in split), "train_samples": pd.get("train_samples"),
-                "seeds": pd.get("seeds", 3), "seed": pd.get("seed", 0), "mode": pd.get("mode", "offline"),
+                "seeds": pd.get("seeds", 3), "seed": pd.get("seed", 0), "mode": pd.get("mode", "prequential"),
                 "reference": pd.get("reference", "wiener"), "transient": float(pd.get("transient", 0.1)),
                 "include_naive": pd.get("include_naive", True)}
     try:
@@ -563,7 +568,7 @@ def _validate(doc: dict[str, Any], ck: _Checker, base_dir: Path, *, from_results
         if key not in od or from_results:  # a stored pipeline never overwrites the original outputs
             return None
         p = Path(od[key]).expanduser()
-        return p if p.is_absolute() else base_dir / p
+        return p if p.is_absolute() else output_dir / p
 
     report = _out("report")
     report_format = od.get("report_format") or ("md" if report is not None and report.suffix == ".md" else "html")
@@ -577,7 +582,8 @@ def _validate(doc: dict[str, Any], ck: _Checker, base_dir: Path, *, from_results
 
 # -- public API ------------------------------------------------------------------------------------
 def parse_pipeline(text: str, *, path: str | os.PathLike[str] = "pipeline.toml", overrides: Sequence[str] = (),
-                   base_dir: str | os.PathLike[str] | None = None, from_results: bool = False) -> Pipeline:
+                   base_dir: str | os.PathLike[str] | None = None, from_results: bool = False,
+                   output_dir: str | os.PathLike[str] | None = None) -> Pipeline:
     """Validate pipeline ``text`` (with ``overrides``) and return the :class:`Pipeline`.
 
     Parameters
@@ -589,7 +595,9 @@ def parse_pipeline(text: str, *, path: str | os.PathLike[str] = "pipeline.toml",
     overrides : sequence of str
         ``KEY=VALUE`` items applied in order before validation.
     base_dir : path-like, optional
-        Folder that relative paths are resolved against (default: ``path``'s folder).
+        Folder that a relative input file is resolved against (default: ``path``'s folder).
+    output_dir : path-like, optional
+        Folder that relative ``[output]`` paths are resolved against (default: the current folder).
 
     Raises
     ------
@@ -608,12 +616,14 @@ def parse_pipeline(text: str, *, path: str | os.PathLike[str] = "pipeline.toml",
         overridden[apply_override(doc, item)] = item
     checker = _Checker(label, _Lines(text), overridden)
     base = Path(base_dir) if base_dir is not None else path.resolve().parent
-    parts = _validate(doc, checker, base, from_results=from_results)
-    return Pipeline(path=path, text=text, overrides=list(overrides), base_dir=base, document=doc,
-                    file_name=label, from_results=from_results, **parts)
+    out_dir = Path(output_dir) if output_dir is not None else Path.cwd()
+    parts = _validate(doc, checker, base, from_results=from_results, output_dir=out_dir)
+    return Pipeline(path=path, text=text, overrides=list(overrides), base_dir=base, output_dir=out_dir,
+                    document=doc, file_name=label, from_results=from_results, **parts)
 
 
-def load_pipeline(path: str | os.PathLike[str], overrides: Sequence[str] = (), *, run: str | None = None) -> Pipeline:
+def load_pipeline(path: str | os.PathLike[str], overrides: Sequence[str] = (), *, run: str | None = None,
+                  output_dir: str | os.PathLike[str] | None = None) -> Pipeline:
     """Read and validate a pipeline file — or the pipeline stored in a sigbench result file.
 
     Parameters
@@ -623,6 +633,8 @@ def load_pipeline(path: str | os.PathLike[str], overrides: Sequence[str] = (), *
         default the latest, is read back with its overrides; its ``[output]`` section is ignored).
     overrides : sequence of str
         ``KEY=VALUE`` items (applied after the stored ones).
+    output_dir : path-like, optional
+        Folder for relative ``[output]`` paths (default: the current folder).
 
     Raises
     ------
@@ -646,19 +658,20 @@ def load_pipeline(path: str | os.PathLike[str], overrides: Sequence[str] = (), *
                               "`sigbench pipeline run`")
         pipe = parse_pipeline(stored["text"], path=stored.get("file", "pipeline.toml"),
                               overrides=[*stored.get("overrides", []), *overrides],
-                              base_dir=stored.get("base_dir", str(p.resolve().parent)), from_results=True)
+                              base_dir=stored.get("base_dir", str(p.resolve().parent)), from_results=True,
+                              output_dir=output_dir)
         pipe.path = p
         return pipe
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{p.name}: expected a UTF-8 TOML file") from None
-    return parse_pipeline(text, path=p, overrides=overrides)
+    return parse_pipeline(text, path=p, overrides=overrides, output_dir=output_dir)
 
 
 def run_pipeline(pipeline: Pipeline | str | os.PathLike[str], overrides: Sequence[str] = (), *,
                  output: str | os.PathLike[str] | None = None, report: str | os.PathLike[str] | None = None,
-                 run: str | None = None) -> Results:
+                 run: str | None = None, **engine: Any) -> Results:
     """Run a pipeline: validate it, run the comparison (or sweep), store the pipeline in the run, report.
 
     Parameters
@@ -667,6 +680,9 @@ def run_pipeline(pipeline: Pipeline | str | os.PathLike[str], overrides: Sequenc
         A :class:`Pipeline` or a file for :func:`load_pipeline`.
     output, report : path-like, optional
         Override ``[output] results`` / ``report`` (relative to the current folder).
+    **engine
+        ``resume``, ``workers``, ``timeout``, ``scheduler``: how to run, as in :func:`sigbench.compare`
+        (not part of the study: they never change its numbers).
 
     Returns
     -------
@@ -674,7 +690,7 @@ def run_pipeline(pipeline: Pipeline | str | os.PathLike[str], overrides: Sequenc
         With ``config["pipeline"]`` = ``{"file", "base_dir", "text", "sha256", "overrides", "effective"}``.
     """
     import sigbench as sb
-    from sigbench.engine import compare, sweep
+    from sigbench.run import compare, sweep
 
     p = pipeline if isinstance(pipeline, Pipeline) else load_pipeline(pipeline, overrides, run=run)
     out = Path(output) if output is not None else p.results
@@ -685,7 +701,11 @@ def run_pipeline(pipeline: Pipeline | str | os.PathLike[str], overrides: Sequenc
         "train_samples": proto["train_samples"], "mode": proto["mode"], "reference": proto["reference"],
         "transient": proto["transient"], "include_naive": proto["include_naive"],
         **{k: v for k, v in p.task_options.items()},
+        **{k: v for k, v in engine.items() if k in ("resume", "workers", "timeout", "scheduler")},
     }
+    unknown = sorted(set(engine) - {"resume", "workers", "timeout", "scheduler"})
+    if unknown:
+        raise ConfigError(f"expected resume, workers, timeout or scheduler; received: {unknown[0]}")
     sig = p.signal
     if p.grid:
         if sig.source is not None:

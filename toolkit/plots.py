@@ -29,6 +29,7 @@ Example
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -38,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sigbench.errors import ValidationError
+from sigbench.errors import MissingDependencyError, ValidationError
+from sigbench.numfmt import metric_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -55,9 +57,11 @@ __all__ = [
     "plot_leaderboard",
     "plot_learning",
     "plot_overlay",
+    "plot_residual",
     "plot_response",
     "plot_spectrum",
     "plot_sweep",
+    "require_matplotlib",
     "save_figure",
 ]
 
@@ -69,6 +73,30 @@ _MAX_ERROR_CHARS = 90
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def require_matplotlib() -> None:
+    """Raise :class:`~sigbench.errors.MissingDependencyError` (one line) when matplotlib is not installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError("figures and reports need matplotlib; install it with "
+                                     "pip install 'sigbench[plots]'") from None
+
+
+def _figure_function(fn: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Every figure function: a clear error without matplotlib, and text drawn literally (a ``$`` in a
+    signal or method name is a dollar sign, not the start of mathtext)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        require_matplotlib()
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] = _FIGSIZE,
                 sharex: bool = False, height_ratios: Sequence[float] | None = None) -> tuple[Figure, Any]:
     from matplotlib.figure import Figure
@@ -122,6 +150,10 @@ def _ok_rows(results: Results) -> list[MethodRow]:
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
+#: a legend under its panel, outside the plotting area (constrained layout makes room for it)
+_BELOW = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.16), "ncols": 2}
 
 
 def _add_failed_legend(ax: Axes, failed: Sequence[MethodRow], **legend_kw: Any) -> None:
@@ -183,8 +215,9 @@ def _sample_rate(results: Results) -> float:
 
 
 def _metric_name(results: Results) -> str:
-    units = " (dB)" if results.main_metric.endswith("_db") else ""
-    return f"{results.main_metric}{units}"
+    """The main metric as an axis label, e.g. ``SNR dB (snr_db)``."""
+    label = metric_label(results.main_metric)
+    return label if label == results.main_metric else f"{label} ({results.main_metric})"
 
 
 def _no_data(ax: Axes, text: str) -> None:
@@ -194,6 +227,7 @@ def _no_data(ax: Axes, text: str) -> None:
 
 
 # -- overlay -------------------------------------------------------------------------------------
+@_figure_function
 def plot_overlay(results: Results, *, seed: int | None = None, start: int | None = None,
                  length: int = 120) -> Figure:
     """Zoomed test segment: clean target, noisy observation and each method's prediction.
@@ -235,13 +269,16 @@ def plot_overlay(results: Results, *, seed: int | None = None, start: int | None
     kind = results.signal.get("target_kind", "target")
     ax.plot(t, _first_column(targets)[sl], color="black", lw=2.0, label=f"target ({kind})")
     missing: list[str] = []
-    for row in _ok_rows(results):
+    # the reference last and on top: eight traces never hide it
+    for row in sorted(_ok_rows(results), key=lambda r: r.is_reference):
         pred = _prediction(results, row, seed)
         if pred is None:
             missing.append(f"{row.method}: no stored prediction")
             continue
-        ax.plot(t, _first_column(pred)[sl], lw=1.1, color=colors[row.method],
-                ls="--" if row.is_reference else "-", label=row.method + (" (bound)" if row.is_reference else ""))
+        ax.plot(t, _first_column(pred)[sl], lw=1.8 if row.is_reference else 1.0, color=colors[row.method],
+                ls="--" if row.is_reference else "-", zorder=5 if row.is_reference else 2,
+                alpha=1.0 if row.is_reference else 0.85,
+                label=row.method + (" (reference)" if row.is_reference else ""))
     ax.set_xlabel("time (s)")
     ax.set_ylabel(str(results.signal.get("units") or "amplitude"))
     ax.set_title(f"{results.task} on {results.signal.get('name')}: test rows {sl.start}–{sl.stop - 1} of {rows}",
@@ -252,6 +289,7 @@ def plot_overlay(results: Results, *, seed: int | None = None, start: int | None
 
 
 # -- error distribution --------------------------------------------------------------------------
+@_figure_function
 def plot_errors(results: Results, *, seed: int | None = None) -> Figure:
     """Distribution of the test error ``prediction − target`` per method.
 
@@ -297,7 +335,9 @@ def plot_errors(results: Results, *, seed: int | None = None) -> Figure:
     hist_ax.set_xlabel("prediction − target")
     hist_ax.set_ylabel("density")
     hist_ax.set_title("error distribution")
-    _add_failed_legend(hist_ax, results.failed)
+    handles, names = hist_ax.get_legend_handles_labels()
+    if handles:  # outside the axes: never over the histogram
+        fig.legend(handles, names, loc="outside upper center", ncols=min(4, len(handles)), fontsize="small")
     labels = list(errors)
     data = [errors[m] for m in labels]
     failed = results.failed
@@ -314,7 +354,8 @@ def plot_errors(results: Results, *, seed: int | None = None) -> Figure:
         tick.set_color(_FAILED_COLOR)
     box_ax.set_ylim(0.4, len(labels) + len(failed) + 0.6)
     box_ax.axvline(0.0, color="0.5", lw=0.8)
-    box_ax.set_xlabel("prediction − target (box: quartiles, whiskers: 5–95 %)")
+    box_ax.set_xlabel("prediction − target")
+    box_ax.set_title("box: quartiles, whiskers: 5–95 %", fontsize="medium")
     _note(fig, [], failed)
     return fig
 
@@ -340,6 +381,7 @@ def _bound_value(results: Results, grid: dict[str, Any] | None = None) -> float 
     return float(value) if _finite(value) else None
 
 
+@_figure_function
 def plot_leaderboard(results: Results) -> Figure:
     """Main metric per method with its 95 % interval, the reference bound as a vertical line.
 
@@ -392,20 +434,21 @@ def plot_leaderboard(results: Results) -> Figure:
                 xerr=float(ci) if _finite(ci) else None, capsize=4, error_kw={"lw": 1.2})
         ax.text(max(v, base), yi, f" {v:.2f}" + (f" ± {float(ci):.2f}" if _finite(ci) else ""),
                 va="bottom", ha="left", fontsize="small")
-    ax.set_yticks(y, [_label(r) + (" (bound)" if r.is_reference else "") for r in rows])
+    ax.set_yticks(y, [_label(r) + (" (reference)" if r.is_reference else "") for r in rows])
     for tick, row in zip(ax.get_yticklabels(), rows, strict=True):
         if row.status != "ok":
             tick.set_color(_FAILED_COLOR)
     if bound is not None:
-        ax.axvline(bound, color="black", ls="--", lw=1.2,
-                   label=f"{results.bound.get('method', 'reference')} bound {bound:.2f}")
-        ax.legend(loc="lower right", fontsize="small")
+        ax.axvline(bound, color="black", ls="--", lw=1.2, zorder=5,
+                   label=f"{results.bound.get('method', 'reference')} (reference) {bound:.2f}")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     ax.axvline(0.0, color="0.3", lw=0.8)
     ax.set_xlim(low - (0.12 if low < 0 else 0.02) * span, edge + 0.25 * span)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     better = "higher is better" if results.higher_is_better else "lower is better"
-    ax.set_xlabel(f"{_metric_name(results)} — {better}; bars: mean, whiskers: 95 % interval over seeds")
-    ax.set_title(f"{results.task} on {results.signal.get('name')}")
+    ax.set_xlabel(f"{_metric_name(results)}, {better}")
+    ax.set_title(f"{results.task} on {results.signal.get('name')}\nbars: mean over seeds, whiskers: 95 % interval",
+                 fontsize="medium")
     return fig
 
 
@@ -439,6 +482,7 @@ def pareto_front(costs: Sequence[float], values: Sequence[float], *, higher_is_b
     return front
 
 
+@_figure_function
 def plot_cost(results: Results) -> Figure:
     """Main metric against MACs per sample (left) and against fit time (right), Pareto front marked.
 
@@ -505,6 +549,7 @@ def _running_error_db(error: np.ndarray, reference_power: float, width: int) -> 
     return 10.0 * np.log10(np.maximum(smooth, 1e-300) / max(reference_power, 1e-300))
 
 
+@_figure_function
 def plot_learning(results: Results, *, width: int = 50) -> Figure:
     """Neural training curves and adaptive-filter convergence.
 
@@ -530,11 +575,17 @@ def plot_learning(results: Results, *, width: int = 50) -> Figure:
     ok = _ok_rows(results)
     neural = [r for r in ok if r.family == "neural"]
     adaptive = [r for r in ok if r.describe.get("name", r.name) in ADAPTIVE or r.name in ADAPTIVE]
+    recorded = [r for r in adaptive if isinstance(r.describe.get("convergence"), dict)
+                and r.describe["convergence"].get("error_db")]
+    on_test = [r for r in adaptive if r not in recorded]
     with_weights = [r for r in adaptive if isinstance(r.describe.get("convergence"), dict)
                     and r.describe["convergence"].get("weights")]
-    ncols = 3 if with_weights else 2
-    fig, axes = _new_figure(1, ncols, figsize=(5.0 * ncols, 4.5))
-    ax = axes[0, 0]
+    # one x axis per panel: epochs; training samples (stored records); test rows (running error)
+    panels = ["neural", *(["recorded"] if recorded else []), *(["test"] if on_test or not recorded else []),
+              *(["weights"] if with_weights else [])]
+    fig, axes = _new_figure(1, len(panels), figsize=(4.6 * len(panels), 4.5))
+    panel = {name: axes[0, i] for i, name in enumerate(panels)}
+    ax = panel["neural"]
     drawn = False
     for row in neural:
         loss = [float(v) for v in row.describe.get("loss_history", []) or []]
@@ -557,54 +608,55 @@ def plot_learning(results: Results, *, width: int = 50) -> Figure:
         ax.set_xlabel("epoch")
     else:
         _no_data(ax, "no neural method with a stored loss history in this run")
-    ax.set_title("neural training (seed 0, ★ best)")
+    ax.set_title("neural training (seed 0, ★ best)", fontsize="medium")
     failed_neural = [r for r in results.failed if r.family == "neural"]
     failed_adaptive = [r for r in results.failed if r.name in ADAPTIVE]
-    _add_failed_legend(ax, failed_neural)
+    _add_failed_legend(ax, failed_neural, **_BELOW)
 
-    ax = axes[0, 1]
     notes: list[str] = []
     targets = results.test.get("targets")
     power = float(np.mean(np.square(targets))) if targets is not None and np.size(targets) else 1.0
-    drawn = False
-    for row in adaptive:
-        conv = row.describe.get("convergence")
-        if isinstance(conv, dict) and conv.get("error_db"):
+    if recorded:
+        ax = panel["recorded"]
+        for row in recorded:
+            conv = row.describe["convergence"]
             err_db = np.asarray(conv["error_db"], dtype=np.float64)
             samples = np.asarray(conv.get("sample", np.arange(err_db.size)), dtype=np.float64)
-            ax.plot(samples, err_db, color=colors[row.method], label=f"{_label(row)} (training)")
-            drawn = True
-            continue
-        pred = _prediction(results, row)
-        if pred is None or targets is None or pred.shape != np.shape(targets):
-            notes.append(f"{row.method}: no convergence record and no stored prediction")
-            continue
-        curve = _running_error_db(pred - targets, power, width)
-        ax.plot(np.arange(curve.size) + width - 1, curve, color=colors[row.method],
-                label=f"{_label(row)} (test, running)")
-        drawn = True
-    if drawn:
-        ref = next((r for r in ok if r.is_reference), None)
-        pred = _prediction(results, ref) if ref is not None else None
-        if ref is not None and pred is not None and targets is not None and pred.shape == np.shape(targets):
-            curve = _running_error_db(pred - targets, power, width)
-            ax.plot(np.arange(curve.size) + width - 1, curve, color="black", ls=":", lw=1.0,
-                    label=f"{ref.method} (bound, test)")
-        trained = any(isinstance(r.describe.get("convergence"), dict) for r in adaptive)
-        ax.set_xlabel("training sample" if trained and len(adaptive) == 1 else "test row (training sample for records)"
-                      if trained else "test row")
+            ax.plot(samples, err_db, color=colors[row.method], label=_label(row))
+        ax.set_xlabel("training sample")
         ax.set_ylabel("error power / target power (dB)")
-        if not any(isinstance(r.describe.get("convergence"), dict) for r in adaptive):
+        ax.set_title("adaptive filters while training", fontsize="medium")
+        ax.legend(fontsize="small", **_BELOW)
+    if "test" in panel:
+        ax = panel["test"]
+        drawn = False
+        for row in on_test:
+            pred = _prediction(results, row)
+            if pred is None or targets is None or pred.shape != np.shape(targets):
+                notes.append(f"{row.method}: no convergence record and no stored prediction")
+                continue
+            curve = _running_error_db(pred - targets, power, width)
+            ax.plot(np.arange(curve.size) + width - 1, curve, color=colors[row.method], label=_label(row))
+            drawn = True
+        if drawn:
+            ref = next((r for r in ok if r.is_reference), None)
+            pred = _prediction(results, ref) if ref is not None else None
+            if ref is not None and pred is not None and targets is not None and pred.shape == np.shape(targets):
+                curve = _running_error_db(pred - targets, power, width)
+                ax.plot(np.arange(curve.size) + width - 1, curve, color="black", ls=":", lw=1.4, zorder=5,
+                        label=f"{ref.method} (reference)")
+            ax.set_xlabel("test row")
+            ax.set_ylabel("error power / target power (dB)")
             mode = results.protocol.get("mode", "offline")
-            notes.append(f"adaptive curves: {width}-row running error on the test segment "
-                         f"({mode} protocol{'; weights frozen after training' if mode == 'offline' else ''}); "
-                         "the training-time curve needs describe['convergence']")
-    else:
-        _no_data(ax, "no adaptive filter (lms, nlms, rls) in this run")
-    ax.set_title("adaptive filters")
-    _add_failed_legend(ax, failed_adaptive)
+            notes.append(f"adaptive filters on the test segment: {width}-row running error ({mode} protocol"
+                         f"{'; weights frozen after training' if mode == 'offline' else ''}); the training-time "
+                         "curve needs describe['convergence']")
+        elif not recorded:
+            _no_data(ax, "no adaptive filter (lms, nlms, rls) in this run")
+        ax.set_title("adaptive filters on the test rows", fontsize="medium")
+        _add_failed_legend(ax, failed_adaptive, **_BELOW)
     if with_weights:
-        ax = axes[0, 2]
+        ax = panel["weights"]
         for row in with_weights:
             conv = row.describe["convergence"]
             w = np.asarray(conv["weights"], dtype=np.float64)
@@ -613,10 +665,10 @@ def plot_learning(results: Results, *, width: int = 50) -> Figure:
             samples = stored[: w.shape[0]] if stored.size >= w.shape[0] else np.arange(w.shape[0], dtype=np.float64)
             ax.plot(samples, w, color=colors[row.method], lw=0.6, alpha=0.7)
             ax.plot([], [], color=colors[row.method], label=f"{_label(row)} ({w.shape[1]} taps)")
-        ax.set_xlabel("sample (training)")
+        ax.set_xlabel("training sample")
         ax.set_ylabel("weight")
-        ax.set_title("weights trajectory")
-        ax.legend(fontsize="small")
+        ax.set_title("weights trajectory", fontsize="medium")
+        ax.legend(fontsize="small", **_BELOW)
     _note(fig, notes, failed_neural + failed_adaptive)
     return fig
 
@@ -667,6 +719,7 @@ def _estimated_response_db(x: np.ndarray, y: np.ndarray, rate: float, freqs_hz: 
     return np.interp(freqs_hz, f, 20.0 * np.log10(np.maximum(h, 1e-12)))
 
 
+@_figure_function
 def plot_response(results: Results, *, max_kernels: int = 4) -> Figure:
     """Frequency responses: CNN learned kernels, FIR-bank designed bands, Wiener filter; input spectrum below.
 
@@ -713,12 +766,19 @@ def plot_response(results: Results, *, max_kernels: int = 4) -> Figure:
                 notes.append(f"{row.method}: learned kernels not stored (needs describe['kernels']: "
                              "per branch a (filters, kernel_size) list)")
                 continue
-            for b, branch in enumerate(kernels):
-                k = np.atleast_2d(np.asarray(branch, dtype=np.float64))
-                for f in range(min(max_kernels, k.shape[0])):
-                    mag = _magnitude_db(k[f], freqs, rate)
-                    ax.plot(freqs, mag - mag.max(), color=colors[row.method], lw=0.8, alpha=0.35 + 0.5 * (b == 0),
-                            label=f"{row.method} learned kernels (normalised)" if b == 0 and f == 0 else None)
+            mags = np.asarray([_magnitude_db(k, freqs, rate) for branch in kernels
+                               for k in np.atleast_2d(np.asarray(branch, dtype=np.float64))])
+            top = float(mags.max())  # one scale for every kernel: dB relative to the loudest kernel's peak
+            peaks = np.argmax(mags, axis=1)
+            order = np.argsort(peaks)
+            shown = order[np.linspace(0, len(order) - 1, min(max_kernels, len(order))).round().astype(int)]
+            for i, k in enumerate(sorted(set(shown.tolist()))):  # a few, spread over their peak frequencies
+                ax.plot(freqs, mags[k] - top, color=colors[row.method], lw=0.8, alpha=0.55,
+                        label=f"{row.method}: {len(set(shown.tolist()))} of {len(mags)} learned kernels" if i == 0
+                        else None)
+            ax.plot(freqs, mags.max(axis=0) - top, color=colors[row.method], lw=2.2,
+                    label=f"{row.method}: envelope (max over all kernels)")
+            notes.append(f"{row.method}: kernel responses in dB relative to the loudest kernel's peak (one scale)")
             drawn = True
         elif d.get("band_edges_hz") is not None:
             bank = _fir_bank_taps(row, rate)
@@ -730,7 +790,8 @@ def plot_response(results: Results, *, max_kernels: int = 4) -> Figure:
                 keep = b in kept
                 ax.plot(freqs, _magnitude_db(taps[b], freqs, rate), color=colors[row.method],
                         lw=1.4 if keep else 0.7, alpha=1.0 if keep else 0.35,
-                        label=(f"{row.method} designed bands (solid: kept {kept})" if b == 0 else None))
+                        label=(f"{row.name} designed bands (solid: the {len(kept)} kept of {taps.shape[0]})"
+                               if b == 0 else None))
             drawn = True
         elif d.get("taps") is not None:
             taps_arr = np.asarray(d["taps"], dtype=np.float64)
@@ -753,9 +814,8 @@ def plot_response(results: Results, *, max_kernels: int = 4) -> Figure:
     ax.set_ylabel("magnitude (dB)")
     ax.set_ylim(-60, 15)
     ax.grid(True, alpha=0.3)
-    ax.set_title("learned vs designed filters")
+    ax.set_title("learned vs designed filters", fontsize="medium")
     cnn_failed = [r for r in results.failed if r.name in ("cnn", "fir-bank", "wiener", "cnn-lstm")]
-    _add_failed_legend(ax, cnn_failed, loc="lower left")
     _note(fig, notes, cnn_failed)
     if observed is not None and np.ndim(observed) == 1 and np.size(observed) >= 16:
         from scipy.signal import welch
@@ -768,16 +828,109 @@ def plot_response(results: Results, *, max_kernels: int = 4) -> Figure:
             f, ptt = welch(np.asarray(targets, dtype=np.float64), fs=rate, nperseg=nperseg)
             psd_ax.plot(f, 10 * np.log10(np.maximum(ptt, 1e-300)), color="black", lw=1.4,
                         label=f"target ({results.signal.get('target_kind', 'target')})")
-        psd_ax.legend(fontsize="small")
     else:
         _no_data(psd_ax, "no one-channel test observation stored")
     psd_ax.set_xlabel("frequency (Hz)")
     psd_ax.set_ylabel("PSD (dB/Hz)")
     psd_ax.grid(True, alpha=0.3)
+    from matplotlib.lines import Line2D
+
+    handles, labels = [], []
+    for a in (ax, psd_ax):  # one legend for both panels, under them: never over a curve
+        h, lab = a.get_legend_handles_labels()
+        handles += h
+        labels += lab
+    for row in cnn_failed:
+        handles.append(Line2D([], [], linestyle="none", marker="x", color=_FAILED_COLOR))
+        labels.append(_failed_short(row))
+    if handles:
+        fig.legend(handles, labels, loc="outside upper center", ncols=2, fontsize="small")
+    return fig
+
+
+# -- residual spectrum ---------------------------------------------------------------------------
+@_figure_function
+def plot_residual(results: Results, *, seed: int | None = None) -> Figure:
+    """Spectrum of each method's residual (prediction − target) on the test rows, against the target's.
+
+    Where in frequency each method leaves its error: a linear filter's residual follows the noise floor
+    in its stop band; a network may leave structured error (lines) a filter would not.
+
+    Parameters
+    ----------
+    results : Results
+        A ``compare`` or ``run`` result of a one-output task (test targets and predictions stored).
+    seed : int, optional
+        Seed whose prediction is used; default the first stored seed.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per method (shared axes): Welch PSD of the residual in dB/Hz against frequency in Hz,
+        with the target's PSD in grey for scale; the reference drawn in every panel, dotted.
+
+    Raises
+    ------
+    ValidationError
+        The run stores no test targets, or its targets have several outputs.
+    """
+    from scipy.signal import welch
+
+    _, targets, _ = _test_arrays(results)
+    if targets.ndim != 1:
+        raise ValidationError(f"expected one output per row for the residual spectrum; received: targets of "
+                              f"shape {targets.shape}")
+    rate = _sample_rate(results)
+    nperseg = int(min(256, max(16, targets.size // 4)))
+    f, ptt = welch(targets, fs=rate, nperseg=nperseg)
+    residuals: dict[str, np.ndarray] = {}
+    rows = [r for r in _ok_rows(results)]
+    for row in rows:
+        pred = _prediction(results, row, seed)
+        if pred is not None and pred.shape == targets.shape and np.all(np.isfinite(pred)):
+            residuals[row.method] = welch(pred - targets, fs=rate, nperseg=nperseg)[1]
+    if not residuals:
+        raise ValidationError("expected stored test predictions for the residual spectrum; received: none")
+    ref = next((r.method for r in rows if r.is_reference and r.method in residuals), None)
+    ncols = min(3, len(residuals))
+    nrows = math.ceil(len(residuals) / ncols)
+    fig, axes = _new_figure(nrows, ncols, figsize=(4.0 * ncols, 2.8 * nrows + 0.6), sharex=True)
+    colors = _colors(results)
+
+    def db(p: np.ndarray) -> np.ndarray:
+        return 10.0 * np.log10(np.maximum(p, 1e-300))
+
+    for i, (method, pxx) in enumerate(residuals.items()):
+        ax = axes[i // ncols, i % ncols]
+        ax.plot(f, db(ptt), color="0.7", lw=1.0, label="target")
+        if ref is not None and method != ref:
+            ax.plot(f, db(residuals[ref]), color="black", ls=":", lw=1.0, zorder=5, label=f"{ref} residual")
+        ax.plot(f, db(pxx), color=colors[method], lw=1.4, label=f"{method} residual")
+        ax.set_title(method, fontsize="medium")
+        ax.grid(True, alpha=0.3)
+        if i % ncols == 0:
+            ax.set_ylabel("PSD (dB/Hz)")
+        if i // ncols == nrows - 1:
+            ax.set_xlabel("frequency (Hz)")
+    for j in range(len(residuals), nrows * ncols):
+        axes[j // ncols, j % ncols].set_visible(False)
+        above = axes[j // ncols - 1, j % ncols] if j >= ncols else None
+        if above is not None and j - ncols < len(residuals):  # its x axis is now the bottom of that column
+            above.xaxis.set_tick_params(labelbottom=True)
+            above.set_xlabel("frequency (Hz)")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color="0.7", label="target"), Line2D([], [], color="0.2", lw=1.4,
+                                                                    label="the panel's method: residual")]
+    if ref is not None:
+        handles.append(Line2D([], [], color="black", ls=":", label=f"{ref} (reference) residual"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize="small")
+    fig.suptitle("residual (prediction − target) spectrum per method, test rows", fontsize="medium")
     return fig
 
 
 # -- sweep ---------------------------------------------------------------------------------------
+@_figure_function
 def plot_sweep(results: Results, *, parameter: str | None = None) -> Figure:
     """Main metric against a grid parameter, one line per method (and per value of other grid keys).
 
@@ -813,6 +966,7 @@ def plot_sweep(results: Results, *, parameter: str | None = None) -> Figure:
         if v not in values:
             values.append(v)
     numeric = all(_finite(v) for v in values)
+    values.sort(key=lambda v: (0, float(v), "") if _finite(v) else (1, 0.0, str(v)))  # 0, 5, 10, 20
     pos = {json.dumps(v): (float(v) if numeric else float(i)) for i, v in enumerate(values)}
     colors = _colors(results)
     styles = ["-", "--", ":", "-."]
@@ -835,25 +989,28 @@ def plot_sweep(results: Results, *, parameter: str | None = None) -> Figure:
         ys = [float(r.metrics[key]) for _, r in pts]  # type: ignore[arg-type]
         cis = [float(r.metrics[f"{key}_ci"]) if _finite(r.metrics.get(f"{key}_ci")) else 0.0  # type: ignore[arg-type]
                for _, r in pts]
+        naive = " (repeats the last sample)" if rows[0].name == "naive" else ""
         ax.errorbar(xs, ys, yerr=cis if any(cis) else None, marker="o", capsize=3, color=colors[method],
-                    ls=styles[rests.index(rest) % len(styles)], label=method + (f" ({rest})" if rest else ""))
+                    ls=styles[rests.index(rest) % len(styles)], zorder=5 if rows[0].is_reference else 2,
+                    label=method + naive + (f" ({rest})" if rest else ""))
     bound = results.bound.get("per_grid") or []
     if failed_cells:
         bottom = ax.get_ylim()[0]
         ax.scatter([x for x, _ in failed_cells], [bottom] * len(failed_cells), marker="x", color=_FAILED_COLOR,
                    s=60, zorder=4, clip_on=False)
-    _add_failed_legend(ax, [r for _, r in failed_cells], loc="best")
+    _add_failed_legend(ax, [r for _, r in failed_cells], loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _note(fig, [], [r for _, r in failed_cells])
     if not numeric:
         ax.set_xticks([pos[json.dumps(v)] for v in values], [str(v) for v in values])
-    ax.set_xlabel(param + (" (dB)" if param.endswith("_db") else ""))
-    ax.set_ylabel(_metric_name(results))
+    ax.set_xlabel(f"grid parameter {param}" + (" (input, dB)" if param.endswith("_db") else ""))
+    ax.set_ylabel(f"{_metric_name(results)} of the predictions")
     ax.grid(True, alpha=0.3)
     ax.set_title(f"{results.task} sweep over {param}" + (f" (reference: {bound[0].get('method')})" if bound else ""))
     return fig
 
 
 # -- spectrum task -------------------------------------------------------------------------------
+@_figure_function
 def plot_spectrum(results: Results, *, frame: int = 0, seed: int | None = None) -> Figure:
     """``spectrum`` task: each method's DFT magnitude against the FFT's on the same test frame.
 
@@ -914,13 +1071,13 @@ def plot_spectrum(results: Results, *, frame: int = 0, seed: int | None = None) 
     ax.set_xlabel("frequency (Hz)")
     ax.set_ylabel("|X_k| (rfft, ortho)")
     ax.set_title(f"test frame {frame} of {targets.shape[0]}")
-    _add_failed_legend(ax, results.failed)
+    _add_failed_legend(ax, results.failed, **_BELOW)
     _note(fig, [], results.failed)
     err_ax.set_xlabel("frequency (Hz)")
     err_ax.set_ylabel("RMS |X| error / RMS |X| (dB)")
     err_ax.set_title(f"error per bin, all test frames (floor {floor_db:g} dB)")
     err_ax.grid(True, alpha=0.3)
-    err_ax.legend(fontsize="small")
+    err_ax.legend(fontsize="small", **_BELOW)
     return fig
 
 
@@ -933,6 +1090,7 @@ FIGURES: dict[str, Callable[..., Figure]] = {
     "cost": plot_cost,
     "learning": plot_learning,
     "response": plot_response,
+    "residual": plot_residual,
     "sweep": plot_sweep,
     "spectrum": plot_spectrum,
 }
@@ -951,6 +1109,8 @@ def available_figures(results: Results) -> list[str]:
     spectrum = results.task == "spectrum"
     if has_test and not spectrum:
         names = ["overlay", *names, "errors"]
+        if np.ndim(results.test["targets"]) == 1 and results.predictions:
+            names.append("residual")
     ok = _ok_rows(results)
     if any(r.family == "neural" or r.name in ADAPTIVE for r in results.rows):
         names.append("learning")
@@ -972,13 +1132,16 @@ def make_figure(results: Results, what: str, **options: Any) -> Figure:
     ------
     ValidationError
         ``what`` is not a figure name, or the figure does not apply to this run.
+    MissingDependencyError
+        matplotlib is not installed.
     """
+    require_matplotlib()
     if what not in FIGURES:
         raise ValidationError(f"expected a figure among {', '.join(FIGURES)}; received: what={what!r}")
     return FIGURES[what](results, **options)
 
 
-def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 100) -> Path:
+def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 150) -> Path:
     """Save ``fig`` atomically (temp file beside ``path``, then ``os.replace``); format from the suffix.
 
     Raises
@@ -995,7 +1158,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 100) ->
     from sigbench.atomic import atomic_open
 
     with atomic_open(target) as fh:
-        fig.savefig(fh, format=fmt, dpi=dpi, metadata=_metadata(fmt))
+        fig.savefig(fh, format=fmt, dpi=dpi, metadata=_metadata(fmt), bbox_inches="tight", pad_inches=0.05)
     return target
 
 

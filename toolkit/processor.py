@@ -14,6 +14,18 @@ Contract
 ``predict_online(inputs, targets)``
     Online processors only: predict row *i*, then adapt on ``targets[i]`` (prequential protocol).
     Calling it on consecutive chunks gives exactly the one-pass result (the state carries over).
+``fit_blocks(blocks, rows=…)`` (a capability: :meth:`Processor.fits_blocks`)
+    Fit on the training rows given as consecutive ``(inputs, targets)`` blocks, equal to ``fit`` on
+    all of them (to rounding); what lets the engine train a processor on a file larger than memory.
+    A processor declares it by overriding ``_fit_blocks``, or by being ``stateless`` (nothing learnt from
+    the data: fitted on the first block only).
+
+What the base class owns
+------------------------
+The attributes ``fitted``, ``fit_s``, ``input_window`` (samples per row seen at ``fit``), ``n_outputs``,
+``sample_rate`` and ``context`` (the :class:`TaskContext` of the run, or ``None``), and the constructor
+parameters recorded in ``get_params()``. It never assigns any other attribute, so a subclass's own
+parameters (a ``window`` of a smoothing filter, say) are never overwritten.
 ``save(directory)`` / ``Processor.load(directory)``
     ``processor.json`` (name, params, sigbench version) plus ``state.npz`` (arrays only, loaded with
     ``allow_pickle=False``); subclasses may add files (the neural base adds ``.weights.h5``).
@@ -29,6 +41,8 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -37,12 +51,56 @@ import numpy as np
 from sigbench._json import dumps, loads
 from sigbench.errors import FileFormatError, ProcessorError, SigbenchError, ValidationError
 
-__all__ = ["DESCRIBE_KEYS", "Processor"]
+__all__ = ["DESCRIBE_KEYS", "Processor", "TaskContext"]
 
 P = TypeVar("P", bound="Processor")
 
 #: keys every ``describe()`` result has
 DESCRIBE_KEYS = ("name", "family", "params", "trainable_params", "macs_per_sample", "memory_bytes", "fit_s")
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What the engine tells a processor about the run it is fitted in (``fit(..., context=…)``).
+
+    Processors read it instead of having values injected into their constructor by parameter name;
+    outside a run (a processor fitted by hand) it is ``None`` and processors use their own defaults.
+
+    Attributes
+    ----------
+    task : str
+        Task name (``predict``, ``denoise``, …).
+    window : int
+        Samples per input row.
+    horizon : int
+        ``predict``: samples between the window's last sample and the target (1: the next sample).
+    centered : bool
+        ``denoise``: the target is the window's centre.
+    hop : int
+        Samples between consecutive rows.
+    sample_rate_hz : float
+        Sample rate of the signal.
+    seed : int
+        The run's seed of this cell (stochastic processors also receive it as their ``seed`` option).
+    mode : {"offline", "prequential"}
+        How the test rows are scored (prequential: online processors adapt while predicting).
+    validation_fraction : float
+        Fraction of the fit rows that the protocol's validation segment holds (its last rows); a
+        processor that holds rows out for early stopping uses it unless told otherwise.
+    fit_rows : int
+        Number of fit rows (train + validation).
+    """
+
+    task: str = ""
+    window: int = 0
+    horizon: int = 1
+    centered: bool = False
+    hop: int = 1
+    sample_rate_hz: float = 1.0
+    seed: int = 0
+    mode: str = "offline"
+    validation_fraction: float = 0.0
+    fit_rows: int = 0
 
 
 def _as_rows(x: Any, lazy_ok: bool) -> Any:
@@ -87,6 +145,9 @@ class Processor:
         ``fit``/``predict`` take rows read on demand from a file (:class:`~sigbench.FileWindows`) without
         loading them (the neural processors, which read mini-batches); other processors get the rows
         loaded into an array.
+    stateless : bool
+        ``fit`` learns nothing from the values (only shapes): fitting on the first block of rows equals
+        fitting on all of them (``naive``), so it streams at no cost.
     """
 
     name: ClassVar[str] = ""
@@ -96,14 +157,16 @@ class Processor:
     deterministic: ClassVar[bool] = True
     requires: ClassVar[tuple[str, ...]] = ()
     accepts_file_rows: ClassVar[bool] = False
+    stateless: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         self._params: dict[str, Any] = dict(params)
         self.fitted: bool = False
         self.fit_s: float = 0.0
-        self.window: int | None = None
+        self.input_window: int | None = None
         self.n_outputs: int | None = None
         self.sample_rate: float = 1.0
+        self.context: TaskContext | None = None
 
     # -- parameters (scikit-learn's estimator contract) ------------------------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -181,7 +244,8 @@ class Processor:
         return [p for p, v in sig.parameters.items() if p != "self" and v.kind is not v.VAR_KEYWORD]
 
     # -- fit / predict -----------------------------------------------------------------------
-    def fit(self: P, data: Any, targets: Any = None, *, sample_rate: float | None = None) -> P:
+    def fit(self: P, data: Any, targets: Any = None, *, sample_rate: float | None = None,
+            context: TaskContext | None = None) -> P:
         """Fit on training rows.
 
         Parameters
@@ -192,6 +256,8 @@ class Processor:
             Required when ``data`` is an array.
         sample_rate : float, optional
             Sample rate of the underlying signal in Hz (for processors designed in Hz).
+        context : TaskContext, optional
+            The run's context (the engine passes it; ``None`` when fitted by hand).
 
         Returns
         -------
@@ -202,7 +268,17 @@ class Processor:
         ValidationError
             Shapes disagree, no rows, or non-finite values.
         """
-        inputs, y = _split_data(data, targets, self.accepts_file_rows)
+        inputs, raw = _split_data(data, targets, self.accepts_file_rows)
+        y = self._begin_fit(inputs, raw, sample_rate, context)
+        start = time.perf_counter()
+        self._fit(inputs, y)
+        self.fit_s = time.perf_counter() - start
+        self.fitted = True
+        return self
+
+    def _begin_fit(self, inputs: Any, y: Any, sample_rate: float | None, context: TaskContext | None) -> Any:
+        """Check the first (or only) training rows and set the bookkeeping the base class owns; returns the
+        targets."""
         if y is None:
             raise ValidationError("expected targets for fit; received: targets=None")
         self._check_inputs(inputs, fitting=True)
@@ -214,14 +290,76 @@ class Processor:
             from sigbench._validate import sample_rate as check_rate
 
             self.sample_rate = check_rate(sample_rate, "sample_rate")
-        self.window = int(inputs.shape[1])
+        self.context = context
+        self.input_window = int(inputs.shape[1])
         self.n_outputs = 1 if y.ndim == 1 else int(y.shape[1])
         self._target_ndim = y.ndim
+        return y
+
+    @classmethod
+    def fits_blocks(cls) -> bool:
+        """Whether :meth:`fit_blocks` is available: the class overrides ``_fit_blocks`` or is ``stateless``."""
+        return cls.stateless or cls._fit_blocks is not Processor._fit_blocks
+
+    def fit_blocks(self: P, blocks: Iterable[tuple[Any, Any]], *, rows: int | None = None,
+                   sample_rate: float | None = None, context: TaskContext | None = None) -> P:
+        """Fit on consecutive blocks of training rows: equal to :meth:`fit` on all of them (to rounding).
+
+        Parameters
+        ----------
+        blocks : iterable of (inputs, targets)
+            Consecutive blocks of rows, oldest first: inputs ``(block_rows, window)``, targets
+            ``(block_rows,)`` or ``(block_rows, outputs)``. Consumed once.
+        rows : int, optional
+            Total rows over all blocks, when known in advance (adaptive filters use it to place their
+            learning-curve blocks as ``fit`` does).
+        sample_rate, context
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ProcessorError
+            The processor does not declare the capability (:meth:`fits_blocks` is false).
+        ValidationError
+            As :meth:`fit`, for any block.
+        """
+        if not self.fits_blocks():
+            raise ProcessorError(f"{self.name or type(self).__name__} cannot fit block by block (no _fit_blocks)")
+        it = iter(blocks)
+        try:
+            first = next(it)
+        except StopIteration:
+            raise ValidationError("expected at least one block of training rows; received: none") from None
+        inputs, raw = _split_data(first[0], first[1])
+        y = self._begin_fit(inputs, raw, sample_rate, context)
         start = time.perf_counter()
-        self._fit(inputs, y)
+        if self.stateless and type(self)._fit_blocks is Processor._fit_blocks:
+            self._fit(inputs, y)
+        else:
+            self._fit_blocks(self._checked_blocks((inputs, y), it), rows)
         self.fit_s = time.perf_counter() - start
         self.fitted = True
         return self
+
+    def _checked_blocks(self, first: tuple[np.ndarray, np.ndarray],
+                        rest: Iterator[tuple[Any, Any]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The blocks, each checked as :meth:`fit` checks its rows (the first was checked already)."""
+        yield first
+        for block in rest:
+            inputs, y = _split_data(block[0], block[1])
+            if y is None:
+                raise ValidationError("expected targets for fit; received: targets=None")
+            self._check_inputs(inputs)
+            if y.shape[0] != inputs.shape[0] or y.ndim != self._target_ndim:
+                raise ValidationError(f"expected targets with {inputs.shape[0]} rows and {self._target_ndim} "
+                                      f"dimension(s), as the first block; received: targets.shape={y.shape}")
+            if not _finite(y):
+                raise ValidationError("expected finite targets; received: NaN/inf in targets")
+            yield inputs, y
 
     def predict(self, data: Any) -> np.ndarray:
         """Predict every row with the fitted (frozen) processor.
@@ -262,9 +400,9 @@ class Processor:
             raise ValidationError(f"expected inputs of shape (rows, window); received: inputs.shape={inputs.shape}")
         if inputs.shape[0] == 0:
             raise ValidationError(f"expected at least one input row; received: inputs.shape={inputs.shape}")
-        if not fitting and self.window is not None and inputs.shape[1] != self.window:
+        if not fitting and self.input_window is not None and inputs.shape[1] != self.input_window:
             raise ValidationError(
-                f"expected windows of {self.window} samples (as in fit); received: inputs.shape={inputs.shape}"
+                f"expected windows of {self.input_window} samples (as in fit); received: inputs.shape={inputs.shape}"
             )
         if not _all_finite(inputs):
             raise ValidationError("expected finite inputs; received: NaN/inf in inputs")
@@ -283,6 +421,10 @@ class Processor:
 
     # -- to override -------------------------------------------------------------------------
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _fit_blocks(self, blocks: Iterator[tuple[np.ndarray, np.ndarray]], rows: int | None) -> None:
+        """Fit from consecutive checked blocks (override to declare the capability)."""
         raise NotImplementedError
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
@@ -314,6 +456,38 @@ class Processor:
         """Processor-specific additions to :meth:`describe`."""
         return {}
 
+    # -- deployment ---------------------------------------------------------------------------
+    def export(self, path: str | os.PathLike[str], format: str = "litert", *, quantize: str | None = None,
+               representative: Any = None) -> Path:
+        """Write the fitted processor as a deployable model file; returns the path.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Output file (``.tflite`` for LiteRT, ``.onnx`` for ONNX by convention), written atomically.
+        format : {"litert", "onnx"}, default "litert"
+            LiteRT flatbuffer (batch of one row: the streaming shape) or ONNX (free batch).
+        quantize : {"int8"} or None
+            LiteRT only: full-integer post-training quantisation calibrated on ``representative``.
+        representative : ndarray, shape ``(rows, window)``, optional
+            Raw training rows for the int8 calibration (never test rows).
+
+        Raises
+        ------
+        ProcessorError
+            This processor has no exportable model (the base class: every processor but the neural
+            ones, which deploy as their coefficients, see :mod:`sigbench.deploy`), or an exporter is
+            missing (``pip install 'sigbench[export]'``).
+
+        See Also
+        --------
+        sigbench.deploy.check_export : runs an exported file against the processor on rows.
+        """
+        raise ProcessorError(
+            f"{self.name or type(self).__name__} has no exportable model: export covers the neural processors "
+            f"(LiteRT/ONNX); a DSP processor deploys as its coefficients (see sigbench.deploy)"
+        )
+
     # -- description / persistence ----------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         """Parameters and cost: see :data:`DESCRIBE_KEYS` for the keys always present."""
@@ -325,7 +499,7 @@ class Processor:
             "macs_per_sample": self.macs_per_sample() if self.fitted else math.nan,
             "memory_bytes": self.memory_bytes() if self.fitted else 0,
             "fit_s": self.fit_s,
-            "window": self.window,
+            "window": self.input_window,
             "online": self.online,
         }
         if self.fitted:
@@ -345,11 +519,12 @@ class Processor:
             "sigbench_version": __version__,
             "name": self.name,
             "params": self.get_params(),
-            "window": self.window,
+            "window": self.input_window,
             "n_outputs": self.n_outputs,
             "target_ndim": getattr(self, "_target_ndim", 1),
             "sample_rate": self.sample_rate,
             "fit_s": self.fit_s,
+            "context": None if self.context is None else asdict(self.context),
         }
         (path / "processor.json").write_text(dumps(record, indent=2, lenient=False))
         np.savez(path / "state.npz", **self.get_state())  # type: ignore[arg-type]
@@ -378,11 +553,13 @@ class Processor:
             raise FileFormatError(f"{path} holds processor {record.get('name')!r}, not {cls.name!r}")
         try:
             obj = cls(**record["params"])
-            obj.window = record["window"]
+            obj.input_window = record["window"]
             obj.n_outputs = record["n_outputs"]
             obj._target_ndim = int(record.get("target_ndim", 1))
             obj.sample_rate = float(record.get("sample_rate", 1.0))
             obj.fit_s = float(record.get("fit_s", 0.0))
+            context = record.get("context")
+            obj.context = None if context is None else TaskContext(**context)
             # arrays only: a pickled object in the archive is refused by np.load, never unpickled
             with np.load(path / "state.npz", allow_pickle=False) as npz:
                 obj.set_state({k: npz[k] for k in npz.files})

@@ -5,20 +5,26 @@
   ``[N, n)`` — the founding 4000/1000 split).
 * A row (window plus its target) belongs to a segment only if **every** sample it touches lies inside
   it: no window crosses a boundary, so nothing of the test segment is ever seen while fitting.
-* Offline mode: every method is fitted on the fit rows (train + validation; neural methods hold the
-  validation rows out for early stopping), frozen, and scored on the test rows.
-* Prequential mode: online methods keep adapting on the test rows after predicting each one (predict,
-  score, adapt); the first ``transient`` fraction of the test rows is scored apart from the rest
-  (steady state). Offline methods are scored frozen, as in offline mode.
+* Every method is fitted on the fit rows (train + validation; neural methods hold the validation rows
+  out for early stopping).
+* Prequential mode (the default): online methods (LMS, NLMS, RLS and any processor declaring ``online``)
+  then keep adapting on the test rows after predicting each one (predict, score, adapt) — the algorithm a
+  DSP engineer deploys; the first ``transient`` fraction of the test rows is scored apart from the rest
+  (steady state). Other methods are scored frozen. Each row states its mode (``adapting`` or ``frozen``).
+* Offline mode: every method, online ones included, is frozen after fitting and scored on the test rows.
 * Stochastic methods run once per seed (``seeds``, default 3) and are reported as mean ± 95 %
   interval (Student t); deterministic methods run once.
-* Every row is compared with the reference (``wiener`` by default): ``excess_db`` is its MSE over the
-  reference's MSE in dB.
+* References, named for what they are: the *linear reference* (``wiener`` by default: the affine
+  least-squares FIR fitted on the training rows), the *linear oracle* (the same FIR fitted on the test rows
+  themselves: no linear filter of that length beats it there) and, where the source knows its model, the
+  *model limit*. Every row shows its excess over each, in dB of MSE: ``excess_db``, ``excess_oracle_db``,
+  ``excess_limit_db``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sigbench._validate import in_range, one_of, positive_int
 from sigbench.errors import ValidationError
@@ -52,7 +58,7 @@ class Protocol:
     val: float = 0.2
     test: float = 0.2
     train_samples: int | None = None
-    mode: str = "offline"
+    mode: str = "prequential"
     seeds: int = 3
     seed: int = 0
     reference: str = "wiener"
@@ -89,8 +95,11 @@ class Protocol:
         b = round((self.train + self.val) * n_samples)
         return a, b, n_samples
 
-    def split(self, data: TaskData) -> Segments:
+    def split(self, data: TaskData | Any) -> Segments:
         """Rows of each segment; every row lies wholly inside one segment.
+
+        ``data`` is a :class:`~sigbench.TaskData` or a row :class:`~sigbench.run.rows.Geometry` (anything with
+        ``rows_within``, ``n_samples``, ``span`` and ``window``).
 
         Raises
         ------

@@ -6,9 +6,13 @@ page embeds its figures as ``data:`` PNG URIs and its CSS inline; it has no scri
 URL, and a Content-Security-Policy that forbids fetching anything, so it opens from ``file://``
 without network access. Every string taken from a file is HTML-escaped.
 
-The header gives the signal, protocol, seeds, environment and configuration hash; the leaderboard
-marks failed methods with their error; the verdict of each neural method ("beats the Wiener bound
-by X dB at Y× the cost", "does not beat LMS") is computed from the stored metrics.
+The header gives the signal, protocol (the split said once, as it was applied), seeds, environment and
+configuration hash; the leaderboard (the terminal's compact columns, then a details table: no horizontal
+scroll at 1280 px or on A4) marks failed methods with their error; the verdict of each neural method
+("beats the wiener reference: excess −X dB at Y× the cost", "does not beat LMS") is computed from the
+stored metrics. One sign convention everywhere: excess = 10·log10(MSE / MSE of the reference), negative
+when a method has less error than the reference. Figures are 150 dpi PNGs drawn with literal text
+(``$`` is a dollar sign).
 
 Example
 -------
@@ -32,7 +36,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sigbench.deploy.report import deployment_section
 from sigbench.errors import SigbenchError, ValidationError, WriteError
+from sigbench.numfmt import eng, fixed, metric_label, metric_value
 
 if TYPE_CHECKING:
     from sigbench.results import MethodRow, Results
@@ -45,13 +51,16 @@ FORMATS = ("html", "md")
 _CAPTIONS = {
     "overlay": "Zoomed test segment: the clean target, the noisy observation and each method's prediction.",
     "leaderboard": "Main metric per method (mean and 95 % interval over seeds); the dashed line is the "
-                   "reference (Wiener) bound.",
+                   "linear reference.",
     "cost": "Accuracy against cost: MACs per output sample and fit time; ringed points form the Pareto front.",
     "errors": "Distribution of the prediction error per method on the test segment.",
     "learning": "Neural training and validation loss per epoch; adaptive filters' error in dB.",
-    "response": "Frequency responses: learned CNN kernels, designed FIR-bank bands, the Wiener filter; the "
-                "input spectrum underneath.",
-    "sweep": "Main metric against the grid parameter, per method, with 95 % intervals.",
+    "response": "Frequency responses on one dB scale: a few learned CNN kernels and their envelope, the "
+                "designed FIR-bank bands, the Wiener filter; the input spectrum underneath.",
+    "residual": "Spectrum of each method's residual (prediction − target) on the test rows, the target's in grey "
+                "and the reference's dotted: where in frequency each method leaves its error.",
+    "sweep": "Main metric of each method against the grid parameter (numeric order), with 95 % intervals; naive "
+             "repeats the last sample.",
     "spectrum": "spectrum task: each method's DFT magnitude against the exact DFT on the same frames.",
 }
 
@@ -59,15 +68,18 @@ _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#1d1d1f;background:#fff;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.92em;display:block;overflow-x:auto;max-width:100%}
-th,td{border:1px solid #d0d0d0;padding:.25em .55em;text-align:right;vertical-align:top}
+table{border-collapse:collapse;margin:.6em 0;font-size:.92em;width:100%;max-width:100%}
+th,td{border:1px solid #d0d0d0;padding:.25em .45em;text-align:right;vertical-align:top;overflow-wrap:anywhere}
+td{font-variant-numeric:tabular-nums}th{font-weight:600}
 th{background:#f3f3f3}td.l,th.l{text-align:left}
 tr.failed td{background:#fdecea;color:#8e1b10}tr.reference td{background:#eef5ff}
 dl.kv{display:grid;grid-template-columns:max-content auto;gap:.15em 1em;margin:.4em 0}
 dl.kv dt{font-weight:600}dl.kv dd{margin:0;word-break:break-word}
 .verdicts li{margin:.25em 0}.warn{color:#8a5a00}.fail{color:#8e1b10}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.9em;color:#555}code{font-size:.9em}
+figcaption{font-size:.9em;color:#555}code{font-size:.9em}p.legend{font-size:.88em;color:#444}
+@media print{body{max-width:none;margin:0;padding:0;font-size:9.5pt}table{font-size:8.5pt}
+figure{break-inside:avoid}h2{break-after:avoid}}
 """
 
 
@@ -165,16 +177,17 @@ def _verdict(results: Results, row: MethodRow, rows: list[MethodRow]) -> str:
     ref = next((r for r in rows if r.is_reference and r.status == "ok"), None)
     excess = row.metrics.get("excess_db")
     if ref is not None and _finite(excess):
-        gain = -float(excess)
+        ex = float(excess)  # the table's sign: > 0 is more error than the reference
         ex_ci = row.metrics.get("excess_db_ci")
         ex_ci_f = float(ex_ci) if _finite(ex_ci) else None
         interval = f" ± {ex_ci_f:.2f}" if ex_ci_f is not None else ""
-        if ex_ci_f is not None and abs(gain) <= ex_ci_f:
-            claim = f"ties the {ref.method} bound ({gain:+.2f}{interval} dB, within its 95 % interval)"
-        elif gain > 0:
-            claim = f"beats the {ref.method} bound by {gain:.2f}{interval} dB"
+        text = fixed(ex)
+        if ex_ci_f is not None and abs(ex) <= ex_ci_f:
+            claim = f"ties the {ref.method} reference (excess {text}{interval} dB, within its 95 % interval)"
+        elif ex < 0:
+            claim = f"beats the {ref.method} reference (excess {text}{interval} dB)"
         else:
-            claim = f"does not reach the {ref.method} bound ({-gain:.2f}{interval} dB short)"
+            claim = f"does not reach the {ref.method} reference (excess +{text}{interval} dB)"
         costs = [c for c in (
             (lambda r: f"{r} the MACs per sample" if r else None)(_ratio(row.cost.get("macs_per_sample"),
                                                                          ref.cost.get("macs_per_sample"))),
@@ -183,7 +196,8 @@ def _verdict(results: Results, row: MethodRow, rows: list[MethodRow]) -> str:
         parts.append(claim + (f" at {' and '.join(costs)}" if costs else ""))
     elif ref is None and isinstance(value, (int, float)) and not math.isnan(float(value)):
         parts.append(_versus_best_dsp(results, row, rows, float(value)))
-    adaptive = [r for r in rows if r.name in ("lms", "nlms", "rls") and r.status == "ok"
+    parts.extend(_beyond_linear(row, rows))
+    adaptive = [r for r in rows if r.name in ("lms", "nlms", "rls") and r.status == "ok" and not r.role
                 and _finite(r.metrics.get(key))]
     if adaptive and _finite(value):
         sign = 1.0 if results.higher_is_better else -1.0
@@ -200,6 +214,31 @@ def _verdict(results: Results, row: MethodRow, rows: list[MethodRow]) -> str:
         parts.append(f"{key} {_fmt(value)}; no reference or DSP row to compare with")
     seeds = len(row.seeds)
     return f"{row.method}: " + "; ".join(parts) + f" ({seeds} seed{'s' if seeds != 1 else ''})."
+
+
+def _beyond_linear(row: MethodRow, rows: list[MethodRow]) -> list[str]:
+    """The row against the linear oracle (no linear filter beats it on the test rows) and the model limit."""
+    out: list[str] = []
+    oracle = next((r for r in rows if r.role == "oracle" and r.status == "ok"), None)
+    ex = row.metrics.get("excess_oracle_db")
+    if oracle is not None and _finite(ex):
+        ci = row.metrics.get("excess_oracle_db_ci")
+        within = _finite(ci) and abs(float(ex)) <= float(ci)  # type: ignore[arg-type]
+        if float(ex) < 0 and not within:  # type: ignore[arg-type]
+            out.append(f"below the linear oracle (excess {fixed(float(ex))} dB): structure no linear filter of "  # type: ignore[arg-type]
+                       "that length can use, even fitted on the test rows")
+        else:
+            out.append(f"no better than the best linear filter on these test rows (excess over the linear oracle "
+                       f"{'+' if float(ex) >= 0 else ''}{fixed(float(ex))} dB)")  # type: ignore[arg-type]
+    limit = next((r for r in rows if r.role == "limit" and r.status == "ok"), None)
+    exl = row.metrics.get("excess_limit_db")
+    if limit is not None and _finite(exl):
+        if float(exl) < 0:  # type: ignore[arg-type]
+            out.append(f"below the model limit (excess {fixed(float(exl))} dB): it uses structure beyond the "  # type: ignore[arg-type]
+                       "source's stated model (e.g. the phases' coupling along one trajectory)")
+        else:
+            out.append(f"{fixed(float(exl))} dB above the model limit")  # type: ignore[arg-type]
+    return out
 
 
 def verdicts(results: Results) -> list[str]:
@@ -229,6 +268,7 @@ def _figures(results: Results, dpi: int) -> list[tuple[str, bytes | None, str]]:
     """``(name, png bytes or None, caption or reason)`` for every figure that applies."""
     from sigbench import plots
 
+    plots.require_matplotlib()
     out: list[tuple[str, bytes | None, str]] = []
     for name in plots.available_figures(results):
         try:
@@ -237,34 +277,80 @@ def _figures(results: Results, dpi: int) -> list[tuple[str, bytes | None, str]]:
             out.append((name, None, str(exc)))
             continue
         buf = io.BytesIO()
+        # constrained layout keeps every text inside the figure (tests/report/test_layout.py), so no second
+        # draw for a tight bounding box
         fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": "sigbench"})
         out.append((name, buf.getvalue(), _CAPTIONS.get(name, name)))
     return out
 
 
 # -- tables --------------------------------------------------------------------------------------
+def _ordered_rows(results: Results) -> list[MethodRow]:
+    from sigbench.results import grid_sort_key
+
+    return sorted(results.rows, key=lambda r: grid_sort_key(r.grid))  # grid points in numeric order
+
+
 def _leaderboard_rows(results: Results) -> tuple[list[str], list[tuple[MethodRow, list[str]]]]:
+    """The main table: the terminal's compact columns (grid, rank, method, metric ± CI, one excess column
+    per reference, MACs per sample, fit time), with the same number formats."""
+    from sigbench.leaderboard import reference_columns
+
     key = results.main_metric
     grid_keys = sorted({k for r in results.rows for k in r.grid})
-    header = [*grid_keys, "#", "method", "family", "status", f"{key} (95 % CI)", "excess dB", "SNR gain dB",
-              "MSE", "params", "MACs/sample", "fit s", "samples/s", "seeds"]
+    refs = reference_columns(results)
+    header = [*(f"grid {k}" for k in grid_keys), "#", "method", f"{metric_label(key)} (95 % CI)",
+              *(ref.header.replace("\n", " ") for ref in refs), "MACs/sample", "fit"]
     body: list[tuple[MethodRow, list[str]]] = []
-    rank = 0
-    for r in results.rows:
+    rank, last = 0, None
+    for r in _ordered_rows(results):
+        if r.grid != last:
+            rank, last = 0, r.grid
         m, c = r.metrics, r.cost
         if r.status == "ok":
             rank += 1
             ci = m.get(f"{key}_ci")
-            main = _fmt(m.get(key)) + (f" ± {_fmt(ci)}" if _finite(ci) else "")
-            status = "ok (bound)" if r.is_reference else "ok"
+            main = metric_value(key, m.get(key)) + (f" ± {metric_value(key, ci)}" if _finite(ci) else "")
+            cells = [main, *(fixed(m.get(ref.key)) for ref in refs), eng(c.get("macs_per_sample")),
+                     eng(c.get("fit_s"), "s")]
         else:
-            main = "—"
-            status = f"failed: {r.error or 'unknown error'}"
+            cells = [f"failed: {r.error or 'unknown error'}", *("" for _ in refs), "", ""]
+        label = r.method + (" (reference)" if r.is_reference else "")
         body.append((r, [*(str(r.grid.get(k, "")) for k in grid_keys), str(rank) if r.status == "ok" else "",
-                         r.method, r.family, status, main, _fmt(m.get("excess_db")), _fmt(m.get("snr_gain_db")),
-                         _fmt(m.get("mse"), 4), _fmt(c.get("params")), _fmt(c.get("macs_per_sample"), 0),
-                         _fmt(c.get("fit_s"), 3), _fmt(c.get("samples_per_s"), 0), str(len(r.seeds))]))
+                         label, *cells]))
     return header, body
+
+
+def _detail_rows(results: Results) -> tuple[list[str], list[tuple[MethodRow, list[str]]]]:
+    """The secondary columns, in a second table (the terminal's ``--wide`` columns)."""
+    grid_keys = sorted({k for r in results.rows for k in r.grid})
+    header = [*(f"grid {k}" for k in grid_keys), "method", "family", "seeds", "SNR gain dB", "MSE", "params",
+              "samples/s", "latency", "memory"]
+    body = []
+    for r in _ordered_rows(results):
+        m, c = r.metrics, r.cost
+        ok = r.status == "ok"
+        body.append((r, [*(str(r.grid.get(k, "")) for k in grid_keys), r.method, r.family, str(len(r.seeds)),
+                         fixed(m.get("snr_gain_db")) if ok else "", eng(m.get("mse")) if ok else "",
+                         eng(c.get("params")) if ok else "", eng(c.get("samples_per_s")) if ok else "",
+                         eng(c.get("latency_s"), "s") if ok else "", eng(c.get("memory_bytes"), "B") if ok else ""]))
+    return header, body
+
+
+def _legend(results: Results) -> list[str]:
+    """What the columns mean, said once: the excess sign convention, the references, naive."""
+    from sigbench.leaderboard import NAIVE_NOTE, reference_columns
+
+    refs = reference_columns(results)
+    out = []
+    if refs:
+        named = "; ".join(f"{ref.header.replace(chr(10), ' ')}: over {ref.description}" for ref in refs)
+        out.append("Sign convention, everywhere in this report: excess = 10·log10(MSE / MSE of the reference) "
+                   f"in dB; negative means less error than the reference, positive more. {named}.")
+    if any(r.name == "naive" for r in results.rows):
+        out.append(NAIVE_NOTE)
+    out.append("MACs/sample: multiply-accumulates per output sample; fit: training time, mean over seeds.")
+    return out
 
 
 def _signal_items(results: Results) -> list[tuple[str, str]]:
@@ -279,12 +365,19 @@ def _signal_items(results: Results) -> list[tuple[str, str]]:
 
 def _protocol_items(results: Results) -> list[tuple[str, str]]:
     p = results.protocol
-    split = "/".join(_fmt(p.get(k), 2) for k in ("train", "val", "test"))
+    samples = results.signal.get("samples")
+    if p.get("train_samples"):  # the fractions are not used then: say what was applied
+        rest = f"; test: the remaining {int(samples) - int(p['train_samples'])}" if _finite(samples) else \
+            "; test: the rest"
+        split = f"train: the first {p['train_samples']} samples{rest} (chronological)"
+    else:
+        split = "chronological fractions train/val/test " + "/".join(_fmt(p.get(k), 2) for k in ("train", "val",
+                                                                                                     "test"))
     items: list[tuple[str, Any]] = [
         ("task", results.task + (f" ({json.dumps(results.config.get('task_options'), default=str)})"
                                  if results.config.get("task_options") else "")),
-        ("split train/val/test", split), ("train samples", p.get("train_samples")), ("mode", p.get("mode")),
-        ("reference (bound)", p.get("reference")), ("seeds", p.get("seeds")), ("first seed", p.get("seed")),
+        ("split", split), ("mode", p.get("mode")),
+        ("linear reference", p.get("reference")), ("seeds", p.get("seeds")), ("first seed", p.get("seed")),
         ("main metric", f"{results.main_metric} ({'higher' if results.higher_is_better else 'lower'} is better)"),
     ]
     grid = results.config.get("grid")
@@ -310,14 +403,14 @@ def _kv_html(items: list[tuple[str, str]]) -> str:
     return '<dl class="kv">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items) + "</dl>"
 
 
-def render_html(results: Results, *, dpi: int = 100) -> str:
+def render_html(results: Results, *, dpi: int = 150) -> str:
     """The report as one self-contained HTML document (figures as ``data:`` PNG URIs, inline CSS).
 
     Parameters
     ----------
     results : Results
         The run to report.
-    dpi : int, default 100
+    dpi : int, default 150
         Resolution of the embedded figures.
 
     Returns
@@ -349,24 +442,25 @@ def render_html(results: Results, *, dpi: int = 100) -> str:
             f"<li{fail if ': failed — ' in t else ''}>{e(t)}</li>" for t in v) + "</ul>")
     else:
         parts.append("<p>No neural method in this run: nothing to judge against the DSP baselines.</p>")
-    header, body = _leaderboard_rows(results)
-    left = {"method", "family", "status"}
+    left = {"method", "family"}
     cl = ' class="l"'
-    parts.append("<h2>Leaderboard</h2><table><thead><tr>" + "".join(
-        f"<th{cl if h in left else ''}>{e(h)}</th>" for h in header) + "</tr></thead><tbody>")
-    for row, cells in body:
-        cls = "failed" if row.status != "ok" else ("reference" if row.is_reference else "")
-        parts.append(f'<tr class="{cls}">' + "".join(
-            f"<td{cl if h in left else ''}>{e(c)}</td>" for h, c in zip(header, cells, strict=True))
-            + "</tr>")
-    parts.append("</tbody></table>")
-    bound = results.bound
-    if bound.get("mse") is not None:
-        parts.append(f"<p>Bound: {e(str(bound.get('method')))} (optimal linear FIR fitted on the training data), "
-                     f"MSE {e(_fmt(bound.get('mse'), 4))}, {e(results.main_metric)} "
-                     f"{e(_fmt(bound.get(results.main_metric)))}. excess dB &lt; 0 means better than the bound.</p>")
+    for title, (header, body) in (("Leaderboard", _leaderboard_rows(results)), ("Details", _detail_rows(results))):
+        parts.append(f"<h2>{title}</h2><table><thead><tr>" + "".join(
+            f"<th{cl if h in left else ''}>{e(h)}</th>" for h in header) + "</tr></thead><tbody>")
+        for row, cells in body:
+            cls = "failed" if row.status != "ok" else ("reference" if row.is_reference else "")
+            parts.append(f'<tr class="{cls}">' + "".join(
+                f"<td{cl if h in left else ''}>{e(c)}</td>" for h, c in zip(header, cells, strict=True))
+                + "</tr>")
+        parts.append("</tbody></table>")
+        if title == "Leaderboard":
+            parts += [f'<p class="legend">{e(line)}</p>' for line in _legend(results)]
     for w in results.warnings:
         parts.append(f'<p class="warn">Warning: {e(w)}</p>')
+    for row in results.rows:  # a failed row keeps its traceback (the table shows its one-line error)
+        if row.status != "ok" and row.traceback:
+            parts.append(f"<details><summary>Traceback of {e(row.method)}</summary><pre>{e(row.traceback)}</pre>"
+                         "</details>")
     parts.append("<h2>Figures</h2>")
     for name, png, caption in _figures(results, dpi):
         if png is None:
@@ -375,6 +469,7 @@ def render_html(results: Results, *, dpi: int = 100) -> str:
         data = base64.b64encode(png).decode("ascii")
         parts.append(f'<figure id="fig-{e(name)}"><img alt="{e(name)} figure" src="data:image/png;base64,{data}">'
                      f"<figcaption><strong>{e(name)}</strong>: {e(caption)}</figcaption></figure>")
+    parts.append(deployment_section(results, "html", dpi=dpi)[0])  # empty without deployment columns
     parts.append("<h2>Environment</h2>" + _kv_html(_env_items(results)))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -386,7 +481,7 @@ def _md(text: str) -> str:
     return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
 
 
-def render_markdown(results: Results, image_dir: str, *, dpi: int = 100) -> tuple[str, dict[str, bytes]]:
+def render_markdown(results: Results, image_dir: str, *, dpi: int = 150) -> tuple[str, dict[str, bytes]]:
     """The report as Markdown plus its figures.
 
     Parameters
@@ -395,7 +490,7 @@ def render_markdown(results: Results, image_dir: str, *, dpi: int = 100) -> tupl
         The run to report.
     image_dir : str
         Folder name the Markdown links images under (relative to the Markdown file).
-    dpi : int, default 100
+    dpi : int, default 150
         Resolution of the figures.
 
     Returns
@@ -415,13 +510,20 @@ def render_markdown(results: Results, image_dir: str, *, dpi: int = 100) -> tupl
     lines += ["## Verdict", ""]
     v = verdicts(results)
     lines += ([f"- {_md(t)}" for t in v] if v else ["No neural method in this run."]) + [""]
-    header, body = _leaderboard_rows(results)
-    lines += ["## Leaderboard", "", "| " + " | ".join(_md(h) for h in header) + " |",
-              "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(_md(c) for c in cells) + " |" for _, cells in body]
-    lines.append("")
+    for title, (header, body) in (("Leaderboard", _leaderboard_rows(results)), ("Details", _detail_rows(results))):
+        lines += [f"## {title}", "", "| " + " | ".join(_md(h) for h in header) + " |",
+                  "|" + "|".join("---" for _ in header) + "|"]
+        lines += ["| " + " | ".join(_md(c) for c in cells) + " |" for _, cells in body]
+        lines.append("")
+        if title == "Leaderboard":
+            lines += [_md(line) for line in _legend(results)] + [""]
     for w in results.warnings:
         lines += [f"> Warning: {_md(w)}", ""]
+    fence = "`" * 3
+    for row in results.rows:
+        if row.status != "ok" and row.traceback:
+            lines += [f"Traceback of {_md(row.method)}:", "", fence + "text", row.traceback.replace(fence, "'" * 3),
+                      fence, ""]
     lines += ["## Figures", ""]
     images: dict[str, bytes] = {}
     for name, png, caption in _figures(results, dpi):
@@ -430,6 +532,9 @@ def render_markdown(results: Results, image_dir: str, *, dpi: int = 100) -> tupl
             continue
         images[f"{name}.png"] = png
         lines += [f"![{name}]({image_dir}/{name}.png)", "", f"*{_md(caption)}*", ""]
+    section, section_images = deployment_section(results, "md", image_dir=image_dir, dpi=dpi)
+    lines.append(section)
+    images.update(section_images)
     lines += ["## Environment", ""] + [f"- **{_md(k)}**: {_md(v)}" for k, v in _env_items(results)] + [""]
     return "\n".join(lines), images
 

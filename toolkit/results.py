@@ -37,27 +37,50 @@ from sigbench._json import dumps, loads
 from sigbench._version import __version__
 from sigbench.errors import FileFormatError, ValidationError
 
-__all__ = ["MethodRow", "Results", "config_hash", "environment", "load_results", "mean_ci", "read_table"]
+__all__ = ["MethodRow", "Results", "config_hash", "environment", "grid_sort_key", "load_results", "mean_ci",
+           "read_table"]
 
 #: per-seed cost entries of ``MethodRow.per_seed`` (the rest of a row's cost is per method)
 _SEED_COSTS = ("fit_s", "predict_s", "samples_per_s", "latency_s")
 #: columns of :meth:`Results.to_pandas` that describe the row, before the grid, metric and cost columns
 _ID_COLUMNS = ("method", "name", "family", "reference", "chain")
 
-# two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom
-_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042]
-
 
 def mean_ci(values: list[float]) -> tuple[float, float | None]:
-    """Mean and 95 % half-width (Student t) of ``values``; the half-width is ``None`` for one value."""
+    r"""Mean and 95 % half-width (Student t) of ``values``; the half-width is ``None`` for one value.
+
+    The half-width is :math:`t_{0.975,\,n-1}\, s / \sqrt{n}` with :math:`s` the sample standard deviation
+    (``ddof=1``) and the exact quantile :math:`t_{0.975,\,n-1}` of Student's t with :math:`n - 1` degrees of
+    freedom (:func:`scipy.special.stdtrit`), for any :math:`n \ge 2`: the same interval as
+    ``scipy.stats.t.interval(0.95, n - 1, loc=mean, scale=sem)``.
+    """
     arr = np.asarray(values, dtype=np.float64)
     mean = float(np.mean(arr))
     if arr.size < 2 or not np.isfinite(arr).all():
         return mean, None
-    t = _T975[arr.size - 2] if arr.size - 1 <= len(_T975) else 1.960
+    from scipy.special import stdtrit  # imported on first use (scipy costs start-up time)
+
+    t = float(stdtrit(arr.size - 1, 0.975))
     return mean, float(t * np.std(arr, ddof=1) / math.sqrt(arr.size))
+
+
+def grid_sort_key(grid: dict[str, Any]) -> tuple[tuple[str, int, float, str], ...]:
+    """Sort key of a sweep's grid point: keys by name, values in numeric order (0, 5, 10, 20, never the
+    text order 0, 10, 20, 5); non-numeric values after the numbers, in text order.
+
+    Examples
+    --------
+    >>> sorted([{"snr_db": 10}, {"snr_db": 5}, {"snr_db": 0}], key=grid_sort_key)
+    [{'snr_db': 0}, {'snr_db': 5}, {'snr_db': 10}]
+    """
+    key = []
+    for name in sorted(grid):
+        value = grid[name]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            key.append((name, 0, float(value), ""))
+        else:
+            key.append((name, 1, 0.0, str(value)))
+    return tuple(key)
 
 
 def config_hash(config: dict[str, Any]) -> str:
@@ -105,6 +128,14 @@ class MethodRow:
     grid: dict[str, Any] = field(default_factory=dict)
     is_reference: bool = False
     is_chain: bool = False
+    #: "" for a compared method; "reference", "oracle" or "limit" for the rows every other is measured against
+    role: str = ""
+    #: "adapting" (online, kept adapting on the test rows: the prequential mode) or "frozen"
+    mode: str = "frozen"
+    #: the traceback of a failed row's error (shown with ``--debug`` and in the report)
+    traceback: str | None = None
+    #: what the row could not compute (a metric out of core without an accumulator, …)
+    warnings: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in self.metrics.items() if not k.endswith("_ci")}
@@ -145,7 +176,8 @@ class MethodRow:
             "method": self.method, "name": self.name, "family": self.family, "status": self.status,
             "error": self.error, "seeds": self.seeds, "metrics": self.metrics, "cost": self.cost,
             "options": self.options, "grid": self.grid, "reference": self.is_reference, "chain": self.is_chain,
-            "per_seed": self.per_seed, "describe": self.describe,
+            "per_seed": self.per_seed, "describe": self.describe, "traceback": self.traceback,
+            "warnings": self.warnings, "role": self.role, "mode": self.mode,
         }
 
     @classmethod
@@ -155,7 +187,10 @@ class MethodRow:
                    seeds=list(d.get("seeds", [])), per_seed=list(d.get("per_seed", [])),
                    metrics=dict(d.get("metrics", {})), cost=dict(d.get("cost", {})), options=dict(d.get("options", {})),
                    describe=dict(d.get("describe", {})), grid=dict(d.get("grid", {})),
-                   is_reference=bool(d.get("reference", False)), is_chain=bool(d.get("chain", False)))
+                   is_reference=bool(d.get("reference", False)), is_chain=bool(d.get("chain", False)),
+                   traceback=d.get("traceback"), warnings=list(d.get("warnings", [])),
+                   role=str(d.get("role") or ("reference" if d.get("reference") else "")),
+                   mode=str(d.get("mode", "frozen")))
 
 
 @dataclass(repr=False)
@@ -181,6 +216,8 @@ class Results:
     bound: dict[str, Any]
     config: dict[str, Any]
     rows: list[MethodRow] = field(default_factory=list)
+    #: role -> {"method", "mse", main metric} of the reference rows (sweeps: ``{"per_grid": [...]}``)
+    references: dict[str, Any] = field(default_factory=dict)
     predictions: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
     test: dict[str, np.ndarray] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
@@ -201,15 +238,16 @@ class Results:
         raise KeyError(method)
 
     def sort(self) -> None:
-        """Sort rows: ok rows by the main metric (best first), failed rows last."""
+        """Sort rows by grid point (numeric order, see :func:`grid_sort_key`), then ok rows by the main metric
+        (best first) and failed rows last."""
         sign = -1.0 if self.higher_is_better else 1.0
 
-        def key(r: MethodRow) -> tuple[int, str, float]:
+        def key(r: MethodRow) -> tuple[Any, int, float]:
             v = r.metrics.get(self.main_metric)
-            grid = json.dumps(r.grid, sort_keys=True)
+            grid = grid_sort_key(r.grid)
             if r.status != "ok" or v is None:
-                return (1, grid, 0.0)
-            return (0, grid, sign * float(v))
+                return (grid, 1, 0.0)
+            return (grid, 0, sign * float(v))
 
         self.rows.sort(key=key)
 
@@ -218,7 +256,8 @@ class Results:
         return {
             "schema": "sigbench.results/1", "run_id": self.run_id, "kind": self.kind, "task": self.task,
             "main_metric": self.main_metric, "status": self.status, "created": self.created,
-            "signal": self.signal, "protocol": self.protocol, "bound": self.bound, "config": self.config,
+            "signal": self.signal, "protocol": self.protocol, "bound": self.bound, "references": self.references,
+            "config": self.config,
             "config_hash": config_hash(self.config), "environment": self.environment,
             "warnings": self.warnings, "rows": [r.as_dict() for r in self.rows],
         }
@@ -339,6 +378,24 @@ class Results:
             lines.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
         lines.append("</tbody></table>")
         return "\n".join(lines)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Results:
+        """Inverse of :meth:`to_json` (metrics and rows; predictions and test arrays are not in the document)."""
+        from sigbench.host import get_host
+
+        res = cls(run_id=doc["run_id"], kind=doc["kind"], task=doc["task"], main_metric=doc["main_metric"],
+                  higher_is_better=True, signal=dict(doc["signal"]), protocol=dict(doc["protocol"]),
+                  bound=dict(doc["bound"]), config=dict(doc["config"]),
+                  rows=[MethodRow.from_dict(r) for r in doc["rows"]], environment=dict(doc.get("environment", {})),
+                  status=doc.get("status", "complete"), created=doc.get("created", ""),
+                  warnings=list(doc.get("warnings", [])), references=dict(doc.get("references", {})))
+        try:
+            res.higher_is_better = bool(get_host().registry.get("metrics", res.main_metric).info.get(
+                "higher_is_better", True))
+        except Exception:  # a plugin's metric that is not installed: keep the stored order
+            pass
+        return res
 
     # -- persistence -----------------------------------------------------------------------
     def write_table(self, g: h5py.Group) -> None:
@@ -533,7 +590,8 @@ def load_results(path: str | os.PathLike[str], run_id: str | None = None, *, pre
                   higher_is_better=True, signal=doc["signal"], protocol=doc["protocol"], bound=doc["bound"],
                   config=doc["config"], rows=[MethodRow.from_dict(r) for r in doc["rows"]], predictions=preds,
                   test=test_arrays, environment=doc.get("environment", {}), status=doc.get("status", "complete"),
-                  created=doc.get("created", ""), warnings=list(doc.get("warnings", [])))
+                  created=doc.get("created", ""), warnings=list(doc.get("warnings", [])),
+                  references=dict(doc.get("references", {})))
     from sigbench.host import get_host
 
     try:

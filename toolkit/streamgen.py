@@ -20,9 +20,11 @@ from sigbench._validate import positive_int
 from sigbench.errors import ValidationError
 from sigbench.h5 import CHUNK_SAMPLES, atomic_h5, attach_dimension_scales, new_signal_group
 from sigbench.metrics import RunningMoments
-from sigbench.stream_cells import DEFAULT_CHUNK_SAMPLES
 
 __all__ = ["STREAM_SOURCES", "stream_generate"]
+
+#: samples generated per chunk by default (8 MiB of float64)
+DEFAULT_CHUNK_SAMPLES = 2**20
 
 #: sources :func:`stream_generate` can write chunk by chunk
 STREAM_SOURCES = ("sines", "noise")

@@ -9,7 +9,9 @@ Built-in tasks
 --------------
 ``predict``   from the last ``window`` noisy samples predict the sample ``horizon`` ahead.
 ``denoise``   estimate the clean sample at the window's end (causal) or centre (``centered``).
-``identify``  system identification: the known input window → the system output at the window's end.
+``identify``  system identification: the known input window → the measured (noisy) system output at the
+              window's end (the observation is the target whatever ``target`` says: it is what an
+              identification sees).
 ``spectrum``  frame → DFT (``rfft``, ``norm="ortho"``, real parts then imaginary parts).
 
 Target: the clean signal when the source knows it (``target="auto"``), else the observed signal;
@@ -211,7 +213,9 @@ class IdentifyTask(Task):
         if window > n:
             raise ValidationError(f"expected window <= {n} samples; received: window={window}")
         rows = (n - window) // hop + 1
-        y_stream, kind = self._target_stream(sig, target)
+        # identification sees the system's *measured* output: the noisy observation is the target ("auto"
+        # too); a clean output would make every exact model score ~300 dB against noise-free targets
+        y_stream, kind = sig.data, "observed"
         tidx = np.arange(rows) * hop + window - 1
         return TaskData(self.name, _rows_view(u, window, rows, hop), y_stream[tidx], hop, window, tidx,
                         sig.data[tidx], kind, sig.sample_rate_hz, n,

@@ -19,10 +19,27 @@ weights compare one to one with ``padasip`` fed the same rows.
   whole state (weights, RLS inverse correlation, sample counter) lives on the object, so calls on
   consecutive chunks equal one pass bit for bit.
 
-Divergence: a non-finite error, or :math:`|e| >` ``DIVERGENCE_FACTOR`` × RMS of the training
-targets, stops the loop and raises :class:`~sigbench.errors.DivergedError` with the sample index and
-the stable step-size range for the measured input power; the state is left as it was before the
-call (the kernels run on copies that are committed only on success).
+Set-up rows: before adapting, ``fit`` measures the first :math:`m = \min(\text{rows}, 1000)`
+training rows (:data:`SETUP_ROWS`): the mean square :math:`\hat P` of their newest input samples
+(LMS's ``mu="auto"`` is set from it) and the RMS of their targets (the divergence limit). ``fit_blocks``
+buffers blocks until it holds those :math:`m` rows, so the result does not depend on where the blocks
+are cut: ``fit`` and ``fit_blocks`` agree bit for bit on any split of the rows.
+
+Divergence, two rules, both raising :class:`~sigbench.errors.DivergedError` with the sample index and
+the stable parameter range for the measured input power:
+
+* *overflow*: a non-finite error, or :math:`|e| >` ``DIVERGENCE_FACTOR`` × the RMS of the set-up rows'
+  targets, stops the loop at that sample (while fitting and in ``predict_online``); the state is left as it
+  was before the call (the kernels run on copies that are committed only on success);
+* *sustained growth* (while fitting): a part of the learning curve (one of :data:`CONVERGENCE_BLOCKS`
+  equal parts of the training rows, of at least :data:`GROWTH_MIN_ROWS` rows) whose a-priori error power
+  exceeds the power of its own targets by more than :data:`GROWTH_DB` = 20 dB: the filter then does 100×
+  worse than predicting zero, which a converging filter never does (its error starts at the target power,
+  with :math:`\mathbf{w}(0) = \mathbf{0}`, and falls). Averaged over a part, the rule flags mean-square
+  instability that bursts without overflowing — LMS with 4 taps at 0.6 × the old bound
+  :math:`2/(N\,E[x^2])` on white Gaussian input grows by 23–65 dB — and ignores changes of loudness (each
+  part is compared with its own targets; a part quieter than the set-up rows by more than 20 dB is
+  compared with the set-up rows' power / 100).
 
 Cost per output sample: LMS :math:`2N`, NLMS :math:`3N`, RLS :math:`2N^2 + O(N)` multiply-accumulates
 for :math:`N` = ``numtaps`` (per output).
@@ -39,9 +56,9 @@ Example
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -51,10 +68,16 @@ from sigbench._validate import positive_int
 from sigbench.errors import DivergedError, ValidationError
 from sigbench.processor import Processor
 
-__all__ = ["DIVERGENCE_FACTOR", "AdaptiveFilter", "DSPProcessor", "predict_linear"]
+__all__ = ["DIVERGENCE_FACTOR", "GROWTH_DB", "SETUP_ROWS", "AdaptiveFilter", "DSPProcessor", "predict_linear"]
 
 #: an error larger than this many times the training-target RMS counts as divergence
 DIVERGENCE_FACTOR = 1e6
+#: a learning-curve part whose a-priori error power exceeds its targets' power by this many dB has diverged
+GROWTH_DB = 20.0
+#: parts of fewer rows are not judged by the growth rule (too few rows to average)
+GROWTH_MIN_ROWS = 10
+#: training rows measured before adapting (input power for ``mu="auto"``, target RMS for the overflow limit)
+SETUP_ROWS = 1000
 #: blocks of the training-time learning curve recorded by ``fit`` (``describe()['convergence']``)
 CONVERGENCE_BLOCKS = 50
 #: rows converted to float64 at a time when the input is float32
@@ -116,30 +139,74 @@ def optional_numtaps(numtaps: Any) -> int | None:
     return None if numtaps is None else positive_int("numtaps", numtaps)
 
 
-def is_window_view(inputs: np.ndarray) -> bool:
-    """True when ``inputs[i, j]`` lives at ``base + (i + j)·itemsize``: sliding windows of one stream.
+class _LearningCurve:
+    """The learning curve of an adaptive filter's training pass: a-priori error power and weights after each
+    of (at most) :data:`CONVERGENCE_BLOCKS` equal parts of the ``rows`` training rows."""
 
-    Then the distinct values are the first row and the last column — ``rows + window - 1`` samples.
-    """
-    return inputs.ndim == 2 and inputs.shape[0] > 1 and inputs.strides == (inputs.itemsize, inputs.itemsize)
+    def __init__(self, rows: int, outputs: int, floor_power: float = 0.0) -> None:
+        self.edges = [int(e) for e in np.unique(np.linspace(0, rows, min(CONVERGENCE_BLOCKS, rows) + 1).astype(int))]
+        self.outputs = outputs
+        self.part = 0
+        self.sse = 0.0
+        self.ssd = 0.0
+        #: the smallest target power a part is compared with (set-up rows' target power / 10^(GROWTH_DB/10))
+        self.floor_power = floor_power
+        #: ``(first row, end row, excess dB)`` of the first part that broke the growth rule, else None
+        self.grown: tuple[int, int, float] | None = None
+        self.samples: list[int] = []
+        self.error_db: list[float] = []
+        self.weights: list[list[float]] = []
+        self.power_sum = 0.0
+        self.power_rows = 0
+
+    def input_power(self, inputs: np.ndarray) -> float:
+        """Mean square of the newest input samples seen so far (for divergence messages)."""
+        newest = np.asarray(inputs[:, -1], dtype=np.float64)
+        self.power_sum += float(np.sum(np.square(newest)))
+        self.power_rows += newest.size
+        return self.power_sum / max(self.power_rows, 1)
+
+    def next_edge(self, seen: int) -> int:
+        """The row where the current part ends."""
+        if seen >= self.edges[-1]:
+            raise ValidationError(f"expected {self.edges[-1]} training rows in the blocks (rows=…); received more")
+        return self.edges[self.part + 1]
+
+    def add(self, seen: int, d: np.ndarray, y: np.ndarray, weights: np.ndarray) -> None:
+        """Account rows adapted on, ``seen`` the rows adapted so far; close the part at its edge."""
+        self.sse += float(np.sum(np.square(d - y)))
+        self.ssd += float(np.sum(np.square(d)))
+        if self.part + 1 < len(self.edges) and seen == self.edges[self.part + 1]:
+            a, b = self.edges[self.part], self.edges[self.part + 1]
+            power = self.sse / ((b - a) * self.outputs)
+            target_power = max(self.ssd / ((b - a) * self.outputs), self.floor_power)
+            if self.grown is None and b - a >= GROWTH_MIN_ROWS and power > target_power * 10.0 ** (GROWTH_DB / 10):
+                self.grown = (a, b, 10.0 * math.log10(power / target_power) if target_power > 0 else math.inf)
+            self.samples.append(b)
+            self.error_db.append(10.0 * math.log10(power) if power > 0 else -300.0)
+            self.weights.append(weights[0].tolist())
+            self.part += 1
+            self.sse = 0.0
+            self.ssd = 0.0
+
+    def result(self) -> dict[str, Any]:
+        """``sample``, ``error_db``, ``weights``, ``steady_error_db`` and ``convergence_samples``."""
+        final = float(np.mean(self.error_db[-max(1, len(self.error_db) // 5):]))
+        converged = next((s for s, e in zip(self.samples, self.error_db, strict=True) if e <= final + 1.0),
+                         self.samples[-1])
+        return {"sample": self.samples, "error_db": self.error_db, "weights": self.weights,
+                "steady_error_db": final, "convergence_samples": int(converged)}
 
 
 class DSPProcessor(Processor):
-    """:class:`~sigbench.Processor` whose input check costs ``O(rows + window)`` on a sliding-window view.
+    """:class:`~sigbench.Processor` of the DSP family (the base of the built-in DSP processors).
 
-    The base check runs ``np.isfinite`` over the ``rows × window`` view — ``window`` times more work
-    than the stream holds, and a temporary of that size; for an LMS over 10⁶ rows that costs more
-    than the filter itself. On a view from :func:`sigbench.sliding_windows` every sample appears in
-    the first row or the last column, so checking those is the same check.
+    The base class's input check already costs ``O(rows + window)`` on a sliding-window view (every sample of
+    such a view is in its first row or its last column), so a DSP processor over 10⁶ rows pays for the stream,
+    not for ``rows × window`` values.
     """
 
-    def _check_inputs(self, inputs: np.ndarray, *, fitting: bool = False) -> None:
-        if not is_window_view(inputs):
-            super()._check_inputs(inputs, fitting=fitting)
-            return
-        if not (np.isfinite(inputs[0]).all() and np.isfinite(inputs[:, -1]).all()):
-            raise ValidationError("expected finite inputs; received: NaN/inf in inputs")
-        super()._check_inputs(inputs[:1], fitting=fitting)  # shape checks (messages of the base class)
+    family: ClassVar[str] = "dsp"
 
 
 class AdaptiveFilter(DSPProcessor):
@@ -185,6 +252,10 @@ class AdaptiveFilter(DSPProcessor):
         """Text of the stable parameter range for input power ``power`` (for divergence messages)."""
         raise NotImplementedError
 
+    def _setup(self, input_power: float, numtaps: int) -> None:
+        r"""Called once before adapting, with :math:`\hat P` (mean square of the newest input samples of the
+        first :data:`SETUP_ROWS` training rows) and the number of taps (LMS sets ``mu="auto"`` here)."""
+
     # -- Processor hooks -------------------------------------------------------------------------
     @property
     def numtaps(self) -> int:
@@ -192,34 +263,77 @@ class AdaptiveFilter(DSPProcessor):
         return int(self.weights.shape[1])
 
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
-        numtaps = resolve_numtaps(self.numtaps_param, inputs.shape[1])
-        d = targets.reshape(targets.shape[0], -1)
-        rms = math.sqrt(float(np.mean(np.square(d))))
-        self.error_limit = DIVERGENCE_FACTOR * max(rms, float(np.finfo(np.float64).tiny))
+        self._fit_blocks(iter([(inputs, targets)]), int(inputs.shape[0]))
+
+    def _fit_blocks(self, blocks: Iterator[tuple[np.ndarray, np.ndarray]], rows: int | None) -> None:
+        """Adapt over the training rows, block after block: the same updates, in the same order, as one pass
+        (the state carries over), so the weights equal those of ``fit`` on all the rows bit for bit.
+
+        The learning curve (``describe()['convergence']``) records the a-priori error power and the weights
+        after each of :data:`CONVERGENCE_BLOCKS` equal parts of the ``rows`` training rows, wherever the
+        blocks' edges fall. The first ``min(rows, SETUP_ROWS)`` rows are measured before adapting (blocks are
+        buffered until they are all in): the divergence limit is :data:`DIVERGENCE_FACTOR` × the RMS of their
+        targets, and :meth:`_setup` receives the mean square of their newest input samples.
+
+        Raises
+        ------
+        DivergedError
+            Overflow, or a learning-curve part :data:`GROWTH_DB` above its targets' power (module notes).
+        """
+        if rows is None:
+            raise ValidationError(f"expected the number of training rows for {self.name}.fit_blocks "
+                                  "(rows=…); received: rows=None")
+        blocks = iter(blocks)
+        head: list[tuple[np.ndarray, np.ndarray]] = []  # the blocks holding the set-up rows
+        held = 0
+        for inputs, targets in blocks:
+            head.append((inputs, targets.reshape(targets.shape[0], -1)))
+            held += int(inputs.shape[0])
+            if held >= min(rows, SETUP_ROWS):
+                break
+        if not head:
+            raise ValidationError("expected at least one block of training rows; received: none")
+        curve = self._start(head, rows)
+        for inputs, d in head:
+            self._adapt_block(inputs, d, curve)
+        for inputs, targets in blocks:
+            self._adapt_block(inputs, targets.reshape(targets.shape[0], -1), curve)
+        self.convergence = curve.result()
+
+    def _start(self, head: list[tuple[np.ndarray, np.ndarray]], rows: int) -> _LearningCurve:
+        """Measure the set-up rows (the first ``min(rows, SETUP_ROWS)``) and set the filter up."""
+        m = min(rows, SETUP_ROWS)
+        newest = np.concatenate([np.asarray(x[:, -1], dtype=np.float64) for x, _ in head])[:m]
+        d = np.concatenate([np.asarray(t, dtype=np.float64) for _, t in head])[:m]
+        numtaps = resolve_numtaps(self.numtaps_param, head[0][0].shape[1])
+        target_power = float(np.mean(np.square(d)))
+        self.error_limit = DIVERGENCE_FACTOR * max(math.sqrt(target_power), float(np.finfo(np.float64).tiny))
         self.weights = np.zeros((d.shape[1], numtaps))
         self.extra_state = self._init_extra_state(numtaps)
         self.samples_seen = 0
-        self.convergence = self._adapt_recording(inputs, d)
+        self._setup(float(np.mean(np.square(newest))), numtaps)
+        return _LearningCurve(rows, d.shape[1], floor_power=target_power * 10.0 ** (-GROWTH_DB / 10))
 
-    def _adapt_recording(self, inputs: np.ndarray, d: np.ndarray, blocks: int = CONVERGENCE_BLOCKS) -> dict[str, Any]:
-        """Adapt over the training rows in consecutive blocks (exactly one pass: the state carries over),
-        recording the a-priori error power and the weights after each block — the learning curve."""
-        rows = inputs.shape[0]
-        edges = np.unique(np.linspace(0, rows, min(blocks, rows) + 1).astype(int))
-        samples: list[int] = []
-        error_db: list[float] = []
-        weights: list[list[float]] = []
-        power = float(np.mean(np.square(inputs[:, -1])))
-        for start, stop in itertools.pairwise(edges):
+    def _adapt_block(self, inputs: np.ndarray, d: np.ndarray, curve: _LearningCurve) -> None:
+        """Adapt over one block of training rows, closing the learning curve's parts at their edges."""
+        power = curve.input_power(inputs)
+        start = 0
+        while start < inputs.shape[0]:
+            stop = min(start + curve.next_edge(self.samples_seen) - self.samples_seen, inputs.shape[0])
             y = self._adapt(inputs[start:stop], d[start:stop], power=power)
-            err_power = float(np.mean(np.square(d[start:stop] - y)))
-            samples.append(int(stop))
-            error_db.append(10.0 * math.log10(err_power) if err_power > 0 else -300.0)
-            weights.append(self.weights[0].tolist())
-        final = float(np.mean(error_db[-max(1, len(error_db) // 5):]))
-        converged = next((s for s, e in zip(samples, error_db, strict=True) if e <= final + 1.0), samples[-1])
-        return {"sample": samples, "error_db": error_db, "weights": weights, "steady_error_db": final,
-                "convergence_samples": int(converged)}
+            curve.add(self.samples_seen, d[start:stop], y, self.weights)
+            if curve.grown is not None:
+                self._raise_grown(curve.grown, power)
+            start = stop
+
+    def _raise_grown(self, grown: tuple[int, int, float], power: float) -> None:
+        a, b, excess = grown
+        raise DivergedError(
+            f"{self.name} diverged over training rows {a}–{b - 1}: the a-priori error power is {excess:.1f} dB "
+            f"above the targets' power (limit {GROWTH_DB:g} dB); for the measured input power E[x²]={power:.4g} "
+            f"the stable range is {self._stable_range(power)}",
+            sample=b - 1,
+        )
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
         return predict_linear(inputs, self.weights)

@@ -201,7 +201,7 @@ class FFT(DSPProcessor):
 
     def macs_per_sample(self) -> float:
         """About ``2·window·log2(window)`` (a real FFT), plus ``window`` for a non-rectangular taper."""
-        n = int(self.window or 1)
+        n = int(self.input_window or 1)
         return float(2 * n * np.log2(max(n, 2)) + (n if self.taper != "boxcar" else 0))
 
 
@@ -286,7 +286,7 @@ class Goertzel(FFT):
 
     def macs_per_sample(self) -> float:
         """``(window + 2)`` per bin."""
-        n = int(self.window or 1)
+        n = int(self.input_window or 1)
         return float((n + 2) * self._bins(n).size)
 
 

@@ -62,6 +62,8 @@ class Naive(DSPProcessor):
     family: ClassVar[str] = "dsp"
     online: ClassVar[bool] = False
     deterministic: ClassVar[bool] = True
+    #: nothing is learnt: fitting on the first block of rows is fitting on all (it streams at no cost)
+    stateless: ClassVar[bool] = True
     min_window: ClassVar[int] = 1
 
     def __init__(self) -> None:
@@ -96,8 +98,9 @@ class LinearExtrapolation(Naive):
 
     Parameters
     ----------
-    horizon : int, default 1
-        Samples between the window's newest sample and the target, >= 1 (the engine passes the task's).
+    horizon : int, optional
+        Samples between the window's newest sample and the target, >= 1. Default: the run's horizon
+        (``context.horizon`` at ``fit``), 1 outside a run.
 
     Raises
     ------
@@ -119,9 +122,16 @@ class LinearExtrapolation(Naive):
     name: ClassVar[str] = "linear-extrapolation"
     min_window: ClassVar[int] = 2
 
-    def __init__(self, horizon: int = 1) -> None:
-        self.horizon = positive_int("horizon", horizon)
+    def __init__(self, horizon: int | None = None) -> None:
+        self.horizon_param = None if horizon is None else positive_int("horizon", horizon)
         DSPProcessor.__init__(self, horizon=horizon)
+
+    @property
+    def horizon(self) -> int:
+        """The extrapolation distance in use: the parameter, else the run's horizon, else 1."""
+        if self.horizon_param is not None:
+            return self.horizon_param
+        return self.context.horizon if self.context is not None else 1
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
         last = np.asarray(inputs[:, -1], dtype=np.float64)

@@ -11,7 +11,11 @@ targets :math:`\mathbf{d}(k)` (one or several outputs), the weights solve the no
 
 i.e. :math:`\min_\mathbf{W} \frac{1}{K}\sum_k\|\mathbf{d}(k) - \mathbf{W}^T\mathbf{x}(k)\|^2
 + \beta\|\mathbf{W}\|^2` with :math:`\beta` = ``loading`` (diagonal loading, in units of input
-power). Methods:
+power). With ``intercept=True`` (the default) the filter is affine, :math:`\mathbf{y} = \mathbf{W}^T\mathbf{x}
++ \mathbf{b}`: :math:`\hat{\mathbf{R}}, \hat{\mathbf{P}}` become covariances and
+:math:`\mathbf{b} = \bar{\mathbf{d}} - \mathbf{W}^T\bar{\mathbf{x}}` (the intercept is not loaded).
+Fitted on the training rows it is the engine's *linear reference*; fitted on the test rows, the *linear
+oracle*. Methods:
 
 ``lstsq`` (and ``auto``)
     The exact least-squares ("covariance method") solution, computed by a block QR of the rows
@@ -47,7 +51,8 @@ array([ 1.  , -0.5 ,  0.25])
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -139,6 +144,140 @@ def tsqr_solve(r: np.ndarray, ncols: int) -> np.ndarray:
     return np.asarray(weights, dtype=np.float64)
 
 
+class _BlockQR:
+    """:func:`block_lstsq` fed block by block: rows are regrouped into the same ``CHUNK_ROWS``-row pieces. With
+    ``intercept`` a column of ones is appended to the rows (never loaded: the loading regularises the taps)."""
+
+    def __init__(self, ncols: int, outputs: int, rows: int, loading: float, intercept: bool = False) -> None:
+        self.ncols, self.intercept = ncols, intercept
+        self.r = tsqr_start(ncols, outputs, rows, loading)
+        if intercept:  # one more column, unloaded
+            self.r = np.hstack([self.r[:, :ncols], np.zeros((self.r.shape[0], 1)), self.r[:, ncols:]])
+        self.pending_x: list[np.ndarray] = []
+        self.pending_d: list[np.ndarray] = []
+        self.pending = 0
+
+    def add(self, x: np.ndarray, d: np.ndarray) -> None:
+        start = 0
+        while start < x.shape[0]:
+            take = min(CHUNK_ROWS - self.pending, x.shape[0] - start)
+            part = np.asarray(x[start:start + take], dtype=np.float64)
+            if self.intercept:
+                part = np.hstack([part, np.ones((take, 1))])
+            self.pending_x.append(part)
+            self.pending_d.append(d[start:start + take])
+            self.pending += take
+            start += take
+            if self.pending == CHUNK_ROWS:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        a = self.pending_x[0] if len(self.pending_x) == 1 else np.vstack(self.pending_x)
+        b = self.pending_d[0] if len(self.pending_d) == 1 else np.vstack(self.pending_d)
+        self.r = tsqr_update(self.r, a, b)
+        self.pending_x, self.pending_d, self.pending = [], [], 0
+
+    def solve(self) -> tuple[np.ndarray, np.ndarray]:
+        """Taps ``(ncols, outputs)`` and intercept ``(outputs,)`` (zeros without ``intercept``)."""
+        self._flush()
+        if not self.intercept:
+            w = tsqr_solve(self.r, self.ncols)
+            return w, np.zeros(w.shape[1])
+        w = tsqr_solve(self.r, self.ncols + 1)
+        return np.ascontiguousarray(w[:-1]), np.asarray(w[-1], dtype=np.float64)
+
+
+class _StreamCorrelation:
+    """The autocorrelation method from consecutive blocks of sliding-window rows: ``r(ℓ)`` summed over
+    sample pairs as they arrive (the previous block's last ``numtaps − 1`` samples kept), ``P`` by rows."""
+
+    def __init__(self, numtaps: int, outputs: int, rows: int, loading: float, intercept: bool = False) -> None:
+        self.numtaps, self.rows, self.loading, self.intercept = numtaps, rows, loading, intercept
+        self.acf = np.zeros(numtaps)
+        self.p = np.zeros((numtaps, outputs))
+        self.tail = np.zeros(0)
+        self.last = np.zeros(0)
+        self.length = 0
+        self.stream_sum = 0.0
+        self.head = np.zeros(0)  # the stream's first numtaps samples (the affine solution's edge sums)
+        self.x_sum = np.zeros(numtaps)
+        self.d_sum = np.zeros(outputs)
+
+    def add(self, x: np.ndarray, d: np.ndarray) -> None:
+        if not is_stream(x) or (self.tail.size and not np.array_equal(
+                np.asarray(x[0, :-1], dtype=np.float64), self.tail)):
+            raise ValidationError(
+                "expected sliding-window rows of one stream for method='toeplitz'; received: rows that are "
+                "not shifted copies of each other (use method='lstsq')"
+            )
+        for start in range(0, x.shape[0], CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, x.shape[0])
+            rows = np.asarray(x[start:stop], dtype=np.float64)
+            self.p += rows.T @ d[start:stop]
+            self.x_sum += rows.sum(axis=0)
+        self.d_sum += d.sum(axis=0)
+        new = stream_of(x) if self.length == 0 else np.asarray(x[:, -1], dtype=np.float64)
+        self.stream_sum += float(new.sum())
+        if self.head.size < self.numtaps:
+            self.head = np.concatenate([self.head, new[: self.numtaps - self.head.size]])
+        ext = np.concatenate([self.tail, new])
+        t = self.tail.size
+        for lag in range(self.numtaps):
+            lo = max(t, lag)  # pairs (u − lag, u) with u a new sample
+            if lo < ext.size:
+                self.acf[lag] += float(np.dot(ext[lo - lag: ext.size - lag], ext[lo:]))
+        self.length += new.size
+        self.last = ext[-self.numtaps:]
+        self.tail = ext[-(self.numtaps - 1):] if self.numtaps > 1 else np.zeros(0)
+
+    def solve(self) -> tuple[np.ndarray, np.ndarray]:
+        """Taps ``(numtaps, outputs)`` and intercept ``(outputs,)``."""
+        moments = StreamMoments(self.head, self.last, self.stream_sum, self.length, self.x_sum / self.rows,
+                                self.d_sum / self.rows) if self.intercept else None
+        return toeplitz_solve(self.acf / self.length, self.p / self.rows, self.loading, moments)
+
+
+@dataclass(frozen=True)
+class StreamMoments:
+    """What the affine autocorrelation method needs beyond the raw correlations: the stream's first and last
+    ``numtaps`` samples, its sum and length, the per-column input means and the target means."""
+
+    first: np.ndarray
+    last: np.ndarray
+    total: float
+    n: int
+    x_mean: np.ndarray
+    d_mean: np.ndarray
+
+
+def toeplitz_solve(acf: np.ndarray, p: np.ndarray, loading: float,
+                   moments: StreamMoments | None = None) -> tuple[np.ndarray, np.ndarray]:
+    r"""Wiener-Hopf by Levinson-Durbin from the biased autocorrelation ``acf`` and the cross-correlation ``p``
+    (both divided by their counts); returns taps ``(numtaps, outputs)`` and intercept ``(outputs,)``.
+
+    With ``moments`` the affine solution: the autocorrelation becomes the biased autocovariance
+    :math:`\frac1n\sum_t (x_t-\mu)(x_{t+\ell}-\mu)` (exactly, edge sums included), the cross-correlation
+    the cross-covariance, and the intercept is ``m_d − wᵀ m_x``."""
+    from scipy.linalg import solve_toeplitz
+
+    r = np.array(acf, dtype=np.float64)
+    c = np.array(p, dtype=np.float64)
+    if moments is not None:
+        m = moments
+        mu = m.total / m.n
+        for lag in range(r.size):  # Σ_{t<n−ℓ} x_t = total − (last ℓ samples); Σ_{t≥ℓ} x_t = total − (first ℓ)
+            s_head = m.total - float(m.last[m.last.size - lag:].sum()) if lag else m.total
+            s_tail = m.total - float(m.first[:lag].sum())
+            r[lag] -= (mu * (s_head + s_tail) - mu * mu * (m.n - lag)) / m.n
+        c -= np.outer(m.x_mean, m.d_mean)
+    r[0] += loading
+    w = np.asarray(solve_toeplitz(r, c), dtype=np.float64).reshape(r.size, -1)
+    bias = m.d_mean - m.x_mean @ w if moments is not None else np.zeros(w.shape[1])
+    return w, np.asarray(bias, dtype=np.float64)
+
+
 class Wiener(DSPProcessor):
     """Least-squares Wiener-Hopf FIR of ``numtaps`` taps, one column of weights per output.
 
@@ -153,6 +292,9 @@ class Wiener(DSPProcessor):
     method : {"auto", "lstsq", "toeplitz"}, default "auto"
         ``lstsq``: exact least squares (block QR); ``toeplitz``: autocorrelation method solved by
         Levinson-Durbin (sliding-window rows only); ``auto``: ``lstsq``.
+    intercept : bool, default True
+        Fit an affine FIR ``y = wᵀx + b``: the optimal linear estimator of a signal with a non-zero mean
+        (without it a linear network, whose layers have biases, beats the "bound" by what the intercept gains).
 
     Raises
     ------
@@ -183,13 +325,21 @@ class Wiener(DSPProcessor):
     family: ClassVar[str] = "dsp"
     online: ClassVar[bool] = False
     deterministic: ClassVar[bool] = True
+    #: the least-squares (affine) FIR on the rows it is fitted on: as the reference, the engine also fits it on
+    #: the test rows — the *linear oracle*, which no FIR of its length beats there
+    linear_least_squares: ClassVar[bool] = True
 
-    def __init__(self, numtaps: int | None = None, loading: float = 0.0, method: str = "auto") -> None:
+    def __init__(self, numtaps: int | None = None, loading: float = 0.0, method: str = "auto",
+                 intercept: bool = True) -> None:
         self.numtaps_param = optional_numtaps(numtaps)
         self.loading = positive_float("loading", loading, allow_zero=True)
         self.method = one_of("method", method, METHODS)
-        super().__init__(numtaps=numtaps, loading=loading, method=method)
+        if not isinstance(intercept, (bool, np.bool_)):
+            raise ValidationError(f"expected intercept to be True or False; received: intercept={intercept!r}")
+        self.intercept = bool(intercept)
+        super().__init__(numtaps=numtaps, loading=loading, method=method, intercept=self.intercept)
         self.weights = np.zeros((0, 0))
+        self.bias = np.zeros(0)
 
     @property
     def numtaps(self) -> int:
@@ -197,26 +347,43 @@ class Wiener(DSPProcessor):
         return int(self.weights.shape[0])
 
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
-        numtaps = resolve_numtaps(self.numtaps_param, inputs.shape[1])
-        rows = inputs.shape[0]
+        if self.method == "toeplitz":  # the whole stream at hand: its autocorrelation by FFT
+            numtaps = self._check_rows(inputs.shape[0], inputs.shape[1])
+            d = targets.reshape(inputs.shape[0], -1).astype(np.float64, copy=False)
+            self.weights, self.bias = self._solve_toeplitz(inputs[:, inputs.shape[1] - numtaps:], d)
+            return
+        self._fit_blocks(iter([(inputs, targets)]), int(inputs.shape[0]))
+
+    def _check_rows(self, rows: int, window: int) -> int:
+        numtaps = resolve_numtaps(self.numtaps_param, window)
         if rows < numtaps and self.loading == 0:
             raise ValidationError(
                 f"expected at least numtaps={numtaps} training rows for a determined least-squares fit "
                 f"(or loading > 0); received: rows={rows}"
             )
-        d = targets.reshape(rows, -1).astype(np.float64, copy=False)
-        x = inputs[:, inputs.shape[1] - numtaps:]
-        if self.method == "toeplitz":
-            self.weights = self._solve_toeplitz(x, d)
-        else:
-            self.weights = self._solve_lstsq(x, d)
+        return numtaps
 
-    def _solve_lstsq(self, x: np.ndarray, d: np.ndarray) -> np.ndarray:
-        return block_lstsq(lambda start, stop: x[start:stop], x.shape[0], x.shape[1], d, self.loading)
+    def _fit_blocks(self, blocks: Iterator[tuple[np.ndarray, np.ndarray]], rows: int | None) -> None:
+        """Least squares from consecutive blocks of rows: the block QR of ``lstsq`` on the same
+        :data:`~sigbench.plugins.dsp._adaptive.CHUNK_ROWS`-row pieces (bit for bit the weights of ``fit``), or
+        for ``toeplitz`` the autocorrelation and cross-correlation accumulated block by block (equal to the
+        FFT-based ``fit`` to rounding)."""
+        if rows is None:
+            raise ValidationError("expected the number of training rows for wiener.fit_blocks (rows=…); "
+                                  "received: rows=None")
+        solver: _BlockQR | _StreamCorrelation | None = None
+        numtaps = 0
+        for inputs, targets in blocks:
+            d = np.asarray(targets, dtype=np.float64).reshape(inputs.shape[0], -1)
+            if solver is None:
+                numtaps = self._check_rows(rows, inputs.shape[1])
+                kind = _StreamCorrelation if self.method == "toeplitz" else _BlockQR
+                solver = kind(numtaps, d.shape[1], rows, self.loading, self.intercept)
+            solver.add(inputs[:, inputs.shape[1] - numtaps:], d)
+        assert solver is not None
+        self.weights, self.bias = solver.solve()
 
-    def _solve_toeplitz(self, x: np.ndarray, d: np.ndarray) -> np.ndarray:
-        from scipy.linalg import solve_toeplitz
-
+    def _solve_toeplitz(self, x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not is_stream(x):
             raise ValidationError(
                 "expected sliding-window rows of one stream for method='toeplitz'; received: rows that are "
@@ -228,36 +395,41 @@ class Wiener(DSPProcessor):
         nfft = 1 << int(np.ceil(np.log2(2 * n - 1)))
         spec = np.fft.rfft(s, nfft)
         acf = np.fft.irfft(spec * np.conj(spec), nfft)[:numtaps] / n
-        acf[0] += self.loading
         p = np.zeros((numtaps, d.shape[1]))
+        x_sum = np.zeros(numtaps)
         for start in range(0, rows, CHUNK_ROWS):
             stop = min(start + CHUNK_ROWS, rows)
-            p += np.asarray(x[start:stop], dtype=np.float64).T @ d[start:stop]
-        p /= rows
-        return np.asarray(solve_toeplitz(acf, p), dtype=np.float64).reshape(numtaps, -1)
+            block = np.asarray(x[start:stop], dtype=np.float64)
+            p += block.T @ d[start:stop]
+            x_sum += block.sum(axis=0)
+        moments = StreamMoments(s[:numtaps], s[-numtaps:], float(s.sum()), n, x_sum / rows,
+                                d.mean(axis=0)) if self.intercept else None
+        return toeplitz_solve(acf, p / rows, self.loading, moments)
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
         from sigbench.plugins.dsp._adaptive import predict_linear
 
-        return predict_linear(inputs, self.weights.T)
+        out = predict_linear(inputs, self.weights.T)
+        return out + self.bias if self.intercept else out
 
     def get_state(self) -> dict[str, np.ndarray]:
-        """``weights``, shape ``(numtaps, outputs)``."""
-        return {"weights": self.weights}
+        """``weights``, shape ``(numtaps, outputs)``, and ``bias``, shape ``(outputs,)``."""
+        return {"weights": self.weights, "bias": self.bias}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore :meth:`get_state`."""
         self.weights = np.array(state["weights"], dtype=np.float64)
+        self.bias = np.array(state.get("bias", np.zeros(self.weights.shape[1])), dtype=np.float64)
 
     def macs_per_sample(self) -> float:
-        """``numtaps · outputs``."""
+        """``numtaps · outputs`` (plus one addition per output for the intercept)."""
         return float(self.weights.size)
 
     def extra_description(self) -> dict[str, Any]:
         """Taps in use, outputs, and the method that ran."""
         method = "lstsq" if self.method == "auto" else self.method
         return {"numtaps": self.numtaps, "outputs": int(self.weights.shape[1]), "method_used": method,
-                "taps": self.weights[:, 0].tolist()}
+                "taps": self.weights[:, 0].tolist(), "intercept": self.bias.tolist()}
 
 
 @hookimpl

@@ -42,16 +42,20 @@ Cost
     ``macs_per_sample()`` counts the multiply-accumulates of one prediction (one input row) from the
     layer shapes: Dense ``in × units``; Conv1D ``out_length × kernel_size × in_channels × filters``;
     LSTM, per time step, ``4 · units · (features + units)`` for the gates plus ``3 · units``
-    element-wise products; the standardisation adds ``window + outputs``. Activations, pooling
+    element-wise products; SimpleRNN, per time step, ``units · (features + units)``; the
+    standardisation adds ``window + outputs``. Activations, pooling
     comparisons and additions are not counted.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -59,7 +63,7 @@ import numpy as np
 
 from sigbench._json import dumps
 from sigbench._validate import in_range, one_of, positive_float, positive_int
-from sigbench.console import get_console, is_quiet
+from sigbench.console import get_console, is_quiet, is_verbose, training_summary
 from sigbench.errors import FileFormatError, UnsafeFileError, ValidationError
 from sigbench.plugins.neural._backend import backend_name, device_name, import_keras, seeded
 from sigbench.plugins.neural._batches import _column_moments, _sample_moments, window_batches
@@ -137,7 +141,8 @@ def _common_params(*, seed: Any, epochs: Any, batch_size: Any, learning_rate: An
         "epochs": positive_int("epochs", epochs),
         "batch_size": positive_int("batch_size", batch_size),
         "learning_rate": positive_float("learning_rate", learning_rate),
-        "validation_fraction": in_range("validation_fraction", validation_fraction, 0.0, 1.0, high_open=True),
+        "validation_fraction": None if validation_fraction is None else in_range(
+            "validation_fraction", validation_fraction, 0.0, 1.0, high_open=True),
         "patience": patience,
         "standardize": bool(standardize),
         "steps_per_execution": positive_int("steps_per_execution", steps_per_execution),
@@ -151,7 +156,11 @@ def _activation(name: str, value: Any) -> str:
 
 # -- progress display -------------------------------------------------------------------------------
 def _progress_callback(keras: Any, label: str, epochs: int) -> Any:
-    """A Keras callback showing per-epoch loss/val loss: rich bar on a TTY, plain lines otherwise."""
+    """A Keras callback showing training progress (nothing when quiet; see :mod:`sigbench.console`).
+
+    On a terminal: a transient rich bar with the losses. Elsewhere (logs, CI): one line per fit with the
+    epochs run, the final losses and the time; one line per epoch only when verbose (``--verbose``).
+    """
     console = get_console()
 
     class Progress(keras.callbacks.Callback):  # type: ignore[misc,name-defined]
@@ -159,8 +168,12 @@ def _progress_callback(keras: Any, label: str, epochs: int) -> Any:
             super().__init__()
             self._progress: Any = None
             self._task: Any = None
+            self._logs: dict[str, Any] = {}
+            self._epochs_run = 0
+            self._start = time.perf_counter()
 
         def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+            self._start = time.perf_counter()
             if console.is_terminal:
                 from rich.progress import (
                     BarColumn,
@@ -180,19 +193,26 @@ def _progress_callback(keras: Any, label: str, epochs: int) -> Any:
                 self._task = self._progress.add_task(f"{label} epochs", total=epochs, losses="")
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-            logs = logs or {}
-            losses = f"loss {logs.get('loss', math.nan):.4g}"
-            if "val_loss" in logs:
-                losses += f"  val loss {logs['val_loss']:.4g}"
+            self._logs = dict(logs or {})
+            self._epochs_run = epoch + 1
+            losses = f"loss {self._logs.get('loss', math.nan):.4g}"
+            if "val_loss" in self._logs:
+                losses += f"  val loss {self._logs['val_loss']:.4g}"
             if self._progress is not None:
                 self._progress.update(self._task, completed=epoch + 1, losses=losses)
-            else:
+            elif is_verbose():
                 console.print(f"{label}: epoch {epoch + 1}/{epochs}  {losses}", markup=False, highlight=False)
 
         def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
             if self._progress is not None:
                 self._progress.stop()
                 self._progress = None
+                return
+            summary = training_summary({
+                "epochs_run": self._epochs_run, "epochs": epochs, "stopped_early": self._epochs_run < epochs,
+                "final_loss": self._logs.get("loss"), "final_val_loss": self._logs.get("val_loss"),
+                "train_s": time.perf_counter() - self._start})
+            console.print(f"{label}: {summary}", markup=False, highlight=False)
 
     return Progress()
 
@@ -244,6 +264,32 @@ def check_weights_file(path: Path, *, max_bytes: int) -> None:
 
 
 # -- the base class ---------------------------------------------------------------------------------
+def _with_presets(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a constructor taking ``preset``: the preset's arguments fill in what the call does not give.
+
+    Arguments given explicitly always win over the preset's, which win over the constructor's defaults; the
+    resolved arguments (and ``preset``) are what the constructor records, so ``save``/``load`` rebuild the
+    same network.
+    """
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self: NeuralProcessor, *args: Any, **kwargs: Any) -> None:
+        preset = kwargs.pop("preset", None)
+        if preset is None:
+            init(self, *args, **kwargs)
+            return
+        table = type(self).presets
+        if preset not in table:
+            raise ValidationError(f"expected preset one of {', '.join(sorted(table)) or '(none)'} for "
+                                  f"{type(self).name}; received: preset={preset!r}")
+        explicit = signature.bind_partial(self, *args, **kwargs).arguments
+        explicit.pop("self", None)
+        init(self, **{**table[preset], **explicit, "preset": preset})
+
+    return wrapper
+
+
 class NeuralProcessor(Processor):
     """Base of the Keras processors: training, streamed batches, persistence, cost.
 
@@ -275,6 +321,14 @@ class NeuralProcessor(Processor):
     deterministic: ClassVar[bool] = False
     accepts_file_rows: ClassVar[bool] = True
     requires: ClassVar[tuple[str, ...]] = ("keras",)
+    #: named configurations, ``preset=NAME``: constructor arguments that explicit ones override
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and "preset" in inspect.signature(init).parameters:
+            cls.__init__ = _with_presets(init)  # type: ignore[method-assign]
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -282,7 +336,8 @@ class NeuralProcessor(Processor):
         self.epochs: int = params["epochs"]
         self.batch_size: int = params["batch_size"]
         self.learning_rate: float = params["learning_rate"]
-        self.validation_fraction: float = params["validation_fraction"]
+        #: None: the run's validation segment (``context.validation_fraction``), 0.2 outside a run
+        self.validation_fraction: float | None = params["validation_fraction"]
         self.patience: int | None = params["patience"]
         self.standardize: bool = params["standardize"]
         self.steps_per_execution: int = params["steps_per_execution"]
@@ -295,6 +350,16 @@ class NeuralProcessor(Processor):
         self.expected_window: int | None = params.get("window")
         if self.expected_window is not None:
             self._check_window(self.expected_window)
+
+    @property
+    def held_out_fraction(self) -> float:
+        """The fraction of the fit rows held out for early stopping: the ``validation_fraction`` parameter, else
+        the run's validation segment (``context.validation_fraction``), else 0.2 (fitted outside a run)."""
+        if self.validation_fraction is not None:
+            return self.validation_fraction
+        if self.context is not None:
+            return self.context.validation_fraction
+        return 0.2
 
     # -- for subclasses ----------------------------------------------------------------------
     def _check_window(self, window: int) -> None:
@@ -339,16 +404,18 @@ class NeuralProcessor(Processor):
         return layers
 
     # -- statistics --------------------------------------------------------------------------
-    def _compute_stats(self, inputs: Any, targets: Any) -> dict[str, np.ndarray]:
+    def _compute_stats(self, inputs: Any, targets: Any, train_rows: int) -> dict[str, np.ndarray]:
+        """Standardisation statistics of the first ``train_rows`` rows (the training rows: the held-out
+        validation rows at the end never enter them)."""
         outputs = 1 if targets.ndim == 1 else targets.shape[1]
         if not self.standardize:
             return {"x_shift": np.zeros(()), "x_scale": np.ones(()), "y_shift": np.zeros(outputs),
                     "y_scale": np.ones(outputs)}
-        rows = inputs.shape[0]
+        rows = train_rows
         take = min(rows, max(1, _STATS_VALUES // inputs.shape[1]))
         idx = np.unique(np.linspace(0, rows - 1, take).astype(np.int64))
         x_mean, x_std = _sample_moments(inputs, idx)
-        y_shift, y_scale = _column_moments(targets, outputs)
+        y_shift, y_scale = _column_moments(targets, outputs, rows=rows)
         y_scale[y_scale == 0] = 1.0
         return {"x_shift": np.asarray(x_mean), "x_scale": np.asarray(x_std or 1.0),
                 "y_shift": y_shift, "y_scale": y_scale}
@@ -361,14 +428,15 @@ class NeuralProcessor(Processor):
                                   f"(window={self.expected_window}); received: inputs.shape={inputs.shape}")
         self._check_window(window)
         rows = int(inputs.shape[0])
-        n_val = round(rows * self.validation_fraction)
+        fraction = self.held_out_fraction
+        n_val = round(rows * fraction)
         if n_val and rows - n_val < 1:
             raise ValidationError(
                 f"expected at least one training row after the validation split; received: rows={rows}, "
-                f"validation_fraction={self.validation_fraction}"
+                f"validation_fraction={fraction}"
             )
         n_outputs = 1 if targets.ndim == 1 else int(targets.shape[1])
-        self._stats = self._compute_stats(inputs, targets)
+        self._stats = self._compute_stats(inputs, targets, rows - n_val)
         shuffle_block = self.shuffle_block
         if shuffle_block is None and hasattr(inputs, "block_rows"):  # rows read from a file: shuffle by blocks
             shuffle_block = int(inputs.block_rows)
@@ -384,7 +452,7 @@ class NeuralProcessor(Processor):
                 callbacks.append(keras.callbacks.EarlyStopping(
                     monitor="val_loss" if n_val else "loss", patience=self.patience, restore_best_weights=True))
             if not is_quiet():
-                callbacks.append(_progress_callback(keras, self.name, self.epochs))
+                callbacks.append(_progress_callback(keras, f"{self.name} seed {self.seed}", self.epochs))
             start = time.perf_counter()
             history = self.model.fit(train, validation_data=val, epochs=self.epochs, verbose=0,
                                      callbacks=callbacks, shuffle=False)
@@ -454,20 +522,67 @@ class NeuralProcessor(Processor):
                 steps, features = int(layer.input.shape[1]), int(layer.input.shape[2])
                 units = int(layer.units)
                 macs += steps * (4 * units * (features + units) + 3 * units)
+            elif kind == "SimpleRNN":
+                steps, features = int(layer.input.shape[1]), int(layer.input.shape[2])
+                macs += steps * int(layer.units) * (features + int(layer.units))
         if self.standardize:
-            macs += int(self.window or 0) + int(self.n_outputs or 0)
+            macs += int(self.input_window or 0) + int(self.n_outputs or 0)
         return float(macs)
 
     def extra_description(self) -> dict[str, Any]:
         """Training record: epochs run, best epoch, final and per-epoch losses, time, backend, device."""
         return dict(self._training)
 
+    # -- deployment ---------------------------------------------------------------------------
+    def export(self, path: str | os.PathLike[str], format: str = "litert", *, quantize: str | None = None,
+               representative: Any = None) -> Path:
+        """Write the fitted network as a LiteRT or ONNX file with its standardisation folded in.
+
+        The exported graph takes raw windows ``(batch, window)`` and returns ``(batch, outputs)`` in the
+        targets' units (float32), as :meth:`predict` does; LiteRT files have a batch of one row.
+        See :mod:`sigbench.plugins.neural._export` for the conversion and :meth:`Processor.export` for the
+        parameters.
+
+        Raises
+        ------
+        ValidationError
+            Unknown ``format`` or ``quantize``; int8 without ``representative`` rows.
+        ProcessorError
+            Not fitted, an exporter missing (``pip install 'sigbench[export]'``), or the conversion failed.
+        WriteError
+            The file cannot be written.
+        """
+        from sigbench.plugins.neural._export import export_model
+
+        return export_model(self, path, format, quantize=quantize, representative=representative)
+
+    def single_row_function(self, *, jit_compile: bool = True) -> Callable[[np.ndarray], np.ndarray]:
+        """A compiled call on one raw window ``(window,)`` → ``(outputs,)`` (the streaming-latency path).
+
+        See :func:`sigbench.plugins.neural._export.single_row_function`.
+        """
+        from sigbench.plugins.neural._export import single_row_function
+
+        self._require_fitted("single_row_function")
+        return single_row_function(self, jit_compile=jit_compile)
+
+    def activation_values(self) -> int:
+        """Values of every layer's output for one input row (batch 1): the activation memory of streaming
+        inference at one value per element, an upper bound on what must be live at once."""
+        self._require_fitted("activation_values")
+        total = 0
+        for layer in self.model.layers:
+            if type(layer).__name__ == "InputLayer":
+                continue
+            total += int(np.prod([int(d) for d in layer.output.shape[1:]], dtype=np.int64))
+        return total
+
     def _save_extra(self, path: Path) -> None:
         record = {
             "format": _RECORD_FORMAT,
             "format_version": 1,
             "name": self.name,
-            "window": self.window,
+            "window": self.input_window,
             "n_outputs": self.n_outputs,
             "layers": self._architecture(),
             "training": self._training,
@@ -484,10 +599,10 @@ class NeuralProcessor(Processor):
             raise FileFormatError(f"corrupt {ARCHITECTURE_FILE} in {path}: {exc}") from None
         if not isinstance(record, dict) or record.get("format") != _RECORD_FORMAT or record.get("format_version") != 1:
             raise FileFormatError(f"unsupported architecture record in {path}")
-        if record.get("name") != self.name or record.get("window") != self.window \
+        if record.get("name") != self.name or record.get("window") != self.input_window \
                 or record.get("n_outputs") != self.n_outputs:
             raise FileFormatError(f"architecture record in {path} does not match processor.json")
-        window, n_outputs = int(self.window or 0), int(self.n_outputs or 0)
+        window, n_outputs = int(self.input_window or 0), int(self.n_outputs or 0)
         self._check_window(window)
         self.model = self._build_model(window, n_outputs)
         if record.get("layers") != self._architecture():

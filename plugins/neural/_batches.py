@@ -187,20 +187,21 @@ def _sample_moments(inputs: Any, idx: np.ndarray) -> tuple[float, float]:
     return moments.mean, math.sqrt(moments.m2 / moments.count)
 
 
-def _column_moments(targets: Any, outputs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-output mean and standard deviation of ``targets``, in two passes over blocks of rows.
+def _column_moments(targets: Any, outputs: int, rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output mean and standard deviation of the first ``rows`` rows of ``targets`` (all by default), in
+    two passes over blocks of rows.
 
     The same blocks whether ``targets`` is an array or rows read from a file, so both give the same
     numbers bit for bit; memory is one block.
     """
-    rows = int(targets.shape[0])
+    rows = int(targets.shape[0]) if rows is None else rows
     step = _MOMENT_BLOCK
     total = np.zeros(outputs)
     for lo in range(0, rows, step):
-        total += np.asarray(targets[lo:lo + step], dtype=np.float64).reshape(-1, outputs).sum(axis=0)
+        total += np.asarray(targets[lo:min(lo + step, rows)], dtype=np.float64).reshape(-1, outputs).sum(axis=0)
     mean = total / rows
     sq = np.zeros(outputs)
     for lo in range(0, rows, step):
-        block = np.asarray(targets[lo:lo + step], dtype=np.float64).reshape(-1, outputs) - mean
+        block = np.asarray(targets[lo:min(lo + step, rows)], dtype=np.float64).reshape(-1, outputs) - mean
         sq += np.square(block).sum(axis=0)
     return mean, np.sqrt(sq / rows)

@@ -113,7 +113,7 @@ class CNN(NeuralProcessor):
                  pool_size: int = 2, conv_activation: str = "relu", dense_units: Sequence[int] = (32,),
                  activation: str = "relu", *,
                  window: int | None = None, seed: int = 0, epochs: int = 50, batch_size: int = 32,
-                 learning_rate: float = 1e-3, validation_fraction: float = 0.2, patience: int | None = 10,
+                 learning_rate: float = 1e-3, validation_fraction: float | None = None, patience: int | None = 10,
                  standardize: bool = True, steps_per_execution: int = 16,
                  shuffle_block: int | None = None) -> None:
         self.kernel_sizes = positive_int_tuple("kernel_sizes", kernel_sizes)

@@ -96,7 +96,7 @@ class CNNLSTM(NeuralProcessor):
                  conv_activation: str = "relu", units: Sequence[int] = (32,), dense_units: Sequence[int] = (),
                  activation: str = "relu", *,
                  window: int | None = None, seed: int = 0, epochs: int = 30, batch_size: int = 128,
-                 learning_rate: float = 5e-3, validation_fraction: float = 0.2, patience: int | None = 6,
+                 learning_rate: float = 5e-3, validation_fraction: float | None = None, patience: int | None = 6,
                  standardize: bool = True, steps_per_execution: int = 16,
                  shuffle_block: int | None = None) -> None:
         self.filters = positive_int("filters", filters)

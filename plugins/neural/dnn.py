@@ -1,4 +1,4 @@
-r"""``dnn``: a fully connected network on the raw window (the founding article's DNN).
+r"""``dnn``: a fully connected network on the raw window (the article's own DNN: ``preset="article"``).
 
 .. code-block:: text
 
@@ -55,7 +55,8 @@ class DNN(NeuralProcessor):
         Rows per gradient step.
     learning_rate : float, default 2e-3
         Adam step size.
-    validation_fraction : float, default 0.2
+    validation_fraction : float, optional
+        Default: the run's validation segment (its share of the fit rows), 0.2 outside a run.
         Chronologically last fraction of the training rows held out for validation/early stopping.
     patience : int or None, default 10
         Epochs without a better validation loss before stopping (best weights restored); None: never.
@@ -67,6 +68,11 @@ class DNN(NeuralProcessor):
         Shuffle the training rows by blocks of this many rows each epoch (block order and rows inside a
         block); None: one global permutation for arrays, the rows' ``block_rows`` for
         :class:`~sigbench.FileWindows`.
+    preset : {"article", "dft"}, optional
+        A named configuration (:attr:`presets`) for the arguments not given: ``"article"`` the founding
+        article's prediction DNN (``units=(32, 8)``, relu, 100 epochs, batch 32, Adam 1e-3, no early
+        stopping); ``"dft"`` its DFT network (one linear hidden layer of 128, ``activation="linear"``,
+        otherwise as ``"article"``). Arguments given explicitly win.
 
     Input shape
     -----------
@@ -89,13 +95,21 @@ class DNN(NeuralProcessor):
     """
 
     name: ClassVar[str] = "dnn"
+    presets: ClassVar[dict[str, dict[str, Any]]] = {
+        # the founding article's prediction network: Dense 32-8-1 relu, Adam, 100 epochs, Keras's batch 32
+        "article": {"units": (32, 8), "activation": "relu", "epochs": 100, "batch_size": 32,
+                    "learning_rate": 1e-3, "patience": None},
+        # the article's DFT network: linear layers only (the DFT is linear), wide enough for every output
+        "dft": {"units": (128,), "activation": "linear", "epochs": 100, "batch_size": 32,
+                "learning_rate": 1e-3, "patience": None},
+    }
 
     def __init__(self, units: Sequence[int] = (64, 32, 8), activation: str = "sigmoid", *,
                  window: int | None = None, seed: int = 0,
                  epochs: int = 50, batch_size: int = 64, learning_rate: float = 2e-3,
-                 validation_fraction: float = 0.2, patience: int | None = 10, standardize: bool = True,
+                 validation_fraction: float | None = None, patience: int | None = 10, standardize: bool = True,
                  steps_per_execution: int = 16,
-                 shuffle_block: int | None = None) -> None:
+                 shuffle_block: int | None = None, preset: str | None = None) -> None:
         self.units = positive_int_tuple("units", units, allow_empty=True)
         self.activation = _activation("activation", activation)
         common = _common_params(
@@ -103,7 +117,8 @@ class DNN(NeuralProcessor):
             validation_fraction=validation_fraction, patience=patience, standardize=standardize,
             steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
-        super().__init__(units=as_given(units, self.units), activation=self.activation, **common)
+        self.preset = preset
+        super().__init__(units=as_given(units, self.units), activation=self.activation, **common, preset=preset)
 
     def _body(self, keras: Any, x: Any, window: int) -> Any:
         for i, width in enumerate(self.units):

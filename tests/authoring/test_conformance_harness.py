@@ -303,7 +303,7 @@ def test_cli_validate_one_builtin_and_a_failing_plugin(host):
         host.unregister("harness-plugin")
 
     res = runner.invoke(app, ["plugins", "validate", "no-such-thing"])
-    assert res.exit_code == 1 and "no processor, source, metric or plugin named 'no-such-thing'" in res.output
+    assert res.exit_code == 2 and "no processor, source, metric or plugin named 'no-such-thing'" in res.output
 
 
 def test_cli_new_creates_and_refuses_to_overwrite(tmp_path: Path):

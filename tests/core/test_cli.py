@@ -164,9 +164,9 @@ def test_exit_usage_for_bad_param_syntax(tmp_path: Path) -> None:
     assert not (tmp_path / "x.h5").exists()
 
 
-def test_unknown_source_exit_1_names_alternatives(tmp_path: Path) -> None:
+def test_unknown_source_exit_2_names_alternatives(tmp_path: Path) -> None:
     res = invoke(["generate", "nosuch", "-o", str(tmp_path / "x.h5")])
-    assert res.returncode == ExitCode.ERROR
+    assert res.returncode == ExitCode.USAGE
     assert "unknown source 'nosuch'" in _one_line_error(res.stderr)
     assert not (tmp_path / "x.h5").exists()
 

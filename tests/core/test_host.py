@@ -12,7 +12,7 @@ import numpy as np
 import pluggy
 import pytest
 
-from sigbench import PluginError, Processor, UnknownNameError, hookimpl
+from sigbench import PluginError, Processor, hookimpl
 from sigbench.host import DEFAULT_PLUGINS, Host
 
 
@@ -113,7 +113,9 @@ def test_asking_for_a_broken_plugins_name_names_the_package(fake_entry_points) -
     host = fake_entry_points(FakeEntryPoint("bad", "bad_mod", _raise_import, FakeDist("bad-dist")))
     with pytest.raises(PluginError, match=r"bad \(bad-dist\) failed to load"):
         host.registry.get("processors", "bad")
-    with pytest.raises(UnknownNameError, match="unknown processor 'nope'"):
+    # any name it might have provided: the broken plugin is named as the likely cause (issue 14)
+    with pytest.raises(PluginError, match=r"'nope' is not available; plugins that failed to load might provide it: "
+                                          r"bad \(bad-dist\): ImportError"):
         host.registry.get("processors", "nope")
 
 
@@ -163,6 +165,25 @@ def test_load_plugins_is_idempotent(fake_entry_points) -> None:
     host = fake_entry_points(FakeEntryPoint("one", "m", lambda: count.append(1) or _proc_plugin("x")))
     host.load_plugins()
     host.load_plugins()
+    assert count == [1]
+
+
+def test_entry_points_loaded_first_still_clash_after_the_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI loads entry points alone (for ``register_commands``) before any built-in: a third party that
+    takes a built-in's name is still reported after the built-in, each plugin is imported once, and the
+    built-in modules are not imported until the registry is asked for."""
+    count: list[int] = []
+    ep = FakeEntryPoint("ep-naive", "m", lambda: count.append(1) or _proc_plugin("naive"), FakeDist("ep-dist"))
+    monkeypatch.setattr("sigbench.host.metadata.entry_points", lambda **kw: [ep])
+    host = Host(load_entrypoints=True, builtins=("sigbench.plugins.dsp.naive", "sigbench.plugins.dsp.lms"))
+    host.load_entry_points()
+    assert host.pm.has_plugin("ep-naive") and not host.pm.has_plugin("sigbench.plugins.dsp.naive")
+    with pytest.raises(PluginError, match=r"'naive' is registered by both sigbench\.plugins\.dsp\.naive "
+                                          r"\(sigbench\) and ep-naive \(ep-dist\)"):
+        host.registry.get("processors", "naive")
+    assert host.registry.get("processors", "lms").origin == "sigbench.plugins.dsp.lms"
+    host.load_plugins()
+    host.load_entry_points()
     assert count == [1]
 
 

@@ -98,6 +98,54 @@ def test_identifies_known_system(name):
     np.testing.assert_allclose(f.weights[0, :-SYSTEM.size], 0.0, atol=1e-3)
 
 
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("numtaps", [7, 21, 64])
+def test_vectorised_kernels_tails_layouts_and_chunks(name, numtaps):
+    """The SIMD kernels (issue 19) for tap counts with a tail past the SIMD lanes (7, 21) and without
+    (64): padasip parity to 1e-12; the same bits whether the rows are a sliding-window view, a C array or
+    a Fortran array (the copying path); the same bits in chunks as in one pass; multi-output rows equal
+    separate filters bit for bit."""
+    ours_cls, ours_kw, theirs_cls, theirs_kw = CASES[name]
+    X, d = system_data(9, n=1500, numtaps=numtaps)
+    y_ref, _, _ = theirs_cls(numtaps, w="zeros", **theirs_kw).run(d, np.array(X))
+    fits = {}
+    for layout, rows in (("view", X), ("C", np.ascontiguousarray(X)), ("F", np.asfortranarray(X))):
+        f = ours_cls(numtaps=numtaps, **ours_kw).fit(rows[:1], d[:1])
+        fits[layout] = (f.predict_online(rows[1:], d[1:]), f.weights.copy())
+    y, w = fits["view"]
+    assert rel(y, y_ref[1:]) < 1e-12
+    for layout in ("C", "F"):
+        np.testing.assert_array_equal(fits[layout][0], y)
+        np.testing.assert_array_equal(fits[layout][1], w)
+    chunked = ours_cls(numtaps=numtaps, **ours_kw).fit(X[:1], d[:1])
+    parts = [chunked.predict_online(X[a:b], d[a:b]) for a, b in itertools.pairwise([1, 2, 333, 1000, 1500])]
+    np.testing.assert_array_equal(np.concatenate(parts), y)
+    np.testing.assert_array_equal(chunked.weights, w)
+    d2 = np.stack([d, 0.5 - d], axis=1)
+    both = ours_cls(numtaps=numtaps, **ours_kw).fit(X, d2)
+    for o in range(2):
+        alone = ours_cls(numtaps=numtaps, **ours_kw).fit(X, d2[:, o])
+        np.testing.assert_array_equal(both.weights[o], alone.weights[0])
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_kernel_stops_at_the_first_diverging_row_of_any_output(name):
+    """The kernels run the outputs one after the other: the row returned is still the first one at which
+    any output's error exceeds the limit, and every output has its prediction up to that row."""
+    from sigbench.plugins.dsp._adaptive import kernel
+
+    X, d = system_data(10, n=200)
+    targets = np.stack([d, d], axis=1)
+    targets[120, 0] = 1e6  # output 0 breaks later than output 1
+    targets[70, 1] = 1e6
+    w = np.zeros((2, 8))
+    extra = (np.eye(8) / 0.1,) if name == "rls" else ()
+    consts = {"lms": (0.01,), "nlms": (0.5, 1e-3), "rls": (0.98,)}[name]
+    y = np.full(targets.shape, np.nan)
+    assert kernel(name)(X, targets, w, *extra, *consts, 100.0, y) == 70
+    assert np.isfinite(y[:71]).all()
+
+
 def test_lms_converges_to_wiener_solution():
     # coloured stationary input, noisy target: LMS with a small mu hovers around the Wiener weights
     rng = np.random.default_rng(6)
@@ -131,11 +179,11 @@ def test_numtaps_none_uses_whole_window_and_newest_columns():
 
 def test_lms_divergence_raises_with_sample_and_stable_range():
     X, d = system_data(9, n=2000)
-    lms = LMS(numtaps=8, mu=1.0)  # 2/(8·E[x²]) ≈ 0.25: mu=1 is far outside the stable range
-    with pytest.raises(DivergedError, match=r"diverged at sample \d+.*0 < mu < 2/\(numtaps·E\[x²\]\) = ") as info:
+    lms = LMS(numtaps=8, mu=1.0)  # 2/(3·8·E[x²]) ≈ 0.083: mu=1 is far outside the stable range
+    with pytest.raises(DivergedError, match=r"diverged at sample \d+.*0 < mu < 2/\(3·numtaps·E\[x²\]\) = ") as info:
         lms.fit(X, d)
-    bound = float(str(info.value).split("= ")[-1].split(" ")[0])
-    assert bound == pytest.approx(2 / (8 * np.mean(np.asarray(X)[:, -1] ** 2)), rel=1e-3)
+    bound = float(str(info.value).split("E[x²]) = ")[-1].split(" ")[0])
+    assert bound == pytest.approx(2 / (3 * 8 * np.mean(np.asarray(X)[:, -1] ** 2)), rel=1e-3)
     assert info.value.sample is not None and 0 < info.value.sample < 2000
     assert not lms.fitted
 

@@ -20,18 +20,43 @@ def noisy_system(seed: int, n: int = 3000, window: int = 10):
 
 def test_equals_numpy_lstsq():
     X, d, _ = noisy_system(0)
-    w = Wiener().fit(X, d)
+    w = Wiener(intercept=False).fit(X, d)
     expected, *_ = np.linalg.lstsq(np.asarray(X), d, rcond=None)
     np.testing.assert_allclose(w.weights[:, 0], expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(w.predict(X), np.asarray(X) @ expected, rtol=1e-9, atol=1e-12)
+
+
+def test_the_default_is_the_affine_least_squares_fir():
+    X, d, _ = noisy_system(0)
+    d = d + 7.5  # a mean the FIR alone cannot produce
+    w = Wiener().fit(X, d)
+    A = np.hstack([np.asarray(X), np.ones((X.shape[0], 1))])
+    expected, *_ = np.linalg.lstsq(A, d, rcond=None)
+    np.testing.assert_allclose(w.weights[:, 0], expected[:-1], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.bias, [expected[-1]], rtol=1e-10)
+    np.testing.assert_allclose(w.predict(X), A @ expected, rtol=1e-9, atol=1e-12)
+    # the intercept is what a purely linear filter misses: its error is larger by about the mean's square
+    linear = Wiener(intercept=False).fit(X, d)
+    assert np.mean((linear.predict(X) - d) ** 2) > np.mean((w.predict(X) - d) ** 2)
+
+
+def test_toeplitz_with_intercept_is_close_to_the_affine_lstsq():
+    X, d, _ = noisy_system(8, n=20_000)
+    X = X + 3.0
+    ls = Wiener(method="lstsq").fit(X, d)
+    tp = Wiener(method="toeplitz").fit(X, d)
+    np.testing.assert_allclose(tp.weights, ls.weights, atol=5e-3)
+    np.testing.assert_allclose(tp.bias, ls.bias, atol=5e-2)
 
 
 def test_equals_lstsq_across_several_blocks(monkeypatch):
     # force the block QR through many blocks (with a ragged last one)
     monkeypatch.setattr("sigbench.plugins.dsp.wiener.CHUNK_ROWS", 97)
     X, d, _ = noisy_system(1, n=1000)
-    expected, *_ = np.linalg.lstsq(np.asarray(X[:, -4:]), d, rcond=None)
-    np.testing.assert_allclose(Wiener(numtaps=4).fit(X, d).weights[:, 0], expected, rtol=1e-10)
+    A = np.hstack([np.asarray(X[:, -4:]), np.ones((X.shape[0], 1))])
+    expected, *_ = np.linalg.lstsq(A, d, rcond=None)
+    w = Wiener(numtaps=4).fit(X, d)
+    np.testing.assert_allclose(np.r_[w.weights[:, 0], w.bias], expected, rtol=1e-10, atol=1e-12)
 
 
 def test_identifies_known_fir_exactly_without_noise():
@@ -52,8 +77,8 @@ def test_numtaps_uses_newest_columns():
 
 def test_toeplitz_close_to_lstsq_and_exact_formula():
     X, d, _ = noisy_system(4, n=20_000)
-    ls = Wiener(method="lstsq").fit(X, d)
-    tp = Wiener(method="toeplitz").fit(X, d)
+    ls = Wiener(method="lstsq", intercept=False).fit(X, d)
+    tp = Wiener(method="toeplitz", intercept=False).fit(X, d)
     np.testing.assert_allclose(tp.weights, ls.weights, atol=2e-3)
     # the Toeplitz solution solves the autocorrelation-method normal equations exactly
     x = np.concatenate([np.asarray(X[0]), np.asarray(X[1:, -1])])
@@ -68,9 +93,9 @@ def test_loading_is_ridge_regression():
     A = np.asarray(X)
     beta = 0.5
     expected = np.linalg.solve(A.T @ A / A.shape[0] + beta * np.eye(A.shape[1]), A.T @ d / A.shape[0])
-    np.testing.assert_allclose(Wiener(loading=beta).fit(X, d).weights[:, 0], expected, rtol=1e-9)
+    np.testing.assert_allclose(Wiener(loading=beta, intercept=False).fit(X, d).weights[:, 0], expected, rtol=1e-9)
     # loading shrinks the weights
-    assert np.linalg.norm(expected) < np.linalg.norm(Wiener().fit(X, d).weights)
+    assert np.linalg.norm(expected) < np.linalg.norm(Wiener(intercept=False).fit(X, d).weights)
 
 
 def test_solves_spectrum_task_exactly():

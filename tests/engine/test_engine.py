@@ -134,12 +134,39 @@ def test_metrics_match_hand_computation(rng):
     assert METRICS["mse"][0](y, p, ctx) == pytest.approx(np.mean(e**2))
     assert METRICS["rmse"][0](y, p, ctx) == pytest.approx(np.sqrt(np.mean(e**2)))
     assert METRICS["mae"][0](y, p, ctx) == pytest.approx(np.mean(np.abs(e)))
-    assert METRICS["snr_db"][0](y, p, ctx) == pytest.approx(10 * np.log10(np.sum(y**2) / np.sum(e**2)))
+    # the mean is not signal: power about the training mean (given) or the targets' own mean
+    assert METRICS["snr_db"][0](y, p, ctx) == pytest.approx(10 * np.log10(np.sum((y - y.mean()) ** 2) / np.sum(e**2)))
+    ctx_mean = {**ctx, "target_mean": [0.25]}
+    assert METRICS["snr_db"][0](y, p, ctx_mean) == pytest.approx(10 * np.log10(np.sum((y - 0.25) ** 2) / np.sum(e**2)))
     assert METRICS["nmse_db"][0](y, p, ctx) == pytest.approx(10 * np.log10(np.sum(e**2) / np.sum((y - y.mean()) ** 2)))
     assert METRICS["excess_db"][0](y, p, ctx) == pytest.approx(10 * np.log10(np.mean(e**2) / 0.005))
-    gain = 10 * np.log10(np.sum(y**2) / np.sum(e**2)) - 10 * np.log10(np.sum(y**2) / (500 * 0.09))
+    power = np.sum((y - y.mean()) ** 2)
+    gain = 10 * np.log10(power / np.sum(e**2)) - 10 * np.log10(power / (500 * 0.09))
     assert METRICS["snr_gain_db"][0](y, p, ctx) == pytest.approx(gain)
     assert METRICS["snr_db"][0](y, y, ctx) == math.inf  # exact: +inf, never NaN
+
+
+def test_snr_db_is_invariant_to_a_constant_added_to_signal_and_prediction(rng):
+    y = rng.normal(size=400)
+    p = y + rng.normal(scale=0.2, size=400)
+    for offset in (0.0, 10.0, -1e4):
+        ctx = {"target_mean": [float(np.mean(y[:100])) + offset]}
+        assert METRICS["snr_db"][0](y + offset, p + offset, ctx) == pytest.approx(
+            METRICS["snr_db"][0](y, p, {"target_mean": [float(np.mean(y[:100]))]}), rel=1e-9)
+
+
+def test_snr_db_of_an_ar_process_with_a_large_mean_reads_its_variance(host):
+    # the issue's example: AR(1) with mean 10 — the naive predictor's error power equals the signal's variance
+    # up to the AR coefficient, so its snr_db is a few dB, never ~19 dB
+    rng = np.random.default_rng(3)
+    x = np.zeros(6000)
+    for k in range(1, x.size):
+        x[k] = 0.5 * x[k - 1] + rng.normal()
+    sig = sb.Signal(x + 10.0, sample_rate_hz=1.0)
+    res = sb.compare(sig, methods=["naive"], reference="", window=4)
+    assert res.row("naive").metrics["snr_db"] == pytest.approx(0.0, abs=1.0)  # 10·log10(σ²/2σ²(1−a)) ≈ 0 dB
+    shifted = sb.compare(sig.with_(data=x + 1000.0), methods=["naive"], reference="", window=4)
+    assert shifted.row("naive").metrics["snr_db"] == pytest.approx(res.row("naive").metrics["snr_db"], abs=1e-6)
 
 
 def test_log_spectral_distance_of_a_scaled_spectrum_is_its_gain(rng):
@@ -150,15 +177,22 @@ def test_log_spectral_distance_of_a_scaled_spectrum_is_its_gain(rng):
 
 # -- engine ----------------------------------------------------------------------------------------
 def test_compare_founding_shape_and_bound():
-    res = sb.compare(founding(), methods=["wiener", "lms", "naive"], window=32, train_samples=2400)
+    res = sb.compare(founding(), methods=["wiener", "lms", "naive"], window=32, train_samples=2400, mode="offline")
     names = [r.method for r in res.rows]
-    assert names[0] == "wiener" and names[-1] == "naive"
-    w = res.row("wiener")
-    assert w.is_reference and w.metrics["excess_db"] == 0.0
+    assert names[:2] == ["linear oracle", "wiener"] and names[-1] == "naive"
+    w, oracle = res.row("wiener"), res.row("linear oracle")
+    assert w.is_reference and w.metrics["excess_db"] == 0.0 and w.role == "reference"
+    assert oracle.role == "oracle" and oracle.metrics["excess_oracle_db"] == 0.0
+    assert all(r.metrics["excess_oracle_db"] >= 0 for r in res.rows)  # no linear filter beats the oracle
     assert res.bound["mse"] == pytest.approx(w.metrics["mse"])
+    assert res.references["oracle"]["mse"] == pytest.approx(oracle.metrics["mse"])
     assert 14 < w.metrics["snr_db"] < 25
     assert res.row("naive").metrics["snr_db"] < res.row("lms").metrics["snr_db"] < w.metrics["snr_db"] + 0.5
     assert all(r.cost["macs_per_sample"] is not None for r in res.rows)
+    assert {r.method: r.mode for r in res.rows}["lms"] == "frozen"
+    adapting = sb.compare(founding(), methods=["wiener", "lms"], window=32, train_samples=2400)  # the default
+    assert adapting.row("lms").mode == "adapting" and adapting.row("wiener").mode == "frozen"
+    assert "snr_db_steady" in adapting.row("lms").metrics
 
 
 def test_failed_rows_keep_the_others(plugin):
@@ -268,7 +302,7 @@ def test_interrupt_then_resume_recomputes_nothing_finished(plugin, tmp_path):
     assert partial.status == "interrupted" and len(partial.rows) == 3
     fits_before = Noisy.fits
     resumed = sb.sweep("sines", grid, methods=["test-noisy"], n=800, seeds=2, window=16, output=out, resume=True)
-    assert resumed.status == "complete" and len(resumed.rows) == 6
+    assert resumed.status == "complete" and len(resumed.rows) == 8  # wiener, linear oracle, test-noisy, naive
     # test-noisy at snr 0 finished before the interrupt: only the snr 10 point's two seeds ran again
     assert Noisy.fits - fits_before == 2
     fresh = sb.sweep("sines", grid, methods=["test-noisy"], n=800, seeds=2, window=16)
@@ -335,20 +369,22 @@ def test_chain_save_load_round_trip(tmp_path):
 
 
 def test_a_chain_is_never_the_reference():
-    from sigbench.engine import resolve_methods
+    from sigbench.run import resolve_methods
 
     ms = resolve_methods(["wiener:numtaps=16 | lms", "lms"], PredictTask(), "wiener")
-    assert [(m.spec.label, m.is_reference) for m in ms][:2] == [("wiener", True), ("wiener:numtaps=16 | lms", False)]
+    plain = [(m.spec.label, m.is_reference) for m in ms if m.role != "oracle"]
+    assert plain[:2] == [("wiener", True), ("wiener:numtaps=16 | lms", False)]
     ms = resolve_methods(["wiener", "wiener:numtaps=16"], PredictTask(), "wiener")
     assert sum(m.is_reference for m in ms) == 1
 
 
 def test_chain_stages_get_the_task_horizon():
     res = sb.compare(founding(1500), methods=["wiener | linear-extrapolation"], window=16, horizon=5)
-    assert res.row("wiener | linear-extrapolation").describe["stages"][1]["params"]["horizon"] == 5
+    stage = res.row("wiener | linear-extrapolation").describe["stages"][1]
+    assert stage["horizon"] == 5 and stage["params"]["horizon"] is None  # from the run's context, not injected
 
 
 def test_method_option_grid_skips_chains():
     res = sb.sweep("sines", {"lms.mu": [0.001, 0.01]}, methods=["lms:numtaps=16 | wiener", "lms"], n=1500,
                    window=16, seeds=1)
-    assert all(r.status == "ok" for r in res.rows) and len(res.rows) == 8
+    assert all(r.status == "ok" for r in res.rows) and len(res.rows) == 10  # 2 points × (wiener, oracle, 2, naive)

@@ -166,7 +166,7 @@ def test_a_worker_killed_mid_sweep_is_retried_and_the_sweep_completes(exec_plugi
                    window=16, workers=2)
     assert marker.exists()  # a worker really died
     assert all(r.status == "ok" for r in res.rows), [(r.method, r.error) for r in res.rows]
-    assert len(res.rows) == 6
+    assert len(res.rows) == 8  # 2 points × (wiener, linear oracle, the method, naive)
 
 
 def test_a_dask_worker_killed_mid_sweep_is_retried(exec_plugin, tmp_path):
@@ -180,7 +180,7 @@ def test_a_dask_worker_killed_mid_sweep_is_retried(exec_plugin, tmp_path):
 
 def test_dask_timeout_fails_the_hanging_method_only(exec_plugin, signal_file, monkeypatch):
     pytest.importorskip("dask.distributed")
-    import sigbench.runner as runner
+    import sigbench.run.loop as runner
 
     serial = sb.compare(signal_file, methods=["wiener", "lms"], window=16)
     yielded = []
@@ -223,7 +223,7 @@ def test_cell_progress_counts_done_running_and_failed():
 
 
 def test_executors_report_their_slots(host):
-    from sigbench.executors import InlineExecutor, PoolExecutor
+    from sigbench.run.executors import InlineExecutor, PoolExecutor
 
     assert InlineExecutor({}).slots == 1
     assert PoolExecutor(3).slots == 3

@@ -32,7 +32,8 @@ def _scores(results: sb.Results) -> dict[str, float]:
     return {r.method: r.metrics["mse"] for r in results.rows}
 
 
-def test_founding_example_runs_reduced_and_round_trips(tmp_path: Path) -> None:
+def test_founding_example_runs_reduced_and_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # [output] paths are relative to the current folder
     first = tmp_path / "first.h5"
     args = ["pipeline", "run", str(EXAMPLES / "founding.toml"), "-o", str(first), "--report", str(tmp_path / "r.md")]
     for item in FOUNDING_CI:
@@ -40,8 +41,8 @@ def test_founding_example_runs_reduced_and_round_trips(tmp_path: Path) -> None:
     code, _, err = _cli(args)
     assert code == 0, err
     res = load_results(first)
-    assert {r.method for r in res.rows} == {"wiener", "lms", "fir-bank:mode=features,numtaps=31,bands=16", "naive",
-                                            "dnn:epochs=1",
+    assert {r.method for r in res.rows} == {"wiener", "linear oracle", "lms", "naive", "dnn:epochs=1",
+                                            "fir-bank:mode=features,numtaps=31,bands=16",
                                             "fir-bank:mode=features,numtaps=31,bands=16 | dnn:epochs=1", "wiener | lms"}
     assert all(r.status == "ok" for r in res.rows), [(r.method, r.error) for r in res.rows]
     assert res.row("wiener | lms").is_chain and res.row("wiener").is_reference
@@ -66,15 +67,17 @@ def test_founding_example_runs_reduced_and_round_trips(tmp_path: Path) -> None:
     assert doc["config"]["pipeline"]["text"] == text
 
 
-def test_noise_robustness_example_sweeps_snr(tmp_path: Path) -> None:
+def test_noise_robustness_example_sweeps_snr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     p = load_pipeline(EXAMPLES / "noise-robustness.toml",
                       ["signal.n=1500", "protocol.train_samples=1200", "protocol.seeds=1", "sweep.snr_db=[0.0, 20.0]",
                        'methods=["wiener", "lms", "wiener | lms"]'])
-    assert p.results == EXAMPLES / "noise-robustness.h5"  # relative to the pipeline file
+    assert p.results == tmp_path / "noise-robustness.h5"  # relative to the current folder, not the TOML's
     res = run_pipeline(p, output=tmp_path / "sweep.h5", report=tmp_path / "sweep.html")
     assert res.kind == "sweep"
     rows = {(r.method, r.grid["snr_db"]): r for r in res.rows}
-    assert set(rows) == {(m, s) for m in ("wiener", "lms", "wiener | lms", "naive") for s in (0.0, 20.0)}
+    assert set(rows) == {(m, s) for m in ("wiener", "linear oracle", "lms", "wiener | lms", "naive")
+                         for s in (0.0, 20.0)}
     # physics, not golden numbers: every method predicts the clean signal better from the cleaner input
     for m in ("wiener", "lms", "wiener | lms"):
         assert rows[(m, 20.0)].metrics["mse"] < rows[(m, 0.0)].metrics["mse"], m

@@ -55,7 +55,7 @@ CASES = [
     ("seeds = 1", 'mode = "online"',
      "study.toml:20: expected mode to be offline or prequential; received: mode='online'"),
     # an unknown source names the known ones
-    ('source = "sines"', 'source = "sinez"', "study.toml:9: unknown source 'sinez'; known:"),
+    ('source = "sines"', 'source = "sinez"', "study.toml:9: unknown source 'sinez'; did you mean 'sines'? known:"),
     # an unknown source parameter names the allowed ones
     ("params = { snr_db = 10.0 }", "params = { snr = 10.0 }",
      "study.toml:12: unknown parameter of source 'sines' 'snr'; expected one of:"),
@@ -65,11 +65,12 @@ CASES = [
     # source and file together
     ("n = 1500", 'file = "x.h5"', "study.toml:8: expected exactly one of source or file in [signal]"),
     # an unknown task
-    ('name = "predict"', 'name = "predikt"', "study.toml:15: unknown task 'predikt'; known:"),
+    ('name = "predict"', 'name = "predikt"', "study.toml:15: unknown task 'predikt'; did you mean 'predict'? known:"),
     # a window below 1
     ("window = 16", "window = 0", "study.toml:16: expected task.window to be an integer >= 1; received: window=0"),
     # an unknown method: the line of the array element, not of the array
-    ('    "lms:mu=0.01",', '    "lmz",', "study.toml:4: method 'lmz': unknown processor 'lmz'; known:"),
+    ('    "lms:mu=0.01",', '    "lmz",',
+     "study.toml:4: method 'lmz': unknown processor 'lmz'; did you mean 'lms'? known:"),
     # a bad option value of a method
     ('    "lms:mu=0.01",', '    "lms:mu=abc",',
      "study.toml:4: method 'lms:mu=abc': expected mu to be a number; received: mu='abc'"),
@@ -81,7 +82,7 @@ CASES = [
     # the same method twice
     ('    "wiener | lms",', '    "lms:mu=0.01",', "study.toml:2: expected each method once; received:"),
     # an unknown reference method, at the reference key
-    ("seeds = 1", 'reference = "wienr"', "study.toml:20: unknown processor 'wienr'; known:"),
+    ("seeds = 1", 'reference = "wienr"', "study.toml:20: unknown processor 'wienr'; did you mean 'wiener'? known:"),
     # an unknown table key in [task]
     ("window = 16", "windw = 16", "study.toml:16: unknown key 'windw' in [task]; expected one of: centered, "
                                   "channel, hop, horizon, name, target, window"),
@@ -188,11 +189,17 @@ report = "r.md"
 """
 
 
-def test_sweep_and_output_parse(tmp_path: Path) -> None:
-    p = parse_pipeline(SWEEP, path=tmp_path / "study.toml")
+def test_sweep_and_output_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18 item 4: [output] paths are relative to the current folder (or output_dir), not the TOML's."""
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    p = parse_pipeline(SWEEP, path=tmp_path / "studies" / "study.toml")
     assert p.grid == {"snr_db": [0.0, 20.0]}
-    assert p.report == tmp_path / "r.md" and p.report_format == "md"  # relative to the file, format by suffix
+    assert p.report == tmp_path / "work" / "r.md" and p.report_format == "md"  # the current folder; md by suffix
     assert p.results is None
+    p = parse_pipeline(SWEEP, path=tmp_path / "studies" / "study.toml", output_dir=tmp_path / "out")
+    assert p.report == tmp_path / "out" / "r.md"
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), SWEEP_CASES)

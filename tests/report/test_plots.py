@@ -85,7 +85,7 @@ def test_leaderboard_bars_intervals_and_bound(results):
     widths = sorted((b.get_y(), b.get_width()) for b in bars)[::-1]
     np.testing.assert_allclose([w for _, w in widths], [r.metrics["snr_db"] for r in ok])
     # the bound is a vertical line at the stored bound value
-    vlines = [ln for ln in ax.get_lines() if "bound" in ln.get_label()]
+    vlines = [ln for ln in ax.get_lines() if "(reference)" in ln.get_label()]
     assert len(vlines) == 1
     assert vlines[0].get_xdata()[0] == pytest.approx(results.bound["snr_db"])
     # the neural row has 2 seeds: an error bar of its 95 % interval
@@ -147,7 +147,8 @@ def test_learning_draws_stored_losses_and_adaptive_error(results):
     np.testing.assert_allclose(train.get_ydata(), [0.5, 0.2])
     np.testing.assert_allclose(val.get_ydata(), [0.4, 0.3])
     assert loss_ax.get_yscale() == "log"
-    lms = next(ln for ln in conv_ax.get_lines() if ln.get_label().startswith("lms (test, running)"))
+    assert conv_ax.get_xlabel() == "test row"  # one x axis per panel
+    lms = next(ln for ln in conv_ax.get_lines() if ln.get_label() == "lms")
     # running error of the stored predictions, in dB relative to the target power
     err = results.predictions[("lms", 0)] - results.test["targets"]
     expected = 10 * np.log10(np.convolve(err**2, np.ones(50) / 50, "valid") / np.mean(results.test["targets"] ** 2))
@@ -160,8 +161,9 @@ def test_learning_uses_a_stored_convergence_record(results):
     row.describe["convergence"] = {"sample": [0, 100, 200], "error_db": [0.0, -10.0, -15.0],
                                    "weights": [[0.0, 0.0], [0.3, -0.1], [0.5, -0.2]]}
     fig = plots.plot_learning(results)
-    assert len(fig.axes) == 3  # the weights trajectory panel appears
-    line = next(ln for ln in fig.axes[1].get_lines() if ln.get_label() == "lms (training)")
+    assert len(fig.axes) == 3  # epochs, training samples, weights: never a test-row curve on a training axis
+    assert [ax.get_xlabel() for ax in fig.axes] == ["epoch", "training sample", "training sample"]
+    line = next(ln for ln in fig.axes[1].get_lines() if ln.get_label() == "lms")
     np.testing.assert_allclose(line.get_ydata(), [0.0, -10.0, -15.0])
     assert len(fig.axes[2].get_lines()) == 2 + 1  # two weights plus the legend handle
 
@@ -211,12 +213,15 @@ def test_response_uses_stored_taps_and_says_what_is_missing(results):
     cnn.describe["kernels"] = [[[1.0, 0.0, -1.0], [1.0, 1.0, 1.0]], [[1.0] * 5]]
     fig = plots.plot_response(results)
     color = plots._colors(results)[NEURAL]
-    kernels = [ln for ln in fig.axes[0].get_lines() if ln.get_color() == color]
-    assert len(kernels) == 3  # 2 filters of branch 0, 1 of branch 1
-    assert kernels[0].get_label() == f"{NEURAL} learned kernels (normalised)"
-    # normalised: each kernel's peak is 0 dB; the all-ones kernel's peak is at DC
-    assert all(np.max(ln.get_ydata()) == pytest.approx(0.0) for ln in kernels)
-    assert kernels[1].get_ydata()[0] == pytest.approx(0.0)
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_color() == color]
+    kernels = [ln for ln in lines if "envelope" not in str(ln.get_label())]
+    envelope = next(ln for ln in lines if "envelope" in str(ln.get_label()))
+    assert len(kernels) == 3 and kernels[0].get_label() == f"{NEURAL}: 3 of 3 learned kernels"
+    # one dB scale for all kernels: relative to the loudest peak (the 5-tap all-ones kernel at DC, 5×),
+    # so the 3-tap all-ones kernel peaks 20·log10(3/5) dB below it; the envelope is their maximum
+    peaks = sorted(float(np.max(ln.get_ydata())) for ln in kernels)
+    assert peaks[-1] == pytest.approx(0.0) and peaks[-2] == pytest.approx(20 * np.log10(3 / 5), abs=1e-6)
+    np.testing.assert_allclose(envelope.get_ydata(), np.max([ln.get_ydata() for ln in kernels], axis=0))
     assert "describe['kernels']" not in _texts(fig)
 
 
@@ -225,12 +230,14 @@ def test_sweep_one_line_per_method_over_the_grid(sweep_run):
     fig = plots.plot_sweep(res)
     ax = fig.axes[0]
     for method in ("wiener", "lms", "naive"):
-        line = next(c for c in ax.containers if c.get_label() == method).lines[0]  # errorbar: data line
+        label = method + (" (repeats the last sample)" if method == "naive" else "")
+        line = next(c for c in ax.containers if c.get_label() == label).lines[0]  # errorbar: data line
         np.testing.assert_allclose(np.asarray(line.get_xdata(), float), [0, 10, 20])
         expected = [r.metrics["snr_db"] for r in sorted((r for r in res.rows if r.method == method),
                                                          key=lambda r: r.grid["snr_db"])]
         np.testing.assert_allclose(np.asarray(line.get_ydata(), float), expected)
-    assert ax.get_xlabel() == "snr_db (dB)"
+    assert ax.get_xlabel() == "grid parameter snr_db (input, dB)"
+    assert ax.get_ylabel() == "SNR dB (snr_db) of the predictions"  # the two axes never say the same
     with pytest.raises(ValidationError, match="grid key"):
         plots.plot_sweep(res, parameter="window")
 
@@ -265,7 +272,8 @@ def test_spectrum_refuses_other_tasks(results):
 
 
 def test_available_figures_by_kind(results, sweep_run, spectrum_run):
-    assert plots.available_figures(results) == ["overlay", "leaderboard", "cost", "errors", "learning", "response"]
+    assert plots.available_figures(results) == ["overlay", "leaderboard", "cost", "errors", "residual", "learning",
+                                                "response"]
     assert plots.available_figures(load_results(sweep_run)) == ["leaderboard", "cost", "learning", "sweep"]
     assert plots.available_figures(load_results(spectrum_run)) == ["leaderboard", "cost", "spectrum"]
 

@@ -78,7 +78,7 @@ def test_html_names_every_method_and_marks_the_failed_one(html_report):
     for row in res.rows:
         assert row.method in body
     failed_rows = [attrs for tag, attrs in page.tags if tag == "tr" and attrs.get("class") == "failed"]
-    assert len(failed_rows) == 1
+    assert len(failed_rows) == 2  # in the leaderboard and in the details table
     assert f"failed: {res.row(FAILED).error}" in body
 
 
@@ -122,7 +122,8 @@ def test_verdict_is_computed_from_the_metrics(results: Results):
     lines = verdicts(results)
     assert len(lines) == 1
     line = lines[0]
-    assert line.startswith(f"{NEURAL}: beats the wiener bound by {NEURAL_GAIN_DB:.2f} ± 0.20 dB")
+    excess = f"{-NEURAL_GAIN_DB:.2f}".replace("-", "−")  # the table's sign convention: negative is better
+    assert line.startswith(f"{NEURAL}: beats the wiener reference (excess {excess} ± 0.20 dB)")
     assert f"at {NEURAL_MACS_RATIO:,.0f}× the MACs per sample and 10× the fit time" in line
     lms_gap = results.row(NEURAL).metrics["snr_db"] - results.row("lms").metrics["snr_db"]
     assert f"beats LMS by {lms_gap:.2f} dB" in line
@@ -133,10 +134,10 @@ def test_verdict_when_the_network_loses(results: Results):
     lms = results.row("lms").metrics["snr_db"]
     row.metrics.update({"excess_db": 4.0, "excess_db_ci": 0.5, "snr_db": lms - 1.0, "snr_db_ci": 0.5})
     line = verdicts(results)[0]
-    assert "does not reach the wiener bound (4.00 ± 0.50 dB short)" in line
+    assert "does not reach the wiener reference (excess +4.00 ± 0.50 dB)" in line
     assert "does not beat LMS (1.00 dB behind)" in line
     row.metrics.update({"excess_db": 0.1, "excess_db_ci": 0.3})
-    assert "ties the wiener bound" in verdicts(results)[0]
+    assert "ties the wiener reference (excess 0.10 ± 0.30 dB" in verdicts(results)[0]
     row.status, row.error = "failed", "ProcessorError: out of memory"
     assert verdicts(results) == [f"{NEURAL}: failed — ProcessorError: out of memory"]
 
@@ -162,7 +163,7 @@ def test_markdown_writes_pngs_beside(results: Results, tmp_path: Path):
         assert (tmp_path / link).read_bytes().startswith(PNG)
     for row in results.rows:
         assert row.method in text
-    assert f"| {FAILED} | dsp | failed: DivergedError" in text
+    assert f"| {FAILED} | failed: DivergedError" in text
     assert not re.search(r"https?://", text)
     # a rewrite replaces the folder as a whole (a stale figure does not survive)
     (folder / "stale.png").write_bytes(PNG)

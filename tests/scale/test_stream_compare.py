@@ -7,9 +7,10 @@ import pytest
 from typer.testing import CliRunner
 
 import sigbench as sb
+from sigbench import stream_compare, stream_run
 from sigbench.cli import ExitCode, app
 from sigbench.results import load_results
-from sigbench.streaming import _Sink, stream_compare, stream_run
+from sigbench.run.cell import PredictionSink
 
 N = 5003
 CHUNK = 997
@@ -92,27 +93,27 @@ def test_a_failing_method_and_one_over_budget_are_failed_rows(sines_file, tmp_pa
     assert rows["fir:numtaps=15"].status == "failed" and "cannot stream its training" in rows["fir:numtaps=15"].error
     assert rows["lms"].status == "ok" and rows["wiener"].status == "ok"
     back = load_results(tmp_path / "o.h5")
-    assert {k[0] for k in back.predictions} == {"lms", "wiener", "naive"}  # no partial predictions kept
+    assert {k[0] for k in back.predictions} == {"lms", "wiener", "linear oracle", "naive"}  # no partial ones
 
 
 def test_interrupt_keeps_the_finished_rows(sines_file, tmp_path, host, monkeypatch):
     calls = {"n": 0}
-    original = _Sink.append
+    original = PredictionSink.append
 
-    def flaky(self, key, values):
+    def flaky(self, values):
         calls["n"] += 1
-        if key == "pred_1_0" and calls["n"] > 1:  # during the second method (lms): wiener is finished
+        if self.key == "pred_2_0" and calls["n"] > 2:  # during lms: wiener and the linear oracle are finished
             raise KeyboardInterrupt
-        original(self, key, values)
+        original(self, values)
 
-    monkeypatch.setattr(_Sink, "append", flaky)
+    monkeypatch.setattr(PredictionSink, "append", flaky)
     target = tmp_path / "o.h5"
     with pytest.raises(KeyboardInterrupt):
         stream_compare(sines_file, "predict", ["lms"], window=16, chunk_samples=300, output=target)
     back = load_results(target)
     assert back.status == "interrupted"
-    assert [r.method for r in back.rows] == ["wiener"]
-    assert set(back.predictions) == {("wiener", 0)}
+    assert {r.method for r in back.rows} == {"wiener", "linear oracle"}
+    assert set(back.predictions) == {("wiener", 0), ("linear oracle", 0)}
 
 
 def test_cli_compare_and_sweep_stream(sines_file, tmp_path, host):
@@ -128,8 +129,7 @@ def test_cli_compare_and_sweep_stream(sines_file, tmp_path, host):
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["sweep", str(sines_file), "--stream", "-g", "window=8,16", "-m", "lms", "--json"])
     assert res.exit_code == 0, res.output
-    for args, message in ((["compare", str(sines_file), "--stream", "--mode", "prequential"], "--mode offline"),
-                          (["sweep", "sines", "--stream", "-g", "snr_db=0,10"], "a signal file")):
+    for args, message in ((["sweep", "sines", "--stream", "-g", "snr_db=0,10"], "a signal file"),):
         res = runner.invoke(app, args)
         assert res.exit_code == ExitCode.USAGE, (args, res.output)
         assert message in res.output, res.output
@@ -151,7 +151,7 @@ def test_parallel_streamed_cells_give_the_serial_rows(sines_file, tmp_path, host
     back, ref = load_results(tmp_path / "p.h5"), load_results(tmp_path / "s.h5")
     assert back.status == "complete"
     # the workers wrote their predictions beside the result file; the client copied them in
-    assert set(back.predictions) == set(ref.predictions) and len(back.predictions) == 4 + 2  # dnn: two seeds
+    assert set(back.predictions) == set(ref.predictions) and len(back.predictions) == 5 + 2  # dnn: two seeds
     for key, pred in ref.predictions.items():
         np.testing.assert_array_equal(back.predictions[key], pred)
     for key in ref.test:
@@ -162,16 +162,16 @@ def test_parallel_streamed_cells_give_the_serial_rows(sines_file, tmp_path, host
 
 # -- checkpoints and resume ----------------------------------------------------------------------------
 def _count_cells(monkeypatch):
-    import sigbench.streaming as st
+    import sigbench.run.cell as cell
 
     calls = []
-    original = st._stream_cell
+    original = cell.run_cell
 
-    def counting(ctx, pt, cls, label, *args, **kwargs):
-        calls.append(label)
-        return original(ctx, pt, cls, label, *args, **kwargs)
+    def counting(*args, **kwargs):
+        calls.append(kwargs["label"])
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(st, "_stream_cell", counting)
+    monkeypatch.setattr(cell, "run_cell", counting)
     return calls
 
 
@@ -179,23 +179,23 @@ def test_crash_leaves_the_last_checkpoint_and_resume_completes(sines_file, tmp_p
     methods = ["lms", "nlms:mu=0.2", "rls"]
     kw = {"window": 16, "chunk_samples": 600}
     full = stream_compare(sines_file, "predict", methods, output=tmp_path / "full.h5", **kw)
-    monkeypatch.setattr("sigbench.streaming._CHECKPOINT_FACTOR", 0.0)  # a checkpoint after every method
+    monkeypatch.setattr("sigbench.run.sinks.CHECKPOINT_FACTOR", 0.0)  # a checkpoint after every method
     target = tmp_path / "o.h5"
-    original = _Sink.append
+    original = PredictionSink.append
 
-    def crash(self, key, values):
-        if key.startswith("pred_3_"):  # rls (after wiener, lms and nlms): a crash, not a Ctrl-C
+    def crash(self, values):
+        if self.key.startswith("pred_4_"):  # rls (after wiener, the oracle, lms and nlms): a crash, not a Ctrl-C
             raise MemoryError("killed")
-        original(self, key, values)
+        original(self, values)
 
-    monkeypatch.setattr(_Sink, "append", crash)
+    monkeypatch.setattr(PredictionSink, "append", crash)
     with pytest.raises(MemoryError):
         stream_compare(sines_file, "predict", methods, output=target, **kw)
     partial = load_results(target)
     assert partial.status == "partial"  # a checkpoint, never a half-written file
-    assert [r.method for r in partial.rows] == ["wiener", "lms", "nlms:mu=0.2"]
-    assert {k[0] for k in partial.predictions} == {"wiener", "lms", "nlms:mu=0.2"}
-    monkeypatch.setattr(_Sink, "append", original)
+    assert [r.method for r in partial.rows] == ["wiener", "linear oracle", "lms", "nlms:mu=0.2"]
+    assert {k[0] for k in partial.predictions} == {"wiener", "linear oracle", "lms", "nlms:mu=0.2"}
+    monkeypatch.setattr(PredictionSink, "append", original)
     calls = _count_cells(monkeypatch)
     resumed = stream_compare(sines_file, "predict", methods, output=target, resume=True, **kw)
     assert calls == ["rls", "naive"]  # only what was missing
@@ -213,24 +213,24 @@ def test_crash_leaves_the_last_checkpoint_and_resume_completes(sines_file, tmp_p
 def test_interrupt_then_resume_a_streamed_sweep(sines_file, tmp_path, host, monkeypatch):
     grid = {"window": [8, 16]}
     full = stream_compare(sines_file, "predict", ["lms"], grid=grid, chunk_samples=700)
-    import sigbench.streaming as st
+    import sigbench.run.cell as cell
 
-    original = st._stream_cell
+    original = cell.run_cell
     seen = []
 
-    def interrupt(ctx, pt, cls, label, *args, **kwargs):
-        seen.append(label)
-        if len(seen) == 5:  # the second grid point's lms
+    def interrupt(*args, **kwargs):
+        seen.append(kwargs["label"])
+        if len(seen) == 7:  # the second grid point's lms (after its wiener and linear oracle)
             raise KeyboardInterrupt
-        return original(ctx, pt, cls, label, *args, **kwargs)
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(st, "_stream_cell", interrupt)
-    monkeypatch.setattr(st, "_CHECKPOINT_FACTOR", 0.0)
+    monkeypatch.setattr(cell, "run_cell", interrupt)
+    monkeypatch.setattr("sigbench.run.sinks.CHECKPOINT_FACTOR", 0.0)
     target = tmp_path / "s.h5"
     with pytest.raises(KeyboardInterrupt):
         stream_compare(sines_file, "predict", ["lms"], grid=grid, chunk_samples=700, output=target)
-    assert load_results(target).status == "interrupted" and len(load_results(target).rows) == 4
-    monkeypatch.setattr(st, "_stream_cell", original)
+    assert load_results(target).status == "interrupted" and len(load_results(target).rows) == 6
+    monkeypatch.setattr(cell, "run_cell", original)
     calls = _count_cells(monkeypatch)
     done = stream_compare(sines_file, "predict", ["lms"], grid=grid, chunk_samples=700, output=target, resume=True)
     assert calls == ["lms", "naive"]
@@ -240,23 +240,23 @@ def test_interrupt_then_resume_a_streamed_sweep(sines_file, tmp_path, host, monk
 
 def test_checkpoints_are_skipped_while_copying_would_cost_more_than_the_work(sines_file, tmp_path, host,
                                                                            monkeypatch):
-    import sigbench.streaming as st
+    import sigbench.run.sinks as sinks
 
     commits = []
-    original = st._Writer.checkpoint
+    original = sinks.ResultWriter.checkpoint
 
     def counting(self, res, *, reopen=True):
         commits.append(self.f is not None)
         return original(self, res, reopen=reopen)
 
-    monkeypatch.setattr(st._Writer, "checkpoint", counting)
-    monkeypatch.setattr(st, "_CHECKPOINT_FACTOR", 1e9)
+    monkeypatch.setattr(sinks.ResultWriter, "checkpoint", counting)
+    monkeypatch.setattr(sinks, "CHECKPOINT_FACTOR", 1e9)
     stream_compare(sines_file, "predict", ["lms", "nlms"], window=16, chunk_samples=CHUNK, output=tmp_path / "a.h5")
     assert commits == [True]  # the final write only
     commits.clear()
-    monkeypatch.setattr(st, "_CHECKPOINT_FACTOR", 0.0)
+    monkeypatch.setattr(sinks, "CHECKPOINT_FACTOR", 0.0)
     stream_compare(sines_file, "predict", ["lms", "nlms"], window=16, chunk_samples=CHUNK, output=tmp_path / "b.h5")
-    assert len(commits) == 5  # after wiener, lms, nlms and naive, and the final write
+    assert len(commits) == 6  # after wiener, the linear oracle, lms, nlms and naive, and the final write
     assert load_results(tmp_path / "b.h5").status == "complete"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -12,9 +13,10 @@ import numpy as np
 import pytest
 
 import sigbench as sb
+from sigbench import stream_generate, stream_run
 from sigbench.errors import SigbenchError, ValidationError
 from sigbench.results import load_results
-from sigbench.streaming import _Sink, stream_generate, stream_run
+from sigbench.run.cell import PredictionSink
 
 N = 6007  # not a multiple of any chunk size used below
 
@@ -93,15 +95,35 @@ def test_loaded_fit_over_budget_is_refused(sines_file, tmp_path, host):
 
 
 def test_chunk_shorter_than_a_row_is_refused(sines_file, host):
-    with pytest.raises(ValidationError, match=r"chunk_samples >= 17 \(one row: window \+ horizon\)"):
+    with pytest.raises(ValidationError, match=r"chunk_samples >= 17 \(one row's span\)"):
         stream_run("lms", sines_file, window=16, chunk_samples=16)
-    with pytest.raises(ValidationError, match=r"chunk_samples >= 16 \(one row: window\)"):
+    with pytest.raises(ValidationError, match=r"chunk_samples >= 16 \(one row's span\)"):
         stream_run("lms", sines_file, task="denoise", window=16, chunk_samples=15)
 
 
-def test_only_predict_and_denoise(sines_file, host):
-    with pytest.raises(ValidationError, match="predict or denoise"):
-        stream_run("wiener", sines_file, task="spectrum", window=16)
+def test_a_task_with_irregular_rows_is_refused(sines_file, host):
+    from sigbench.tasks import PredictTask
+
+    class EveryOtherRow(PredictTask):  # rows that are not one hop apart cannot be cut into blocks
+        name = "every-other-row"
+
+        def _prepare(self, sig, **options):
+            data = super()._prepare(sig, **options)
+            keep = np.arange(0, len(data), 2)
+            return dataclasses.replace(data, inputs=data.inputs[keep], targets=data.targets[keep],
+                                       target_index=data.target_index[keep])
+
+    class Plugin:
+        @sb.hookimpl
+        def register_tasks(self, register):
+            register(EveryOtherRow())
+
+    host.register(Plugin(), name="irregular")
+    try:
+        with pytest.raises(ValidationError, match="regular rows"):
+            stream_run("wiener", sines_file, task="every-other-row", window=16)
+    finally:
+        host.unregister("irregular")
 
 
 def test_multichannel_signal(tmp_path, host):
@@ -141,18 +163,18 @@ def test_interrupted_write_leaves_nothing(sines_file, tmp_path, host, monkeypatc
     target = tmp_path / "out.h5"
     target.write_bytes(b"previous contents")
     calls = {"n": 0}
-    original = _Sink.append
+    original = PredictionSink.append
 
-    def flaky(self, key, values):
+    def flaky(self, values):
         calls["n"] += 1
-        if calls["n"] == 9:
+        if calls["n"] == 3:
             raise KeyboardInterrupt
-        original(self, key, values)
+        original(self, values)
 
-    monkeypatch.setattr(_Sink, "append", flaky)
+    monkeypatch.setattr(PredictionSink, "append", flaky)
     with pytest.raises(KeyboardInterrupt):
         stream_run("lms", sines_file, window=16, chunk_samples=400, output=target)
-    assert calls["n"] == 9
+    assert calls["n"] == 3
     assert target.read_bytes() == b"previous contents"
     assert sorted(os.listdir(tmp_path)) == ["out.h5"]  # no temp file left
 

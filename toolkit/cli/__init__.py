@@ -3,7 +3,9 @@
 Errors are converted at exactly one boundary (:class:`SigbenchGroup.invoke`): a
 :class:`~sigbench.errors.SigbenchError` becomes one line ``Error: …`` on stderr and the exit code of
 :class:`ExitCode`; an unexpected exception becomes one line too, unless ``--debug``/``SIGBENCH_DEBUG=1``
-(or a test) asks for the traceback. Usage errors are typer's (exit 2); Ctrl-C exits 130.
+(or a test) asks for the traceback. Usage errors are typer's (exit 2); Ctrl-C exits 130 with a hint to
+rerun with ``--resume``. The global options (``-q``, ``-v``, ``--debug``) are accepted before or after the
+command (:func:`sigbench.cli._options.add_global_options`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import typer
 from typer.core import TyperGroup
 
 from sigbench._version import __version__
-from sigbench.cli._common import debug_enabled, escape, set_debug
-from sigbench.console import get_console, set_quiet
+from sigbench.cli._common import debug_enabled, escape, interrupt_message, set_debug, set_resumable
+from sigbench.cli._options import GLOBAL_OPTIONS, add_global_options
+from sigbench.console import get_console, set_quiet, set_verbose
 from sigbench.errors import SigbenchError
 
-__all__ = ["ExitCode", "app", "main"]
+__all__ = ["INTERRUPTED_MESSAGE", "ExitCode", "app", "main"]
 
 
 class ExitCode(enum.IntEnum):
@@ -50,8 +53,18 @@ def _error(message: str) -> None:
     get_console().print(f"[bold red]Error:[/] {escape(_one_line(message))}", soft_wrap=True)
 
 
+#: printed on Ctrl-C/SIGTERM (exit 130) by a command that writes an output file
+INTERRUPTED_MESSAGE = interrupt_message(True)
+
+
 class SigbenchGroup(TyperGroup):
-    """Root group: converts exceptions to one-line errors and exit codes."""
+    """Root group: converts exceptions to one-line errors and exit codes; gives every sub-command the
+    global options."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            add_global_options(command)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -66,7 +79,7 @@ class SigbenchGroup(TyperGroup):
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
-            get_console().print("Interrupted.")
+            get_console().print(interrupt_message(), soft_wrap=True)
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         except Exception as exc:
             # Click-style exceptions raised by third-party plugin commands (a real `click` install)
@@ -90,7 +103,6 @@ app = typer.Typer(
     add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
-    help="sigbench: can a neural network replace this DSP algorithm, and at what cost?",
 )
 
 
@@ -104,24 +116,32 @@ def _version(value: bool) -> None:
 def _root(
     version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True,
                                            help="Show the version and exit."),
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=GLOBAL_OPTIONS[0][2]),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help=GLOBAL_OPTIONS[1][2]),
+    debug: bool = typer.Option(False, "--debug", help=GLOBAL_OPTIONS[2][2]),
 ) -> None:
     """sigbench: can a neural network replace this DSP algorithm, and at what cost?
 
     Generate or import signals into HDF5 files, run neural and DSP methods on one fair protocol, and
     compare accuracy and cost. Tables and progress go to stderr; --json output alone to stdout.
+    -q, -v and --debug also work after the command.
+
+    \b
+    Example: sigbench demo --fast
     """
     set_debug(debug)
     set_quiet(quiet)
+    set_verbose(verbose)
+    set_resumable(None)
 
 
 def _compose() -> None:
-    from sigbench.cli import bench, data, export_cmd, pipeline_cmd, plugins_cmd, report
+    from sigbench.cli import bench, data, export_cmd, export_data, pipeline_cmd, plugins_cmd, report
 
     data.register(app)
     bench.register(app)
     report.register(app)
+    export_data.register(app)
     export_cmd.register(app)
     app.add_typer(plugins_cmd.plugins_app, name="plugins")
     app.add_typer(pipeline_cmd.pipeline_app, name="pipeline")
@@ -129,12 +149,16 @@ def _compose() -> None:
 
 
 def _plugin_commands() -> None:
-    """Let plugins add commands (``register_commands``); a failing plugin is recorded, not fatal."""
+    """Let plugins add commands (``register_commands``); a failing plugin is recorded, not fatal.
+
+    Only entry points can add commands (no built-in plugin implements ``register_commands``), so only
+    they are loaded here: building the CLI imports no built-in plugin, and with them no NumPy.
+    """
     from sigbench.host import get_host
 
     host = get_host()
     try:
-        host.load_plugins()
+        host.load_entry_points()
     except Exception as exc:  # a built-in failed to import (a bug), or SIGBENCH_STRICT_PLUGINS re-raised
         if debug_enabled() or host.strict:
             raise
@@ -146,10 +170,10 @@ def _plugin_commands() -> None:
         except Exception as exc:
             if host.strict:
                 raise
-            from sigbench.host import BrokenPlugin, _one_line
+            from sigbench.host import BrokenPlugin, exception_line
 
             package = host.package_of(impl.plugin_name)
-            host.broken.append(BrokenPlugin(impl.plugin_name, package, _one_line(exc), "register_commands"))
+            host.broken.append(BrokenPlugin(impl.plugin_name, package, exception_line(exc), "register_commands"))
 
 
 _compose()

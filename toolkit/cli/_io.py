@@ -54,7 +54,7 @@ def input_path(value: Optional[Path]) -> Optional[Path]:
 
 def input_argument(help: str) -> Any:
     """A ``FILE`` argument that also accepts ``-`` (stdin)."""
-    return typer.Argument(..., callback=input_path, help=f"{help} '-' reads it from stdin.")
+    return typer.Argument(..., callback=input_path, metavar="FILE", help=f"{help} '-' reads it from stdin.")
 
 
 def check_stdout(output: Any, *, json_out: bool = False) -> None:

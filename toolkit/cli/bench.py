@@ -6,15 +6,45 @@ import signal as _signal
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import typer
 
-from sigbench.cli._common import emit_json, escape, fmt, get_console
+from sigbench.cli._common import emit_json, escape, get_console
 from sigbench.cli._io import check_stdout, display, input_argument, is_dash, stdin_file, stdin_source, stdout_file
+from sigbench.cli._options import (
+    BudgetOpt,
+    CenteredOpt,
+    ChannelOpt,
+    HopOpt,
+    HorizonOpt,
+    JsonOpt,
+    MethodOpt,
+    MetricOpt,
+    ModeOpt,
+    ParamOpt,
+    ReferenceOpt,
+    ReportOpt,
+    ResumeOpt,
+    SamplesOpt,
+    SchedulerOpt,
+    SeedOpt,
+    SeedsOpt,
+    SignalOpt,
+    SplitOpt,
+    StreamOpt,
+    TargetOpt,
+    TaskOpt,
+    TimeoutOpt,
+    TrainOpt,
+    WideOpt,
+    WindowOpt,
+    WorkersOpt,
+    deprecated_alias,
+    output_opt,
+)
 from sigbench.console import is_quiet, set_quiet
 from sigbench.errors import ConfigError
 
-__all__ = ["register", "render_leaderboard"]
+__all__ = ["estimate_fit_seconds", "register", "render_leaderboard"]
 
 _FILE = input_argument("sigbench HDF5 signal file.")
 
@@ -37,7 +67,13 @@ def _split(text: str) -> tuple[float, float, float]:
     return parts  # type: ignore[return-value]
 
 
-def _sigterm_as_interrupt() -> None:
+def _sigterm_as_interrupt(output: Any = None) -> None:
+    """SIGTERM ends the command like Ctrl-C (exit 130); ``output``: the file finished work is kept in (the
+    interrupt message offers ``--resume`` only then)."""
+    from sigbench.cli._common import set_resumable
+
+    set_resumable(output is not None and not is_dash(output))
+
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
@@ -47,197 +83,215 @@ def _sigterm_as_interrupt() -> None:
         pass
 
 
-def render_leaderboard(results: Any) -> None:
-    """Print the leaderboard of a :class:`~sigbench.Results` on stderr."""
-    from rich.table import Table
+def render_leaderboard(results: Any, wide: bool = False) -> None:
+    """Print the leaderboard of a :class:`~sigbench.Results` on stderr, laid out for the terminal's width
+    (every column with ``wide``); see :mod:`sigbench.leaderboard`."""
+    from sigbench.leaderboard import print_leaderboard
 
-    main = results.main_metric
-    sig = results.signal
-    title = (f"{results.task} on {escape(str(sig.get('name')))} ({sig.get('samples')} samples, "
-             f"target: {escape(str(sig.get('target_kind', '?')))}) — sorted by {main}")
-    table = Table(title=title, title_justify="left")
-    grid_keys = sorted({k for r in results.rows for k in r.grid})
-    for col in (*grid_keys, "#", "method", "family", "status", f"{main}", "excess dB", "SNR gain dB", "MSE",
-                "params", "MACs/sample", "fit s", "samples/s"):
-        table.add_column(col, justify="right" if col not in ("method", "family", "status") else "left")
-    rank = 0
-    notes: list[str] = []
-    last_grid: dict[str, Any] | None = None
-    for r in results.rows:
-        m = r.metrics
-        if r.grid != last_grid:  # ranks restart at each grid point of a sweep
-            rank, last_grid = 0, r.grid
-        if r.status == "ok":
-            rank += 1
-            ci = m.get(f"{main}_ci")
-            main_txt = fmt(m.get(main)) + (f" ± {fmt(ci)}" if ci is not None else "")
-            status = "ok" + (" (bound)" if r.is_reference else "")
-        else:
-            main_txt = "—"
-            notes.append(f"[{len(notes) + 1}] {r.method}: {r.error}")
-            status = f"[red]failed [{len(notes)}][/]"
-        c = r.cost
-        table.add_row(*(escape(str(r.grid.get(k, ""))) for k in grid_keys),
-                      str(rank) if r.status == "ok" else "", escape(r.method), escape(r.family), status, main_txt,
-                      fmt(m.get("excess_db")), fmt(m.get("snr_gain_db")), fmt(m.get("mse"), 4),
-                      fmt(c.get("params")), fmt(c.get("macs_per_sample"), 0), fmt(c.get("fit_s")),
-                      fmt(c.get("samples_per_s"), 0))
-    console = get_console()
-    console.print(table)
-    for note in notes:
-        console.print(f"[red]{escape(note)}[/]")
-    bound = results.bound
-    if bound.get("mse") is not None:
-        console.print(f"Bound: {escape(str(bound['method']))} (optimal linear FIR on the training data) "
-                      f"MSE {fmt(bound['mse'], 4)}, {main} {fmt(bound.get('snr_db'))} dB. "
-                      "excess dB < 0 means better than the bound.")
-    for w in results.warnings:
-        console.print(f"[yellow]Warning:[/] {escape(w)}")
+    print_leaderboard(results, get_console(), wide=True if wide else None)
+    from sigbench.cli._common import debug_enabled
+
+    if debug_enabled():  # the failed rows' tracebacks, kept in the result file
+        for r in results.rows:
+            if r.status != "ok" and r.traceback:
+                get_console().print(f"[red]{escape(r.method)}[/]:\n{escape(r.traceback.rstrip())}")
 
 
-def _finish(results: Any, json_out: bool, output: Optional[Path]) -> None:
+def _finish(results: Any, json_out: bool, output: Optional[Path], wide: bool = False) -> None:
     from sigbench.cli import ExitCode
 
     if json_out:
         emit_json(results.to_json())
     else:
-        render_leaderboard(results)
+        render_leaderboard(results, wide)
         if output is not None:
             get_console().print(f"Wrote {escape(display(output))} (run {escape(results.run_id)}).")
     if results.failed:
         raise typer.Exit(ExitCode.METHOD_FAILED)
 
 
-# Options shared by run/compare/sweep ---------------------------------------------------------
-TaskOpt = typer.Option("predict", "--task", "-t", help="predict, denoise, identify, spectrum.")
-WindowOpt = typer.Option(64, "--window", "-w", min=1, help="Samples per input window.")
-HorizonOpt = typer.Option(1, "--horizon", min=1, help="predict: samples ahead of the window's end.")
-CenteredOpt = typer.Option(False, "--centered", help="denoise: target the window's centre.")
-ChannelOpt = typer.Option("0", "--channel", help="Channel index or name of a multi-channel signal.")
-TargetOpt = typer.Option("auto", "--target", help="auto (clean when known) or observed.")
-HopOpt = typer.Option(None, "--hop", min=1, help="Samples between windows (default 1; spectrum: window).")
-SplitOpt = typer.Option("0.6,0.2,0.2", "--split", help="Chronological train,val,test fractions.")
-TrainOpt = typer.Option(None, "--train-samples", min=1,
-                        help="Train on the first N samples, test on the rest (founding: 4000).")
-ModeOpt = typer.Option("offline", "--mode", help="offline or prequential.")
-SeedOpt = typer.Option(0, "--seed", min=0, help="First seed.")
-SignalOpt = typer.Option(None, "--signal", help="Signal name in a file that holds several.")
-JsonOpt = typer.Option(False, "--json", help="Print the results as JSON on stdout.")
-WorkersOpt = typer.Option(1, "--workers", min=1, help="Processes running (method × seed × grid point) cells.")
-TimeoutOpt = typer.Option(None, "--timeout", min=0.001, help="Seconds one cell may run before its row fails.")
-SchedulerOpt = typer.Option(None, "--scheduler", help="local-dask, or tcp://HOST:PORT of a Dask scheduler.")
-BudgetOpt = typer.Option(None, "--memory-budget", help="Signals larger than this (e.g. 500M, 2G) are streamed in "
-                         "chunks; default: SIGBENCH_MEMORY_BUDGET or half the available memory.")
-StreamOpt = typer.Option(False, "--stream", help="Stream the signal in chunks whatever its size.")
+def _budget(memory_budget: Optional[str]) -> Optional[int]:
+    """The memory budget in bytes (``None``: the default, see :func:`sigbench.h5.memory_budget_bytes`)."""
+    from sigbench.h5 import parse_bytes
 
-
-def _use_stream(stream: bool, memory_budget: Optional[str], src: Any, signal_name: Optional[str], *, mode: str,
-                hop: Optional[int], task: str) -> tuple[bool, int]:
-    """Whether to stream ``src`` (asked for, or over the memory budget) and the budget in bytes."""
-    from sigbench.h5 import memory_budget_bytes, parse_bytes
-
-    budget = parse_bytes(memory_budget) if memory_budget else memory_budget_bytes()
-    if not (stream or _signal_bytes(src, signal_name) > budget):
-        return False, budget
-    if mode != "offline" or hop is not None or task not in ("predict", "denoise"):
-        raise ConfigError("expected --task predict or denoise, --mode offline and no --hop for a streamed run "
-                          "(the signal is over the memory budget, or --stream was given)")
-    return True, budget
+    return parse_bytes(memory_budget) if memory_budget else None
 
 
 def run(
-    method: str = typer.Argument(..., help="Method spec, e.g. lms:mu=0.005,numtaps=64 or 'fir-bank | dnn'."),
+    method: str = typer.Argument(..., metavar="METHOD", help="Method spec NAME[:KEY=VALUE,...], e.g. "
+                                 "lms:mu=0.005,numtaps=64, or a chain 'fir-bank | dnn'."),
     file: Path = _FILE,
-    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="Result file (HDF5; '-': stdout)."),
+    output: Path = output_opt("the result file (HDF5; '-': stdout)", required=True),
     task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, centered: bool = CenteredOpt,
     channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
-    signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt,
-    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
+    signal_name: Optional[str] = SignalOpt, resume: bool = ResumeOpt, report: Optional[Path] = ReportOpt,
+    json_out: bool = JsonOpt, wide: bool = WideOpt, memory_budget: Optional[str] = BudgetOpt,
+    stream: bool = StreamOpt,
 ) -> None:
     """Run one method on a signal file and store its predictions and metrics in OUTPUT.
 
     A signal larger than the memory budget is streamed: read, fitted and predicted chunk by chunk with
-    bounded memory (see docs/scaling.md)."""
+    bounded memory (see docs/scaling.md).
+
+    \b
+    Example: sigbench run lms:mu=0.005 s.h5 -o lms.h5
+    """
     import sigbench as sb
 
     check_stdout(output, json_out=json_out)
     if json_out:
         set_quiet(True)
-    _sigterm_as_interrupt()
+    _check_resume(resume, output)
+    _sigterm_as_interrupt(output)
     with stdin_file(file) as src, stdout_file(output) as out:
-        streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task)
-        if streamed:
-            res = sb.stream_run(method, src, task=task, window=window, horizon=horizon, centered=centered,
-                                channel=int(channel) if channel.isdigit() else channel, target=target,
-                                split=_split(split), train_samples=train_samples, seed=seed, output=out,
-                                signal_name=signal_name, budget_bytes=budget)
-        else:
-            res = sb.run_method(method, src, task, seeds=1, seed=seed, split=_split(split),
-                                train_samples=train_samples, mode=mode, output=out, signal_name=signal_name,
-                                **_task_options(window, horizon, centered, channel, target, hop))
-    _finish(res, json_out, output)
+        res = sb.run_method(method, src, task, seeds=1, seed=seed, split=_split(split),
+                            train_samples=train_samples, mode=mode, output=out, signal_name=signal_name,
+                            resume=resume, stream=True if stream else None, budget_bytes=_budget(memory_budget),
+                            **_task_options(window, horizon, centered, channel, target, hop))
+    if report is not None:
+        _write_report(res, report)
+    _finish(res, json_out, output, wide)
 
 
-def _signal_bytes(path: Any, name: Optional[str]) -> int:
-    """Bytes a whole-signal read of ``path`` would take (data, clean and aux), without reading it."""
-    from sigbench.h5 import open_signal
+def _check_resume(resume: bool, output: Optional[Path]) -> None:
+    if resume and (output is None or is_dash(output)):
+        raise typer.BadParameter("--resume needs --output FILE", param_hint="'--resume'")
 
-    with open_signal(path, name) as lazy:
-        per_sample = int(np.prod(lazy.shape[1:], dtype=np.int64)) * 8
-        return lazy.n_samples * per_sample * (2 if lazy.has_clean else 1) * 2  # float64 copy + windows' targets
+
+#: rough seconds per training batch of the built-in networks on one CPU core (measured on the founding
+#: experiment; a plugin's network counts as the slowest)
+_SECONDS_PER_BATCH = {"dnn": 0.005, "cnn": 0.012, "lstm": 0.03, "cnn-lstm": 0.03}
+#: rough seconds per fit of a DSP method (LMS on 4000 samples is the slowest built-in)
+_DSP_FIT_S = 0.5
+
+
+def estimate_fit_seconds(methods: list[str], *, train_rows: int, seeds: int) -> float:
+    """A rough estimate of the seconds a comparison spends fitting ``methods`` (printed before it starts).
+
+    Neural methods: ``epochs × ⌈rows / batch_size⌉ × seconds per batch`` per seed (their defaults, or the
+    spec's ``epochs``/``batch_size``); DSP methods: half a second per fit. Early stopping makes it an upper
+    bound for networks.
+
+    Parameters
+    ----------
+    methods : list of str
+        Method specifications.
+    train_rows : int
+        Training rows (windows).
+    seeds : int
+        Runs of each stochastic method.
+
+    Returns
+    -------
+    float
+        Seconds.
+    """
+    import inspect
+    import math
+
+    from sigbench.chains import is_chain_spec
+    from sigbench.host import get_host
+    from sigbench.params import parse_method_spec
+
+    registry = get_host().registry
+    total = 0.0
+    for text in methods:
+        if is_chain_spec(text):
+            total += estimate_fit_seconds([part.strip() for part in text.split("|")], train_rows=train_rows,
+                                          seeds=seeds)
+            continue
+        spec = parse_method_spec(text)
+        cls = registry.get("processors", spec.name).obj
+        if getattr(cls, "family", "dsp") != "neural":
+            total += _DSP_FIT_S
+            continue
+        defaults = {k: v.default for k, v in inspect.signature(cls.__init__).parameters.items()
+                    if v.default is not inspect.Parameter.empty}
+        epochs = int(spec.options.get("epochs", defaults.get("epochs", 50)))
+        batch = int(spec.options.get("batch_size", defaults.get("batch_size", 64)))
+        per_batch = _SECONDS_PER_BATCH.get(spec.name, max(_SECONDS_PER_BATCH.values()))
+        total += seeds * epochs * math.ceil(max(train_rows, 1) / max(batch, 1)) * per_batch
+    return total
+
+
+def _announce_defaults(task: str, methods: list[str], src: Any, *, signal_name: Optional[str], seeds: int,
+                       split: str, train_samples: Optional[int], window: int,
+                       lead: str = "No -m given: running the default methods for {task}",
+                       hint: str = "Pick methods with -m NAME (repeatable).") -> None:
+    """Without ``-m``: say which methods will run and roughly for how long, before starting."""
+    if methods or is_quiet():
+        return
+    from sigbench.run import DEFAULT_METHODS
+
+    chosen = list(DEFAULT_METHODS.get(task, ("wiener",)))
+    try:
+        from sigbench.h5 import open_signal
+
+        with open_signal(src, signal_name) as lazy:
+            n = int(lazy.n_samples)
+    except Exception:  # a source name or an unreadable file: the run itself reports it
+        n = 5000
+    rows = (train_samples if train_samples else int(n * _split(split)[0])) - window
+    seconds = estimate_fit_seconds(chosen, train_rows=max(rows, 1), seeds=seeds)
+    get_console().print(escape(f"{lead.format(task=task)}: {', '.join(chosen)} ({seeds} seeds of each network); "
+                               f"roughly {_duration(seconds)} on one core. {hint}"), soft_wrap=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def compare(
     file: Path = _FILE,
-    method: list[str] = typer.Option([], "--method", "-m", help="Method spec (repeatable); default: per task."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", dir_okay=False,
-                                          help="Result file (HDF5; '-': stdout)."),
-    seeds: int = typer.Option(3, "--seeds", min=1, help="Runs of each stochastic method."),
-    reference: str = typer.Option("wiener", "--reference", help="Method whose MSE is the bound."),
-    resume: bool = typer.Option(False, "--resume", help="Keep finished rows of the same run in OUTPUT."),
-    report: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="Also write an HTML report."),
+    method: list[str] = MethodOpt,
+    output: Optional[Path] = output_opt("the result file (HDF5; '-': stdout)"),
+    seeds: int = SeedsOpt, reference: str = ReferenceOpt, resume: bool = ResumeOpt,
+    report: Optional[Path] = ReportOpt,
     task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, centered: bool = CenteredOpt,
     channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
-    signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, workers: int = WorkersOpt,
-    timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
-    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
+    signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, wide: bool = WideOpt,
+    workers: int = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
+    memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt, metric: list[str] = MetricOpt,
 ) -> None:
-    """Compare methods on one signal under one protocol; print the leaderboard (with the Wiener bound).
+    """Compare methods on one signal under one protocol; print the leaderboard (with the reference).
 
-    A signal larger than the memory budget is streamed (see docs/scaling.md)."""
+    A signal larger than the memory budget is streamed (see docs/scaling.md). Without -m the task's default
+    methods run (printed first, with a rough time).
+
+    \b
+    Example: sigbench compare s.h5 -m lms:mu=0.005 -m dnn:epochs=20 -o res.h5
+    """
     import sigbench as sb
 
     check_stdout(output, json_out=json_out)
     if json_out:
         set_quiet(True)
-    if resume and (output is None or is_dash(output)):
-        raise typer.BadParameter("--resume needs --output FILE", param_hint="'--resume'")
-    _sigterm_as_interrupt()
+    _check_resume(resume, output)
+    _sigterm_as_interrupt(output)
     with stdin_file(file) as src, stdout_file(output) as out:
-        streamed, budget = _use_stream(stream, memory_budget, src, signal_name, mode=mode, hop=hop, task=task)
-        if streamed:
-            opts = _task_options(window, horizon, centered, channel, target, hop)
-            opts.pop("hop")
-            res = sb.stream_compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
-                                    train_samples=train_samples, reference=reference, output=out,
-                                    signal_name=signal_name, budget_bytes=budget, workers=workers, timeout=timeout,
-                                    scheduler=scheduler, resume=resume, **opts)
-        else:
-            res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
-                             train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
-                             signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
-                             **_task_options(window, horizon, centered, channel, target, hop))
+        _announce_defaults(task, method, src, signal_name=signal_name, seeds=seeds, split=split,
+                           train_samples=train_samples, window=window)
+        res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
+                         train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
+                         signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
+                         stream=True if stream else None, budget_bytes=_budget(memory_budget), metrics=metric,
+                         **_task_options(window, horizon, centered, channel, target, hop))
     if report is not None:
-        _write_report(res, output, report)
-    _finish(res, json_out, output)
+        _write_report(res, report)
+    _finish(res, json_out, output, wide)
 
 
-def _write_report(res: Any, output: Optional[Path], report: Path) -> None:
+def _write_report(res: Any, report: Path) -> None:
     from sigbench.report import write_report
 
-    write_report(res, report)
+    fmt = "md" if report.suffix.lower() == ".md" else "html"
+    write_report(res, report, fmt=fmt)
     if not is_quiet():
         get_console().print(f"Wrote {escape(str(report))}.")
 
@@ -265,68 +319,79 @@ def _parse_grid(items: list[str]) -> dict[str, list[Any]]:
 
 
 def sweep(
-    source: str = typer.Argument(..., help="A source name (e.g. sines) or a sigbench HDF5 file ('-': stdin)."),
-    grid: list[str] = typer.Option(..., "--grid", "-g", help="KEY=V1,V2,… (repeatable): source parameter, "
-                                   "window/horizon, or METHOD.OPTION."),
-    method: list[str] = typer.Option([], "--method", "-m", help="Method spec (repeatable); default: per task."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", dir_okay=False,
-                                          help="Result file (HDF5; '-': stdout)."),
-    seeds: int = typer.Option(3, "--seeds", min=1, help="Runs of each stochastic method."),
-    n: Optional[int] = typer.Option(None, "--n", min=1, help="Samples per generated signal."),
-    param: list[str] = typer.Option([], "--param", "-p", help="Fixed source parameter KEY=VALUE."),
-    reference: str = typer.Option("wiener", "--reference", help="Method whose MSE is the bound."),
-    resume: bool = typer.Option(False, "--resume", help="Keep finished cells of the same sweep in OUTPUT."),
-    task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, split: str = SplitOpt,
-    train_samples: Optional[int] = TrainOpt, seed: int = SeedOpt, json_out: bool = JsonOpt,
+    source: str = typer.Argument(..., metavar="SOURCE|FILE",
+                                 help="A source name (e.g. sines) or a sigbench HDF5 file ('-': stdin)."),
+    grid: list[str] = typer.Option(..., "--grid", "-g", metavar="KEY=V1,V2,...", help="Grid values (repeatable): "
+                                   "a source parameter, window/horizon/hop, or METHOD.OPTION."),
+    method: list[str] = MethodOpt,
+    output: Optional[Path] = output_opt("the result file (HDF5; '-': stdout)"),
+    seeds: int = SeedsOpt, n: Optional[int] = SamplesOpt, param: list[str] = ParamOpt,
+    reference: str = ReferenceOpt, resume: bool = ResumeOpt, report: Optional[Path] = ReportOpt,
+    task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, centered: bool = CenteredOpt,
+    channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
+    train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
+    signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, wide: bool = WideOpt,
     workers: int = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
     memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
+    n_old: Optional[int] = deprecated_alias("--n", min=1),
 ) -> None:
-    """Repeat a comparison over a grid (e.g. --grid snr_db=0,5,10,20): one row per grid point × method.
+    """Repeat a comparison over a grid: one row per grid point × method, grid points in numeric order.
 
-    A signal file larger than the memory budget is streamed (grid keys window, horizon, METHOD.OPTION)."""
+    A signal file larger than the memory budget is streamed (grid keys window, horizon, METHOD.OPTION).
+
+    \b
+    Example: sigbench sweep sines -g snr_db=0,5,10,20 -m wiener -m lms -n 3000 -o sweep.h5
+    """
     import sigbench as sb
     from sigbench.params import coerce_params, parse_kv
 
     check_stdout(output, json_out=json_out)
     if json_out:
         set_quiet(True)
-    if resume and (output is None or is_dash(output)):
-        raise typer.BadParameter("--resume needs --output FILE", param_hint="'--resume'")
+    _check_resume(resume, output)
+    n = n if n is not None else n_old
     parsed = _parse_grid(grid)
     source_params: dict[str, Any] = {}
     if param:
         source_params = coerce_params(sb.get_source(source), parse_kv(param))
-    _sigterm_as_interrupt()
+    _sigterm_as_interrupt(output)
     with stdin_source(source) as src, stdout_file(output) as out:
         is_file = src != source or Path(str(src)).is_file()
-        streamed, budget = (False, 0) if not is_file else _use_stream(
-            stream, memory_budget, src, None, mode="offline", hop=None, task=task)
+        if signal_name is not None and not is_file:
+            raise ConfigError(f"expected a signal file with --signal; received: source {source!r}")
         if stream and not is_file:
             raise ConfigError("expected a signal file for --stream (a source's signal is generated in memory)")
-        if streamed:
-            res = sb.stream_compare(src, task, method or None, grid=parsed, seeds=seeds, seed=seed,
-                                    split=_split(split), train_samples=train_samples, reference=reference,
-                                    output=out, window=window, horizon=horizon, budget_bytes=budget,
-                                    workers=workers, timeout=timeout, scheduler=scheduler, resume=resume)
-            _finish(res, json_out, output)
-            return
+        extra: dict[str, Any] = {"signal_name": signal_name} if signal_name is not None else {}
         res = sb.sweep(src, parsed, task, method or None, source_params=source_params, n=n, output=out,
                        resume=resume, seeds=seeds, seed=seed, split=_split(split), train_samples=train_samples,
-                       reference=reference, window=window, horizon=horizon, workers=workers, timeout=timeout,
-                       scheduler=scheduler)
-    _finish(res, json_out, output)
+                       reference=reference, workers=workers, timeout=timeout, scheduler=scheduler, mode=mode,
+                       stream=True if stream else None, budget_bytes=_budget(memory_budget),
+                       **_task_options(window, horizon, centered, channel, target, hop), **extra)
+    if report is not None:
+        _write_report(res, report)
+    _finish(res, json_out, output, wide)
+
+
+#: what ``demo --fast`` runs: the DSP methods and one small network, one seed, fewer epochs
+FAST_METHODS = ["dnn:units=32,8,epochs=15", "lms", "wiener", "fir-bank:mode=features,numtaps=31,bands=16", "naive"]
 
 
 def demo(
-    output: Path = typer.Option(Path("demo.h5"), "--output", "-o", dir_okay=False, help="Result file."),
-    report: Path = typer.Option(Path("demo-report.html"), "--report", dir_okay=False, help="HTML report."),
-    seeds: int = typer.Option(3, "--seeds", min=1, help="Runs of each neural method."),
-    fast: bool = typer.Option(False, "--fast", help="DSP methods and one small DNN only (seconds)."),
-    json_out: bool = JsonOpt,
+    output: Path = output_opt("the result file (HDF5)", default=Path("demo.h5")),
+    report: Path = typer.Option(Path("demo-report.html"), "--report", dir_okay=False, metavar="FILE",
+                                help="Also write a report to FILE (.html, or .md with a folder of figures)."),
+    seeds: int = SeedsOpt,
+    fast: bool = typer.Option(False, "--fast", help="The DSP methods and one small DNN, one seed (seconds)."),
+    resume: bool = ResumeOpt, json_out: bool = JsonOpt, wide: bool = WideOpt, workers: int = WorkersOpt,
+    timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
 ) -> None:
     """The founding experiment: predict the next clean sample of sin(t)+sin(πt/2)+sin(−3πt/2) (step 0.1 s,
     5000 samples, SNR 10 dB) from the last 64 noisy samples; DNN, CNN, LSTM, CNN-LSTM against LMS, the
-    Wiener-Hopf bound, an FIR bank and the naive predictor; train on 4000 samples, test on 1000."""
+    Wiener-Hopf reference, an FIR bank and the naive predictor; train on 4000 samples, test on 1000.
+
+    \b
+    Example: sigbench demo --fast
+    """
     import sigbench as sb
 
     if json_out:
@@ -336,15 +401,23 @@ def demo(
     if not is_quiet():
         console.print(f"Founding signal: {sig.n_samples} samples at {sig.sample_rate_hz:g} Hz, measured SNR "
                       f"{sig.snr_db():.2f} dB. Training on 4000 samples, testing on 1000.")
-    sb.save_signal(sig.with_(name="founding"), output)
-    methods = ["dnn", "lms", "wiener", "fir-bank:mode=features,numtaps=31,bands=16", "naive"] if fast else None
-    _sigterm_as_interrupt()
-    res = sb.compare(output, "predict", methods, seeds=seeds, window=64, train_samples=4000, output=output)
+    if fast:
+        seeds = 1
+    methods = FAST_METHODS if fast else None
+    if not (resume and output.exists()):
+        sb.save_signal(sig.with_(name="founding"), output)
+    if not fast:
+        _announce_defaults("predict", [], output, signal_name=None, seeds=seeds, split="0.6,0.2,0.2",
+                           train_samples=4000, window=64, lead="Running",
+                           hint="(`sigbench demo --fast`: the DSP methods and one small DNN, in seconds.)")
+    _sigterm_as_interrupt(output)
+    res = sb.compare(output, "predict", methods, seeds=seeds, window=64, train_samples=4000, output=output,
+                     resume=resume, workers=workers, timeout=timeout, scheduler=scheduler)
     try:
-        _write_report(res, output, report)
+        _write_report(res, report)
     except ImportError as exc:  # matplotlib missing: the table is still the answer
-        console.print(f"[yellow]No report ({escape(str(exc))}); install the 'plots' extra.[/]")
-    _finish(res, json_out, output)
+        console.print(f"[yellow]No report: {escape(str(exc))}[/]")
+    _finish(res, json_out, output, wide)
 
 
 def register(app: typer.Typer) -> None:

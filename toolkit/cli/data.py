@@ -10,6 +10,17 @@ import typer
 
 from sigbench.cli._common import emit_json, escape, fmt, get_console
 from sigbench.cli._io import check_stdout, display, input_argument, is_dash, stdin_file, stdout_file
+from sigbench.cli._options import (
+    AppendOpt,
+    BudgetOpt,
+    JsonOpt,
+    NameOpt,
+    ParamOpt,
+    SamplesOpt,
+    StreamOpt,
+    deprecated_alias,
+    output_opt,
+)
 
 __all__ = ["register"]
 
@@ -45,23 +56,29 @@ def _summary(info: dict[str, Any]) -> None:
 
 
 def generate(
-    source: str = typer.Argument(..., help="Source name (see `sigbench plugins`), e.g. sines."),
-    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="HDF5 file to write ('-': stdout)."),
-    n: Optional[int] = typer.Option(None, "--n", min=1, help="Number of samples (source default if omitted)."),
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Noise seed (default 0)."),
-    snr_db: Optional[float] = typer.Option(None, "--snr-db", help="Input SNR in dB, for sources that add noise."),
-    param: list[str] = typer.Option([], "--param", "-p", help="Source parameter KEY=VALUE (repeatable)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Signal name inside the file (default: the source)."),
-    append: bool = typer.Option(False, "--append", help="Keep the signals and runs already in OUTPUT."),
-    json_out: bool = typer.Option(False, "--json", help="Print the file summary as JSON on stdout."),
-    stream: bool = typer.Option(False, "--stream", help="Write chunk by chunk with bounded memory (sines, white "
-                                "noise); automatic when the signal would exceed the memory budget."),
+    source: str = typer.Argument(..., metavar="SOURCE", help="Source name (see `sigbench plugins`), e.g. sines."),
+    output: Path = output_opt("the signal file (HDF5; '-': stdout)", required=True),
+    n: Optional[int] = SamplesOpt,
+    seed: Optional[int] = typer.Option(None, "--source-seed", min=0, metavar="INT",
+                                       help="Seed of the source's random numbers (its noise); default 0."),
+    snr_db: Optional[float] = typer.Option(None, "--snr-db", metavar="FLOAT",
+                                           help="Input SNR in dB, for sources that add noise."),
+    param: list[str] = ParamOpt, name: Optional[str] = NameOpt, append: bool = AppendOpt, json_out: bool = JsonOpt,
+    stream: bool = StreamOpt, memory_budget: Optional[str] = BudgetOpt,
+    n_old: Optional[int] = deprecated_alias("--n", min=1), seed_old: Optional[int] = deprecated_alias("--seed", min=0),
 ) -> None:
-    """Generate a signal from a source and write it to an HDF5 file (atomically)."""
+    """Generate a signal from a source and write it to an HDF5 file (atomically).
+
+    \b
+    Example: sigbench generate sines -o s.h5 -n 5000 --snr-db 10 --source-seed 0
+    """
     import sigbench as sb
     from sigbench.params import coerce_params, parse_kv
 
     _check_output(output, json_out, append)
+    _set_budget(memory_budget)
+    n = n if n is not None else n_old
+    seed = seed if seed is not None else seed_old
     factory = sb.get_source(source)
     raw: dict[str, Any] = parse_kv(param)
     if snr_db is not None:
@@ -95,25 +112,28 @@ def _write_and_report(output: Path, json_out: bool, write: Callable[[Path], Any]
 
 def import_(
     file: Path = input_argument("File to import (with '-', give --format)."),
-    output: Path = typer.Option(..., "--output", "-o", dir_okay=False,
-                                help="sigbench HDF5 file to write ('-': stdout)."),
-    fmt_: Optional[str] = typer.Option(None, "--format", "-f",
-                                       help="wav, csv, npy, hdf5, mat or sigmf (default: by extension)."),
-    sample_rate: Optional[float] = typer.Option(None, "--sample-rate", help="Sample rate in Hz (csv, npy, hdf5, mat)."),
-    param: list[str] = typer.Option([], "--param", "-p", help="Importer parameter KEY=VALUE (repeatable)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Signal name inside the file (default: file stem)."),
-    append: bool = typer.Option(False, "--append", help="Keep the signals and runs already in OUTPUT."),
-    json_out: bool = typer.Option(False, "--json", help="Print the file summary as JSON on stdout."),
-    stream: bool = typer.Option(False, "--stream", help="Read and write chunk by chunk with bounded memory (wav, npy, "
-                                "hdf5); automatic when the samples would exceed the memory budget."),
+    output: Path = output_opt("the signal file (HDF5; '-': stdout)", required=True),
+    fmt_: Optional[str] = typer.Option(None, "--format", "-f", metavar="wav|csv|npy|hdf5|mat|sigmf",
+                                       help="Format of the imported FILE (default: from its extension)."),
+    sample_rate: Optional[float] = typer.Option(None, "--sample-rate-hz", metavar="FLOAT",
+                                                help="Sample rate in Hz (csv, npy, hdf5, mat)."),
+    param: list[str] = ParamOpt, name: Optional[str] = NameOpt, append: bool = AppendOpt, json_out: bool = JsonOpt,
+    stream: bool = StreamOpt, memory_budget: Optional[str] = BudgetOpt,
+    rate_old: Optional[float] = deprecated_alias("--sample-rate"),
 ) -> None:
-    """Import a WAV, CSV/TSV, .npy, MATLAB .mat, SigMF recording or foreign HDF5 dataset into a sigbench HDF5 file."""
+    """Import a WAV, CSV/TSV, .npy, MATLAB .mat, SigMF or foreign HDF5 dataset into a sigbench HDF5 file.
+
+    \b
+    Example: sigbench import recording.csv -o rec.h5 --sample-rate-hz 1000
+    """
     import sigbench as sb
     from sigbench.datasets.stream_import import STREAM_FORMATS
     from sigbench.errors import ValidationError
     from sigbench.params import coerce_params, parse_kv
 
     _check_output(output, json_out, append)
+    _set_budget(memory_budget)
+    sample_rate = sample_rate if sample_rate is not None else rate_old
     loader_name = fmt_ or (None if is_dash(file) else _IMPORTERS.get(file.suffix.lower()))
     if loader_name is None:
         raise ValidationError(
@@ -153,6 +173,18 @@ def _over_budget(loader_name: str, path: Path, params: dict[str, Any]) -> bool:
     return size is not None and size > memory_budget_bytes()
 
 
+def _set_budget(memory_budget: Optional[str]) -> None:
+    """``--memory-budget``: the budget of this command (as ``SIGBENCH_MEMORY_BUDGET`` would set it)."""
+    if memory_budget is None:
+        return
+    import os
+
+    from sigbench.h5 import parse_bytes
+
+    parse_bytes(memory_budget)  # a bad value is a usage error before any work
+    os.environ["SIGBENCH_MEMORY_BUDGET"] = memory_budget
+
+
 def _check_output(output: Path, json_out: bool, append: bool) -> None:
     from sigbench.errors import ValidationError
 
@@ -168,9 +200,13 @@ def _safe_name(stem: str) -> str:
 
 def info(
     file: Path = input_argument("sigbench HDF5 file."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout instead of a table."),
+    json_out: bool = JsonOpt,
 ) -> None:
-    """Summarise a sigbench file: signals (samples, rate, duration, RMS, SNR when clean is known) and runs."""
+    """Summarise a sigbench file: signals (samples, rate, duration, RMS, SNR when clean is known) and runs.
+
+    \b
+    Example: sigbench info s.h5
+    """
     import sigbench as sb
 
     with stdin_file(file) as src:

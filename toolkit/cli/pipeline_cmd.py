@@ -8,35 +8,52 @@ from typing import Optional
 import typer
 
 from sigbench.cli._common import emit_json, escape, get_console
-from sigbench.cli._io import check_stdout, display, stdout_file
+from sigbench.cli._io import check_stdout, display, is_dash, stdout_file
+from sigbench.cli._options import (
+    JsonOpt,
+    ReportOpt,
+    ResumeOpt,
+    RunIdOpt,
+    SchedulerOpt,
+    SetOpt,
+    TimeoutOpt,
+    WideOpt,
+    WorkersOpt,
+    output_opt,
+)
 from sigbench.console import is_quiet, set_quiet
 
 __all__ = ["pipeline_app"]
 
 pipeline_app = typer.Typer(
     no_args_is_help=True,
-    help="Run a study described in a TOML pipeline file (signal, task, methods and chains, protocol, sweep).",
+    help="Run a study described in a TOML pipeline file (signal, task, methods and chains, protocol, sweep).\n\n"
+         "\b\nExample: sigbench pipeline run examples/pipelines/founding.toml",
 )
 
-_FILE = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+_FILE = typer.Argument(..., exists=True, dir_okay=False, readable=True, metavar="FILE",
                        help="Pipeline file (TOML), or a result file whose run stored one.")
-_SET = typer.Option([], "--set", "-s", help="Override KEY=VALUE (repeatable), e.g. signal.n=1500, "
-                    "protocol.seeds=1, 'methods=[\"wiener\",\"lms\"]'; VALUE is TOML.")
-_RUN = typer.Option(None, "--run", help="Run id, when FILE is a result file (default: the latest).")
 
 
 def run(
     file: Path = _FILE,
-    output: Optional[Path] = typer.Option(None, "--output", "-o", dir_okay=False,
-                                          help="Result file (HDF5; '-': stdout); replaces [output] results."),
-    report: Optional[Path] = typer.Option(None, "--report", dir_okay=False,
-                                          help="Report file (.html or .md); replaces [output] report."),
-    set_: list[str] = _SET,
-    run_id: Optional[str] = _RUN,
-    json_out: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
+    output: Optional[Path] = output_opt("the result file (HDF5; '-': stdout), instead of [output] results"),
+    report: Optional[Path] = ReportOpt,
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", file_okay=False, metavar="DIR",
+                                              help="Folder for the relative [output] paths (default: the "
+                                                   "current folder)."),
+    set_: list[str] = SetOpt,
+    run_id: Optional[str] = RunIdOpt,
+    resume: bool = ResumeOpt, json_out: bool = JsonOpt, wide: bool = WideOpt, workers: int = WorkersOpt,
+    timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
 ) -> None:
     """Validate a pipeline file, run its comparison or sweep, store the file's text in the run, write the
-    report. Rerunning the stored pipeline (`sigbench pipeline run RESULT.h5`) reproduces the numbers."""
+    report. Rerunning the stored pipeline (`sigbench pipeline run RESULT.h5`) reproduces the numbers.
+    Outputs are written relative to the current folder (or --output-dir); --report replaces [output] report.
+
+    \b
+    Example: sigbench pipeline run examples/pipelines/founding.toml -s protocol.seeds=1
+    """
     from sigbench.cli import ExitCode
     from sigbench.cli.bench import _sigterm_as_interrupt, render_leaderboard
     from sigbench.pipeline import load_pipeline, run_pipeline
@@ -44,19 +61,25 @@ def run(
     check_stdout(output, json_out=json_out)
     if json_out:
         set_quiet(True)
-    pipe = load_pipeline(file, set_, run=run_id)
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    pipe = load_pipeline(file, set_, run=run_id, output_dir=output_dir)
     console = get_console()
     if not is_quiet():
         console.print(f"Pipeline {escape(str(file))}: {escape(pipe.summary())}")
-    _sigterm_as_interrupt()
+    _sigterm_as_interrupt(output if output is not None else pipe.results)
     with stdout_file(output) as out_path:
-        res = run_pipeline(pipe, output=out_path, report=report)
+        target = out_path if out_path is not None else pipe.results
+        if resume and (target is None or is_dash(output)):
+            raise typer.BadParameter("--resume needs --output FILE (or [output] results)", param_hint="'--resume'")
+        res = run_pipeline(pipe, output=out_path, report=report, resume=resume, workers=workers, timeout=timeout,
+                           scheduler=scheduler)
     out = output if output is not None else pipe.results
     rep = report if report is not None else pipe.report
     if json_out:
         emit_json(res.to_json())
     else:
-        render_leaderboard(res)
+        render_leaderboard(res, wide)
         for path in (out, rep):
             if path is not None:
                 console.print(f"Wrote {escape(display(path))} (run {escape(res.run_id)}).")
@@ -66,12 +89,16 @@ def run(
 
 def check(
     file: Path = _FILE,
-    set_: list[str] = _SET,
-    run_id: Optional[str] = _RUN,
-    json_out: bool = typer.Option(False, "--json", help="Print the validated document as JSON on stdout."),
+    set_: list[str] = SetOpt,
+    run_id: Optional[str] = RunIdOpt,
+    json_out: bool = JsonOpt,
 ) -> None:
     """Validate a pipeline file without running it: keys, types, sources, tasks, methods and their options.
-    Errors name the file and line (exit 2)."""
+    Errors name the file and line (exit 2).
+
+    \b
+    Example: sigbench pipeline check study.toml -s protocol.seeds=1
+    """
     from sigbench.pipeline import load_pipeline
 
     pipe = load_pipeline(file, set_, run=run_id)

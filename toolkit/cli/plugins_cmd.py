@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from sigbench.cli._common import emit_json, escape, get_console
+from sigbench.cli._options import JsonOpt
 
 plugins_app = typer.Typer(no_args_is_help=False, add_completion=False, rich_markup_mode=None)
 
@@ -15,10 +16,14 @@ plugins_app = typer.Typer(no_args_is_help=False, add_completion=False, rich_mark
 @plugins_app.callback(invoke_without_command=True)
 def plugins(
     ctx: typer.Context,
-    json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout instead of tables."),
+    json_out: bool = JsonOpt,
 ) -> None:
-    """List every registered source, processor, task and metric with its origin package, version and
-    tags, and every plugin that failed to load with its error."""
+    """List every registered source, processor, task (with its description and metrics) and metric with its
+    origin package, version and tags, and every plugin that failed to load with its error.
+
+    \b
+    Example: sigbench plugins --json
+    """
     if ctx.invoked_subcommand is not None:
         return
     from rich.table import Table
@@ -44,6 +49,10 @@ def plugins(
                 tags = [item["kind"]]
             elif kind == "metrics":
                 tags = ["higher is better" if item["higher_is_better"] else "lower is better"]
+                if item.get("blockwise"):
+                    tags.append("out of core")
+            elif kind == "tasks":
+                tags = [item.get("description", ""), "metrics: " + ", ".join(item.get("metrics", []))]
             table.add_row(*(escape(str(item[k])) for k in ("name", "origin", "package", "version")),
                           escape(", ".join(tags)))
         console.print(table)
@@ -59,14 +68,19 @@ def plugins(
 @plugins_app.command("validate")
 def validate(
     name: Optional[str] = typer.Argument(
-        None, help="A processor, source or metric name, or a plugin's entry-point or distribution name. "
-                   "Default: everything installed plugins register."),
+        None, metavar="NAME",
+        help="A processor, source or metric name, or a plugin's entry-point or distribution name. "
+             "Default: everything installed plugins register."),
     all_: bool = typer.Option(False, "--all", help="Also check sigbench's built-ins."),
-    json_out: bool = typer.Option(False, "--json", help="Print the reports as JSON on stdout."),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Run the conformance checks (sigbench.testing) on installed plugins: fit/predict shapes, save/load round
     trip, describe() keys, seeded determinism, no global RNG, input validation, no TensorFlow import from DSP
-    processors. Exit 1 when a check fails or a plugin failed to load."""
+    processors. Exit 1 when a check fails or a plugin failed to load.
+
+    \b
+    Example: sigbench plugins validate --all
+    """
     from rich.table import Table
 
     from sigbench.console import is_quiet, set_quiet
@@ -105,14 +119,19 @@ def validate(
 
 @plugins_app.command("new")
 def new(
-    name: str = typer.Argument(..., help="Plugin name, e.g. kalman or my-filter (the distribution is sigbench-NAME)."),
-    output: Path = typer.Option(Path("."), "--output", "-o", file_okay=False,
-                                help="Folder to create sigbench-NAME in (default: the current folder)."),
-    json_out: bool = typer.Option(False, "--json", help="Print the created path and files as JSON on stdout."),
+    name: str = typer.Argument(..., metavar="NAME",
+                               help="Plugin name, e.g. kalman or my-filter (the distribution is sigbench-NAME)."),
+    output: Path = typer.Option(Path("."), "--output", "-o", file_okay=False, metavar="DIR",
+                                help="Write the plugin's folder sigbench-NAME into DIR."),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Create a ready-to-install plugin package sigbench-NAME: pyproject.toml with the sigbench entry point, one
     DSP processor with its register_processors hook, tests using the conformance harness, and a README.
-    Refuses to overwrite an existing folder."""
+    Refuses to overwrite an existing folder.
+
+    \b
+    Example: sigbench plugins new kalman -o ~/src
+    """
     from sigbench.testing import new_plugin
 
     path = new_plugin(name, output)

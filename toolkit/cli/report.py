@@ -9,28 +9,37 @@ import typer
 
 from sigbench.cli._common import escape, get_console
 from sigbench.cli._io import input_argument, stdin_file
+from sigbench.cli._options import RunIdOpt, deprecated_alias, output_opt
 from sigbench.console import is_quiet
 
 __all__ = ["plot", "register", "report"]
 
 _FILE = input_argument("sigbench result file (HDF5).")
-_RUN = typer.Option(None, "--run", help="Run id inside FILE (default: the latest; see `sigbench info`).")
 
 
 def report(
     file: Path = _FILE,
-    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="Report file to write."),
-    fmt_: str = typer.Option("html", "--format", "-f", help="html (one self-contained file) or md (Markdown "
-                             "plus a <name>_files folder of PNGs)."),
-    run: Optional[str] = _RUN,
+    output: Path = output_opt("the report (.html: one self-contained file; .md: Markdown plus a NAME_files "
+                              "folder of figures)", required=True),
+    fmt_: Optional[str] = typer.Option(None, "--output-format", metavar="html|md",
+                                       help="Format of the report (default: from the output's extension)."),
+    run: Optional[str] = RunIdOpt,
+    fmt_old: Optional[str] = deprecated_alias("--format", "-f"),
 ) -> None:
-    """Write a report of a stored run: header, verdicts, leaderboard and every figure; nothing is re-run."""
+    """Write a report of a stored run: header, verdicts, leaderboard and every figure; nothing is re-run.
+
+    \b
+    Example: sigbench report res.h5 -o report.html
+    """
     from sigbench.errors import ValidationError
     from sigbench.report import FORMATS, write_report
     from sigbench.results import load_results
 
+    fmt_ = fmt_ if fmt_ is not None else fmt_old
+    if fmt_ is None:
+        fmt_ = "md" if output.suffix.lower() == ".md" else "html"
     if fmt_ not in FORMATS:
-        raise ValidationError(f"expected --format among {', '.join(FORMATS)}; received: format={fmt_!r}")
+        raise ValidationError(f"expected --output-format among {', '.join(FORMATS)}; received: format={fmt_!r}")
     with stdin_file(file) as src:
         res = load_results(src, run)
     write_report(res, output, fmt=fmt_)
@@ -41,15 +50,25 @@ def report(
 
 def plot(
     file: Path = _FILE,
-    what: str = typer.Option(..., "--what", "-w", help="overlay, errors, leaderboard, cost, learning, response, "
-                             "sweep or spectrum."),
-    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="Figure file: .png, .svg or .pdf."),
-    run: Optional[str] = _RUN,
-    dpi: int = typer.Option(100, "--dpi", min=10, max=600, help="Resolution of a PNG."),
+    what: Optional[str] = typer.Option(None, "--what", metavar="FIGURE",
+                                       help="overlay, errors, residual, leaderboard, cost, learning, response, "
+                                            "sweep or spectrum."),
+    output: Path = output_opt("the figure (.png, .svg or .pdf)", required=True),
+    run: Optional[str] = RunIdOpt,
+    dpi: int = typer.Option(150, "--dpi", min=10, max=600, metavar="INT", help="Resolution of a PNG."),
+    what_old: Optional[str] = deprecated_alias("-w"),
 ) -> None:
-    """Draw one figure of a stored run into a PNG, SVG or PDF file."""
+    """Draw one figure of a stored run into a PNG, SVG or PDF file.
+
+    \b
+    Example: sigbench plot res.h5 --what overlay -o overlay.svg
+    """
     from sigbench.plots import make_figure, save_figure
     from sigbench.results import load_results
+
+    what = what if what is not None else what_old
+    if what is None:
+        raise typer.BadParameter("expected --what FIGURE", param_hint="'--what'")
 
     with stdin_file(file) as src:
         res = load_results(src, run)

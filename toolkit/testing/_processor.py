@@ -84,6 +84,14 @@ def check_processor(
         ``ValidationError``.
     ``online: chunked equals one pass``
         ``online`` processors only: ``predict_online`` on chunks of 1, 2, 5, 16, … rows equals one call.
+    ``fit_blocks: chunked equals one pass``
+        Processors that declare the block capability (:meth:`~sigbench.Processor.fits_blocks`): ``fit_blocks``
+        on blocks of 1, 2, 5, 16, … rows predicts what ``fit`` on all rows predicts (``rtol``/``atol``, or
+        1e-10 relative for DSP processors) — what lets the engine train them on a file larger than memory.
+    ``own parameters kept``
+        After ``fit``, every attribute named like a constructor parameter still holds the value it had
+        before (the base class never overwrites a subclass's parameter, e.g. a smoothing ``window``), and
+        ``get_params()`` is unchanged.
     ``no TensorFlow import``
         ``family="dsp"`` only: in a fresh interpreter, importing the processor's module and fitting and
         predicting imports none of :data:`HEAVY_MODULES`.
@@ -250,6 +258,8 @@ class _Checker:
             ("no global RNG", self.check_global_rng),
             ("input validation", self.check_validation),
             ("online: chunked equals one pass", self.check_online),
+            ("fit_blocks: chunked equals one pass", self.check_fit_blocks),
+            ("own parameters kept", self.check_own_parameters),
             ("no TensorFlow import", lambda: self.check_imports(check_imports)),
         ]
         for name, fn in checks:
@@ -456,6 +466,42 @@ class _Checker:
                lambda: f"chunked predict_online differs from one pass: max |difference| = "
                        f"{_max_abs_diff(joined, whole):.3g} (the state must carry over between calls)")
         expect(bool(np.isfinite(whole).all()), "predict_online returned NaN/inf")
+
+    def check_fit_blocks(self) -> None:
+        if not self.cls.fits_blocks():
+            skip("does not declare fit_blocks (_fit_blocks or stateless)")
+        _, whole = self.need_reference()
+        d = self.data
+        x, y = d.train_inputs, d.targets(self.targets, "train")
+        blocks, start = [], 0
+        for size in (*_CHUNKS, x.shape[0]):
+            stop = min(start + size, x.shape[0])
+            if stop > start:
+                blocks.append((x[start:stop], y[start:stop]))
+            start = stop
+        np.random.seed(1)
+        random.seed(1)
+        proc = self.new()
+        out = proc.fit_blocks(iter(blocks), rows=x.shape[0], sample_rate=self.sample_rate)
+        expect(out is proc, "fit_blocks must return the processor")
+        pred = np.asarray(proc.predict(d.test_inputs))
+        rtol, atol = (1e-10, 1e-12) if self.cls.family == "dsp" else (self.rtol, self.atol)
+        expect(pred.shape == whole.shape, f"fit_blocks then predict gave shape {pred.shape}; fit: {whole.shape}")
+        expect(bool(np.allclose(pred, whole, rtol=rtol, atol=atol)),
+               lambda: f"fit_blocks on chunks differs from fit on all rows: max |difference| = "
+                       f"{_max_abs_diff(pred, whole):.3g}")
+
+    def check_own_parameters(self) -> None:
+        self.need_reference()
+        proc = self.new()
+        names = [n for n in self.cls.param_names() if n in vars(proc)]
+        before = {n: _normalise(getattr(proc, n)) for n in names}
+        params = _normalise(proc.get_params())
+        proc.fit(self.data.train_inputs, self.data.targets(self.targets, "train"), sample_rate=self.sample_rate)
+        changed = [n for n in names if not _same(_normalise(getattr(proc, n)), before[n])]
+        expect(not changed, lambda: "fit changed the processor's own parameter attribute(s): " + ", ".join(
+            f"{n}={_short(before[n])} became {_short(getattr(proc, n))}" for n in changed))
+        expect(_same(_normalise(proc.get_params()), params), "fit changed get_params()")
 
     def check_imports(self, enabled: bool) -> None:
         if self.cls.family != "dsp":

@@ -154,8 +154,8 @@ class KalmanLevel(Processor):
         self.q_param = _variance("q", q, allow_zero=True)
         self.r_param = _variance("r", r, allow_zero=False)
         super().__init__(q=q, r=r)
-        self.q = math.nan
-        self.r = math.nan
+        self.q_used = math.nan
+        self.r_used = math.nan
         self.weights = np.zeros(0)
 
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
@@ -168,8 +168,8 @@ class KalmanLevel(Processor):
             q_hat, r_hat = estimate_noise(inputs)
             q = q_hat if q is None else q
             r = r_hat if r is None else r
-        self.q, self.r = float(q), float(r)
-        self.weights = kalman_weights(inputs.shape[1], self.q, self.r)
+        self.q_used, self.r_used = float(q), float(r)
+        self.weights = kalman_weights(inputs.shape[1], self.q_used, self.r_used)
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
         out = np.empty(inputs.shape[0])
@@ -180,11 +180,11 @@ class KalmanLevel(Processor):
 
     def get_state(self) -> dict[str, np.ndarray]:
         """``q`` and ``r`` as used, and the window weights."""
-        return {"q": np.asarray(self.q), "r": np.asarray(self.r), "weights": self.weights}
+        return {"q": np.asarray(self.q_used), "r": np.asarray(self.r_used), "weights": self.weights}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`get_state` returned."""
-        self.q, self.r = float(state["q"]), float(state["r"])
+        self.q_used, self.r_used = float(state["q"]), float(state["r"])
         self.weights = np.asarray(state["weights"], dtype=np.float64)
 
     def trainable_params(self) -> int:
@@ -197,8 +197,8 @@ class KalmanLevel(Processor):
 
     def extra_description(self) -> dict[str, Any]:
         """The noise variances used and the steady-state gain and error variance."""
-        gain, variance = steady_state(self.q, self.r)
-        return {"q": self.q, "r": self.r, "steady_state_gain": gain, "steady_state_variance": variance}
+        gain, variance = steady_state(self.q_used, self.r_used)
+        return {"q": self.q_used, "r": self.r_used, "steady_state_gain": gain, "steady_state_variance": variance}
 
 
 @hookimpl

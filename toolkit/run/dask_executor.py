@@ -1,7 +1,7 @@
 """The Dask executor: the cells of a comparison on a ``dask.distributed`` cluster, with per-cell timeouts.
 
 ``local-dask`` starts a ``LocalCluster``; ``tcp://host:port`` submits to an existing scheduler. See
-:mod:`sigbench.executors` for cells, recipes and the other executors.
+:mod:`sigbench.run.executors` for cells, recipes and the other executors.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sigbench.executors import Cell, DataRecipe, _error_text, _worker_thread_limits, run_cell
+from sigbench.run.cell import error_text
+from sigbench.run.executors import Cell, DataRecipe, run_cell, worker_thread_limits
 
 __all__ = ["DaskExecutor", "run_cell_dask"]
 
@@ -75,7 +76,7 @@ class DaskExecutor:
         self.timeout, self.retries = timeout, retries
         self._cluster = None
         if address is None:
-            with _worker_thread_limits():  # read by the workers when they import numpy
+            with worker_thread_limits():  # read by the workers when they import numpy
                 self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                              dashboard_address=None, host="127.0.0.1")
             self.client = Client(self._cluster)
@@ -171,7 +172,7 @@ class DaskExecutor:
                         if type(exc).__name__ == "KilledWorker" and (payload in hit or self._restarting):
                             deferred.append((payload, cell, exc))
                             continue
-                        out = {"error": _error_text(exc)}
+                        out = {"error": error_text(exc)}
                     else:
                         del pending[payload]
                         started.pop(payload, None)
@@ -181,7 +182,7 @@ class DaskExecutor:
                         if key in hit:
                             submit(cell)  # its workers died of our restarts: a fresh start
                         else:
-                            yield cell, {"error": _error_text(error)}
+                            yield cell, {"error": error_text(error)}
                     deferred.clear()
                 if timeout is not None:
                     yield from self._expire(timeout, pending, started, hit)

@@ -1,17 +1,18 @@
-"""Where the cells of a comparison run: in this process, in a local process pool, or on Dask.
+"""Where the cells of a run execute: in this process, in a local process pool, or on Dask.
 
-A *cell* is one (grid point, method, seed): fit on the fit rows, predict the test rows. Cells are
-independent, so they can run anywhere; the client (the engine) computes metrics from the returned
-predictions and writes the result file as cells arrive, so ``--resume`` works with every executor.
+A *cell* is one (grid point, method, seed): :func:`sigbench.run.cell.run_cell` on the point's row source.
+Cells are independent, so they can run anywhere; every executor runs the same function, and the client
+(:class:`sigbench.run.loop.Run`) assembles rows and writes the result file as cells arrive, so
+``--resume`` works with every executor and both row sources.
 
 * :class:`InlineExecutor` — in this process, in order (the default; no timeout).
-* :class:`PoolExecutor` — ``workers`` spawned processes. Each worker rebuilds a grid point's task data
-  once from its :class:`DataRecipe` (the file path, or the source name and parameters) and caches it —
-  the signal is never sent per cell. A cell running past ``timeout`` seconds is stopped (its worker is
-  killed and the pool restarted) and becomes a failed row; a cell whose worker died is retried up to
-  ``retries`` times, then fails. Worker threads are limited (one BLAS/TensorFlow thread each) so that
-  workers don't oversubscribe the cores.
-* :class:`~sigbench.dask_executor.DaskExecutor` (:mod:`sigbench.dask_executor`) — the same cells on a
+* :class:`PoolExecutor` — ``workers`` spawned processes. Each worker rebuilds a grid point's row source
+  once from its :class:`DataRecipe` (the file path — loaded or streamed —, or the source name and
+  parameters) and caches it — the signal is never sent per cell. A cell running past ``timeout`` seconds
+  is stopped (its worker is killed and the pool restarted) and becomes a failed row; a cell whose worker
+  died is retried up to ``retries`` times, then fails. Worker threads are limited (one BLAS/TensorFlow
+  thread each) so that workers don't oversubscribe the cores.
+* :class:`~sigbench.run.dask_executor.DaskExecutor` (:mod:`sigbench.run.dask_executor`) — the same cells on a
   ``dask.distributed`` cluster (``local-dask`` or ``tcp://host:port``), with per-cell timeouts. Workers read
   the signal from the path (shared storage) or regenerate it from the source recipe.
 """
@@ -20,17 +21,18 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import math
 import multiprocessing
 import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import numpy as np
+from sigbench.run.cell import CellPlan
 
-__all__ = ["Cell", "DataRecipe", "InlineExecutor", "PoolExecutor", "fit_predict", "make_executor"]
+__all__ = ["Cell", "DataRecipe", "InlineExecutor", "PoolExecutor", "build_source", "make_executor", "resolve_class",
+           "run_cell", "worker_thread_limits"]
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                 "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -38,24 +40,34 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "N
 
 @dataclass(frozen=True)
 class DataRecipe:
-    """How a worker rebuilds one grid point's task data without receiving the signal."""
+    """How a worker rebuilds one grid point's row source without receiving the signal, and how to run its cells.
 
-    kind: str  # "file", "source" or "stream" (a grid point of a streamed run: the worker streams the file)
+    ``kind``: ``"file"`` (load the signal file into memory), ``"source"`` (generate it from a registered
+    source) or ``"stream"`` (read rows block by block from the file). ``plan`` is the point's
+    :class:`~sigbench.run.cell.CellPlan`; with ``parts`` (a directory beside the result file) a streamed cell
+    writes its predictions into a file of its own there, which the client copies in; ``keep`` asks a cell on
+    rows in memory to return its predictions.
+    """
+
+    kind: str
     task: str
     task_options: dict[str, Any]
-    protocol: dict[str, Any]
+    plan: CellPlan
     path: str | None = None
     signal_name: str | None = None
     source: str | None = None
     n: int | None = None
     source_params: dict[str, Any] = field(default_factory=dict)
-    #: a streamed grid point's geometry and settings (see :func:`sigbench.stream_cells.run_stream_cell`)
-    stream: dict[str, Any] = field(default_factory=dict)
+    parts: str | None = None
+    keep: bool = False
 
     def key(self) -> str:
+        """What identifies the rows (the cache key of a worker's row sources)."""
         import json
 
-        return json.dumps(self.__dict__, sort_keys=True, default=str)
+        return json.dumps({k: v for k, v in self.__dict__.items() if k in (
+            "kind", "task", "task_options", "path", "signal_name", "source", "n", "source_params")},
+            sort_keys=True, default=str)
 
 
 @dataclass(frozen=True)
@@ -67,16 +79,12 @@ class Cell:
     name: str
     options: dict[str, Any]
     seed: int
-    prequential: bool
+    index: int = 0  # the method's position in the run (names its staged predictions)
+    fit_on_test: bool = False  # the linear oracle: fitted on the test rows
 
-
-def _time_latency(proc: Any, row: np.ndarray) -> float:
-    best = math.inf
-    for _ in range(3):
-        t0 = time.perf_counter()
-        proc.predict(row)
-        best = min(best, time.perf_counter() - t0)
-    return best
+    def plan(self, recipe: DataRecipe) -> CellPlan:
+        """The cell plan of this cell on its recipe's grid point."""
+        return recipe.plan.on_test_rows() if self.fit_on_test else recipe.plan
 
 
 def resolve_class(label: str, name: str) -> Any:
@@ -89,47 +97,14 @@ def resolve_class(label: str, name: str) -> Any:
     return get_host().registry.get("processors", name).obj
 
 
-def fit_predict(cls: Any, options: dict[str, Any], data: Any, seg: Any, *, prequential: bool) -> dict[str, Any]:
-    """Fit one processor on the fit rows and predict the test rows; raise on failure.
-
-    Returns
-    -------
-    dict
-        ``prediction`` (test rows), ``fit_s``, ``predict_s``, ``latency_s``, ``describe``.
-    """
-    proc = cls(**options)
-    t0 = time.perf_counter()
-    proc.fit(data.inputs[seg.fit], data.targets[seg.fit], sample_rate=data.sample_rate_hz)
-    fit_s = time.perf_counter() - t0
-    test_in = data.inputs[seg.test]
-    y_test = data.targets[seg.test]
-    online = prequential and proc.online
-    t1 = time.perf_counter()
-    pred = proc.predict_online(test_in, y_test) if online else proc.predict(test_in)
-    predict_s = time.perf_counter() - t1
-    pred = np.asarray(pred, dtype=np.float64)
-    if pred.shape != y_test.shape:
-        raise ValueError(f"expected predictions of shape {y_test.shape}; received: {pred.shape}")
-    bad = ~np.isfinite(pred)
-    if bad.any():
-        raise ValueError(f"non-finite predictions: {int(bad.sum())} of {pred.size} "
-                         f"(first at test row {int(np.argwhere(bad)[0][0])})")
-    return {"prediction": pred, "fit_s": fit_s, "predict_s": predict_s, "online": online,
-            "latency_s": _time_latency(proc, test_in[:1]), "describe": proc.describe()}
-
-
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
-
-
 # -- worker side -------------------------------------------------------------------------------
-_CACHE: dict[str, tuple[Any, Any]] = {}
+_CACHE: dict[str, Any] = {}
 #: grid points a worker keeps built (bounded memory; cells of a few grid points interleave)
 _CACHE_SIZE = 4
 
 
 @contextlib.contextmanager
-def _worker_thread_limits() -> Iterator[None]:
+def worker_thread_limits() -> Iterator[None]:
     """One thread per library (unless the user set one) in the environment that new workers inherit;
     the previous environment is restored afterwards."""
     saved = {var: os.environ.get(var) for var in _THREAD_VARS}
@@ -152,65 +127,94 @@ def _limit_threads() -> None:
     os.environ["SIGBENCH_QUIET"] = "1"
 
 
-def build_data(recipe: DataRecipe) -> tuple[Any, Any]:
-    """Task data and split of a recipe (cached per process: each grid point is built once, a few kept)."""
+def build_source(recipe: DataRecipe) -> Any:
+    """The row source of a recipe (cached per process: each grid point is built once, a few kept)."""
     key = recipe.key()
     if key not in _CACHE:
         from sigbench.host import get_host
-        from sigbench.protocol import Protocol
+        from sigbench.run.rows import FileRows, MemoryRows
 
-        if recipe.kind == "file":
-            from sigbench.h5 import load_signal
+        task = get_host().registry.get("tasks", recipe.task).obj
+        if recipe.kind == "stream":
+            from sigbench.h5 import open_signal
 
             assert recipe.path is not None
-            sig = load_signal(recipe.path, recipe.signal_name)
+            lazy = open_signal(recipe.path, recipe.signal_name)
+            source: Any = FileRows(lazy, task, recipe.task_options)
         else:
-            from sigbench.registry import generate
+            if recipe.kind == "file":
+                from sigbench.h5 import load_signal
 
-            assert recipe.source is not None
-            sig = generate(recipe.source, n=recipe.n, **recipe.source_params)
-        task = get_host().registry.get("tasks", recipe.task).obj
-        data = task.prepare(sig, **recipe.task_options)
+                assert recipe.path is not None
+                sig = load_signal(recipe.path, recipe.signal_name)
+            else:
+                from sigbench.registry import generate
+
+                assert recipe.source is not None
+                sig = generate(recipe.source, n=recipe.n, **recipe.source_params)
+            source = MemoryRows(task.prepare(sig, **recipe.task_options))
         while len(_CACHE) >= _CACHE_SIZE:  # least recently built first
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = (data, Protocol(**recipe.protocol).split(data))
+            old = _CACHE.pop(next(iter(_CACHE)))
+            if isinstance(old, FileRows):
+                old.lazy.close()
+        _CACHE[key] = source
     return _CACHE[key]
 
 
 def run_cell(recipe: DataRecipe, cell: Cell) -> dict[str, Any]:
-    """Worker entry point: never raises for a failing method (returns ``{"error": …}``)."""
-    _limit_threads()
-    try:
-        if recipe.kind == "stream":  # out of core: the worker streams the file, returns metrics only
-            from sigbench.stream_cells import run_stream_cell
+    """Worker entry point: one cell of a recipe's grid point; never raises for a failing method (returns
+    ``{"error": …}``)."""
+    import h5py
 
-            return run_stream_cell(recipe.stream, cell.label, cell.name, cell.options, cell.seed)
-        data, seg = build_data(recipe)
+    from sigbench.run.cell import PredictionSink, error_text
+    from sigbench.run.cell import run_cell as run_one
+
+    _limit_threads()
+    part = tmp = None
+    try:
+        source = build_source(recipe)
         cls = resolve_class(cell.label, cell.name)
-        return fit_predict(cls, cell.options, data, seg, prequential=cell.prequential)
+        if recipe.parts is not None:
+            part = Path(recipe.parts) / f"{cell.job}-{cell.index}-{cell.seed}.h5"
+            tmp = part.with_suffix(".tmp")
+            with h5py.File(tmp, "w") as out_file:
+                out = run_one(source, cls, cell.options, cell.seed, cell.plan(recipe), label=cell.label,
+                              sink=PredictionSink(out_file))
+            if "error" not in out:
+                os.replace(tmp, part)
+                out["part"] = str(part)
+            return out
+        sink = PredictionSink() if recipe.keep else None
+        return run_one(source, cls, cell.options, cell.seed, cell.plan(recipe), label=cell.label, sink=sink)
     except Exception as exc:  # a failing method is a failed row
-        return {"error": _error_text(exc)}
+        return {"error": error_text(exc), "seed": cell.seed}
+    finally:
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
 
 
 # -- executors ---------------------------------------------------------------------------------
 class InlineExecutor:
-    """Run cells in this process, in order."""
+    """Run cells in this process, in order, on the client's own row sources.
+
+    ``sink(cell)`` gives each cell its :class:`~sigbench.run.cell.PredictionSink` (or ``None``): a streamed
+    run's cells write their predictions straight into the result file's staging group.
+    """
 
     #: cells that run at once
     slots = 1
 
-    def __init__(self, jobs: dict[int, tuple[Any, Any]]) -> None:
-        self.jobs = jobs
+    def __init__(self, sources: dict[int, Any], sink: Any = None) -> None:
+        self.sources, self.sink = sources, sink
 
     def run(self, cells: Sequence[Cell], recipes: dict[int, DataRecipe]) -> Iterator[tuple[Cell, dict[str, Any]]]:
         """Yield ``(cell, output)`` as each finishes."""
-        for cell in cells:
-            data, seg = self.jobs[cell.job]
-            try:
-                out = fit_predict(resolve_class(cell.label, cell.name), cell.options, data, seg,
-                                  prequential=cell.prequential)
-            except Exception as exc:  # a failing method is a failed row
-                out = {"error": _error_text(exc)}
+        from sigbench.run.cell import run_cell as run_one
+
+        for cell in cells:  # a method's failure is a failed row (run_cell); anything else stops the run
+            recipe = recipes[cell.job]
+            out = run_one(self.sources[cell.job], resolve_class(cell.label, cell.name), cell.options, cell.seed,
+                          cell.plan(recipe), label=cell.label, sink=self.sink(cell) if self.sink else None)
             yield cell, out
 
     def close(self) -> None:
@@ -240,7 +244,7 @@ class PoolExecutor:
         imports numpy, before any initializer could run (two workers with a BLAS pool each on two cores
         spin against each other and run several times slower than one process).
         """
-        with _worker_thread_limits():
+        with worker_thread_limits():
             yield from self._run(cells, recipes)
 
     def _kill_pool(self) -> None:
@@ -316,16 +320,16 @@ class PoolExecutor:
         self._kill_pool()
 
 
-def make_executor(jobs: dict[int, tuple[Any, Any]], *, workers: int = 1, timeout: float | None = None,
-                  scheduler: str | None = None, retries: int = 1) -> Any:
+def make_executor(sources: dict[int, Any], *, workers: int = 1, timeout: float | None = None,
+                  scheduler: str | None = None, retries: int = 1, sink: Any = None) -> Any:
     """Pick an executor: inline (default), a process pool (``workers > 1`` or a ``timeout``), or Dask."""
     if scheduler:
         if scheduler == "local-dask":
-            from sigbench.dask_executor import DaskExecutor
+            from sigbench.run.dask_executor import DaskExecutor
 
             return DaskExecutor(None, max(1, workers), timeout, retries)
         if scheduler.startswith("tcp://"):
-            from sigbench.dask_executor import DaskExecutor
+            from sigbench.run.dask_executor import DaskExecutor
 
             return DaskExecutor(scheduler, workers, timeout, retries)
         from sigbench.errors import ConfigError
@@ -333,4 +337,4 @@ def make_executor(jobs: dict[int, tuple[Any, Any]], *, workers: int = 1, timeout
         raise ConfigError(f"expected --scheduler local-dask or tcp://HOST:PORT; received: {scheduler!r}")
     if workers > 1 or timeout is not None:
         return PoolExecutor(workers, timeout, retries)
-    return InlineExecutor(jobs)
+    return InlineExecutor(sources, sink)
