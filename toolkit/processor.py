@@ -192,6 +192,17 @@ class Processor:
                     params.update({f"{key}__{k}": v for k, v in value.get_params(deep=True).items()})
         return params
 
+    def __sklearn_clone__(self: P) -> P:
+        """A new, unfitted processor with deep copies of this one's parameters (``sklearn.base.clone``).
+
+        scikit-learn ≥ 1.3 calls this instead of its generic clone, whose check that the constructor
+        stores each argument unchanged (``is``) would refuse processors that normalise a list
+        parameter (``taps=(…)`` kept as a tuple, ``units`` as a list).
+        """
+        import copy
+
+        return type(self)(**copy.deepcopy(self.get_params(deep=False)))
+
     def set_params(self: P, **params: Any) -> P:
         """Change constructor arguments; the processor is rebuilt (validated, unfitted) with the new values.
 
