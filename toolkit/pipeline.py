@@ -556,8 +556,9 @@ def _validate(doc: dict[str, Any], ck: _Checker, base_dir: Path, *, from_results
                                 "(METHOD one of the study's methods, not a chain)")
         for v in values:
             try:
-                coerce_params(matches[0].cls.__init__, {option: _raw(v, f"sweep {key!r}")},
-                              what=f"option of method {method_name!r}")
+                value = coerce_params(matches[0].cls.__init__, {option: _raw(v, f"sweep {key!r}")},
+                                      what=f"option of method {method_name!r}")
+                matches[0].cls(**{**matches[0].options, **value})  # the constructor validates the value too
             except SigbenchError as exc:
                 raise ck.fail(path, str(exc)) from None
 

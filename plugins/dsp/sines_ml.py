@@ -107,6 +107,7 @@ def ml_phases(x: np.ndarray, omegas: np.ndarray, amplitudes: np.ndarray, *, iter
     cost = np.einsum("rw,rw->r", r, r)
     damping = np.full(x.shape[0], 1e-3)
     eye = np.eye(k)
+    done = np.zeros(x.shape[0], dtype=bool)  # per row: its result never depends on the other rows of the call
     for _ in range(iterations):
         jac = amp * np.cos(theta[None] + phi[:, None, :])             # (rows, W, K)
         jtj = np.einsum("rwi,rwk->rik", jac, jac)
@@ -117,13 +118,14 @@ def ml_phases(x: np.ndarray, omegas: np.ndarray, amplitudes: np.ndarray, *, iter
         trial = phi + step
         r_trial = residual(trial)
         cost_trial = np.einsum("rw,rw->r", r_trial, r_trial)
-        better = cost_trial < cost
+        better = (cost_trial < cost) & ~done
         phi = np.where(better[:, None], trial, phi)
         r = np.where(better[:, None], r_trial, r)
         moved = np.abs(cost - cost_trial)
         cost = np.where(better, cost_trial, cost)
-        damping = np.where(better, damping / 3.0, damping * 4.0)
-        if not np.any(better & (moved > 1e-14 * (1.0 + cost))):
+        damping = np.where(better, damping / 3.0, np.where(done, damping, damping * 4.0))
+        done |= better & (moved <= 1e-14 * (1.0 + cost))  # converged: frozen from now on
+        if done.all():
             break
     return np.angle(np.exp(1j * phi))
 

@@ -221,13 +221,16 @@ def test_demo_fast_is_small():
 
 
 @pytest.mark.slow
-def test_demo_fast_under_20_seconds(tmp_path: Path):
-    start = time.perf_counter()
-    res = run_cli(["demo", "--fast", "-o", "d.h5", "--report", "d.html"], cwd=tmp_path, timeout=120,
+def test_demo_fast_runs_one_seed_of_a_small_network(tmp_path: Path):
+    # its time (target: < 20 s on 2 idle cores) is measured by benchmarks/bench_cli.py, not asserted here
+    res = run_cli(["demo", "--fast", "-o", "d.h5", "--report", "d.html"], cwd=tmp_path, timeout=300,
                   PYTHONPATH=os.environ.get("PYTHONPATH"))
-    elapsed = time.perf_counter() - start
     assert res.returncode == 0, res.stderr
-    assert elapsed < 20, f"{elapsed:.1f} s"
+    import sigbench as sb
+
+    out = sb.load_results(tmp_path / "d.h5")
+    neural = [r for r in out.rows if r.family == "neural"]
+    assert len(neural) == 1 and neural[0].seeds == [0]
 
 
 def test_packaging_lists_every_shipped_folder():

@@ -167,7 +167,7 @@ def test_export_model_from_a_run_refits_checks_on_test_rows_and_quantises(tmp_pa
     out = tmp_path / "out"
     res = _cli(["export-model", str(tmp_path / "run.h5"), "--label", "dnn:units=8,epochs=2", "-o", str(out),
                 "--export-format",
-                "litert", "--quantize", "int8", "--json"], tmp_path)
+                "litert", "--int8", "--json"], tmp_path)
     assert res.returncode == 0, res.stderr
     record = json.loads(res.stdout)
     assert "test rows of run" in record["rows_source"]

@@ -166,7 +166,7 @@ def test_a_worker_killed_mid_sweep_is_retried_and_the_sweep_completes(exec_plugi
                    window=16, workers=2)
     assert marker.exists()  # a worker really died
     assert all(r.status == "ok" for r in res.rows), [(r.method, r.error) for r in res.rows]
-    assert len(res.rows) == 8  # 2 points × (wiener, linear oracle, the method, naive)
+    assert len(res.rows) == 10  # 2 points × (wiener, linear oracle, model limit, the method, naive)
 
 
 def test_a_dask_worker_killed_mid_sweep_is_retried(exec_plugin, tmp_path):

@@ -41,7 +41,7 @@ def test_founding_example_runs_reduced_and_round_trips(tmp_path: Path, monkeypat
     code, _, err = _cli(args)
     assert code == 0, err
     res = load_results(first)
-    assert {r.method for r in res.rows} == {"wiener", "linear oracle", "lms", "naive", "dnn:epochs=1",
+    assert {r.method for r in res.rows} == {"wiener", "linear oracle", "model limit", "lms", "naive", "dnn:epochs=1",
                                             "fir-bank:mode=features,numtaps=31,bands=16",
                                             "fir-bank:mode=features,numtaps=31,bands=16 | dnn:epochs=1", "wiener | lms"}
     assert all(r.status == "ok" for r in res.rows), [(r.method, r.error) for r in res.rows]
@@ -76,7 +76,7 @@ def test_noise_robustness_example_sweeps_snr(tmp_path: Path, monkeypatch: pytest
     res = run_pipeline(p, output=tmp_path / "sweep.h5", report=tmp_path / "sweep.html")
     assert res.kind == "sweep"
     rows = {(r.method, r.grid["snr_db"]): r for r in res.rows}
-    assert set(rows) == {(m, s) for m in ("wiener", "linear oracle", "lms", "wiener | lms", "naive")
+    assert set(rows) == {(m, s) for m in ("wiener", "linear oracle", "model limit", "lms", "wiener | lms", "naive")
                          for s in (0.0, 20.0)}
     # physics, not golden numbers: every method predicts the clean signal better from the cleaner input
     for m in ("wiener", "lms", "wiener | lms"):

@@ -73,7 +73,7 @@ CASES = [
      "study.toml:4: method 'lmz': unknown processor 'lmz'; did you mean 'lms'? known:"),
     # a bad option value of a method
     ('    "lms:mu=0.01",', '    "lms:mu=abc",',
-     "study.toml:4: method 'lms:mu=abc': expected mu to be a number; received: mu='abc'"),
+     "study.toml:4: method 'lms:mu=abc': expected mu to be a finite number; received: mu='abc'"),
     # an unknown option of a method
     ('    "lms:mu=0.01",', '    "lms:mew=0.01",', "study.toml:4: method 'lms:mew=0.01': unknown option of method 'lms' "
                                                    "'mew'; expected one of:"),
@@ -126,7 +126,7 @@ TABLE_CASES = [
      "study.toml:16: unknown key 'optoins' in [[methods]] #2; expected one of: chain, name, options"),
     # a bad option value in a table: the line of the options
     ("options = { mu = 0.01, numtaps = 16 }", 'options = { mu = "fast" }',
-     "study.toml:16: method 'lms:mu=fast': expected mu to be a number; received: mu='fast'"),
+     "study.toml:16: method 'lms:mu=fast': expected mu to be a finite number; received: mu='fast'"),
     # an option value that cannot be written into a specification
     ("options = { mu = 0.01, numtaps = 16 }", 'options = { mu = "1,2" }',
      "study.toml:16: expected option 'mu' of method 'lms' without ',', '|', ':' or '='"),
@@ -164,7 +164,8 @@ SWEEP_CASES = [
     # an empty list of values
     ("snr_db = [0.0, 20.0]", "snr_db = []", "study.toml:12: expected a non-empty array of values for sweep 'snr_db'"),
     # a bad value for a method option (dotted key written as a nested table)
-    ("snr_db = [0.0, 20.0]", 'lms.mu = ["fast"]', "study.toml:12: expected mu to be a number; received: mu='fast'"),
+    ("snr_db = [0.0, 20.0]", 'lms.mu = ["fast"]',
+     "study.toml:12: expected mu to be a finite number; received: mu='fast'"),
     # a bad value for a source parameter
     ("snr_db = [0.0, 20.0]", 'snr_db = ["loud"]', "study.toml:12: expected snr_db to be a number"),
     # a sweep over an option of a method that is not in the study

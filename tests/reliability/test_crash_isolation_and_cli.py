@@ -43,7 +43,7 @@ def _run_cli(args: list[str], site: Path, **env: str) -> subprocess.CompletedPro
 def _assert_complete_valid_file(path: Path, methods: set[str]) -> sb.Results:
     res = sb.load_results(path)
     assert res.status == "complete"
-    assert {r.method for r in res.rows if r.role != "oracle"} == methods
+    assert {r.method for r in res.rows if r.role in ("", "reference")} == methods  # besides oracle and limit
     for row in res.rows:
         if row.status == "ok":
             assert row.metrics and all(np.isfinite(v) for k, v in row.metrics.items() if not k.endswith("_ci")
@@ -266,4 +266,5 @@ def test_error_messages_quoting_file_content_are_escaped(tmp_path: Path) -> None
 def test_info_lists_runs_by_method_label(signal_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.h5"
     sb.compare(signal_file, methods=["wiener", "lms:mu=0.01"], window=16, output=out)
-    assert sorted(sb.file_info(out)["runs"][0]["methods"]) == ["linear oracle", "lms:mu=0.01", "naive", "wiener"]
+    assert sorted(sb.file_info(out)["runs"][0]["methods"]) == ["linear oracle", "lms:mu=0.01", "model limit", "naive",
+                                                              "wiener"]

@@ -72,7 +72,7 @@ def _interrupt_compare(tmp_path: Path, site: Path, signal_file: Path, signum: in
     # nothing partial is published as complete, the finished row is valid, no temp file is left
     res = sb.load_results(out)
     assert res.status == "interrupted"
-    assert sorted(r.method for r in res.rows) == ["linear oracle", "wiener"]  # the references ran first
+    assert sorted(r.method for r in res.rows) == ["linear oracle", "model limit", "wiener"]  # references first
     wiener = res.row("wiener")
     assert wiener.status == "ok" and np.isfinite(wiener.metrics["mse"]) and wiener.metrics["mse"] > 0
     assert res.predictions[("wiener", 0)].shape == res.test["targets"].shape
@@ -113,10 +113,10 @@ def test_case_17_sigint_then_resume_recomputes_only_the_unfinished(tmp_path: Pat
     done = _start([*args, "--resume"], slow_plugin, marker)
     _stdout, err = done.communicate(timeout=60)
     assert done.returncode == ExitCode.OK, err
-    assert "Resuming run" in err and "2 finished rows kept" in err  # wiener and the linear oracle
+    assert "Resuming run" in err and "3 finished rows kept" in err  # wiener, the linear oracle, the model limit
     after = sb.load_results(out)
     assert after.status == "complete" and after.run_id == before.run_id
-    assert {r.method for r in after.rows} == {"wiener", "linear oracle", "rel-slow:delay=0.5", "naive"}
+    assert {r.method for r in after.rows} == {"wiener", "linear oracle", "model limit", "rel-slow:delay=0.5", "naive"}
     assert after.row("wiener").metrics == before.row("wiener").metrics
     assert after.row("wiener").cost["fit_s"] == before.row("wiener").cost["fit_s"]  # reused, not recomputed
 
@@ -149,7 +149,7 @@ def test_kill_at_random_times_leaves_a_valid_file_and_resumes_to_the_same_result
     _stdout, err = ref.communicate(timeout=120)
     assert ref.returncode == ExitCode.OK, err
     expected = _metrics_by_cell(sb.load_results(reference_out))
-    assert len(expected) == 16  # wiener, linear oracle, rel-slow, naive × four grid points
+    assert len(expected) == 20  # wiener, linear oracle, model limit, rel-slow, naive × four grid points
 
     out = tmp_path / "out.h5"
     rng = np.random.default_rng(20240607)
@@ -200,7 +200,7 @@ def test_resume_never_shrinks_the_file_while_reusing_rows(host: object, tmp_path
     kwargs = {"methods": ["wiener", "lms"], "n": 600, "window": 16, "output": out}
     sb.sweep("sines", grid, **kwargs)
     before = len(sb.load_results(out).rows)
-    assert before == 8  # (wiener, linear oracle, lms, naive) × 2
+    assert before == 10  # (wiener, linear oracle, model limit, lms, naive) × 2
     seen: list[int] = []
 
     class Watcher:
@@ -213,5 +213,5 @@ def test_resume_never_shrinks_the_file_while_reusing_rows(host: object, tmp_path
         resumed = sb.sweep("sines", grid, resume=True, **kwargs)
     finally:
         host.unregister("rel-watcher")  # type: ignore[attr-defined]
-    assert len(seen) == 8 and min(seen) == before, seen
+    assert len(seen) == 10 and min(seen) == before, seen
     assert resumed.status == "complete" and len(sb.load_results(out).rows) == before

@@ -93,7 +93,7 @@ def test_a_failing_method_and_one_over_budget_are_failed_rows(sines_file, tmp_pa
     assert rows["fir:numtaps=15"].status == "failed" and "cannot stream its training" in rows["fir:numtaps=15"].error
     assert rows["lms"].status == "ok" and rows["wiener"].status == "ok"
     back = load_results(tmp_path / "o.h5")
-    assert {k[0] for k in back.predictions} == {"lms", "wiener", "linear oracle", "naive"}  # no partial ones
+    assert {k[0] for k in back.predictions} == {"lms", "wiener", "linear oracle", "model limit", "naive"}
 
 
 def test_interrupt_keeps_the_finished_rows(sines_file, tmp_path, host, monkeypatch):
@@ -102,7 +102,7 @@ def test_interrupt_keeps_the_finished_rows(sines_file, tmp_path, host, monkeypat
 
     def flaky(self, values):
         calls["n"] += 1
-        if self.key == "pred_2_0" and calls["n"] > 2:  # during lms: wiener and the linear oracle are finished
+        if self.key == "pred_3_0" and calls["n"] > 3:  # during lms: wiener, the oracle and the limit are finished
             raise KeyboardInterrupt
         original(self, values)
 
@@ -112,8 +112,8 @@ def test_interrupt_keeps_the_finished_rows(sines_file, tmp_path, host, monkeypat
         stream_compare(sines_file, "predict", ["lms"], window=16, chunk_samples=300, output=target)
     back = load_results(target)
     assert back.status == "interrupted"
-    assert {r.method for r in back.rows} == {"wiener", "linear oracle"}
-    assert set(back.predictions) == {("wiener", 0), ("linear oracle", 0)}
+    assert {r.method for r in back.rows} == {"wiener", "linear oracle", "model limit"}
+    assert set(back.predictions) == {("wiener", 0), ("linear oracle", 0), ("model limit", 0)}
 
 
 def test_cli_compare_and_sweep_stream(sines_file, tmp_path, host):
@@ -151,7 +151,7 @@ def test_parallel_streamed_cells_give_the_serial_rows(sines_file, tmp_path, host
     back, ref = load_results(tmp_path / "p.h5"), load_results(tmp_path / "s.h5")
     assert back.status == "complete"
     # the workers wrote their predictions beside the result file; the client copied them in
-    assert set(back.predictions) == set(ref.predictions) and len(back.predictions) == 5 + 2  # dnn: two seeds
+    assert set(back.predictions) == set(ref.predictions) and len(back.predictions) == 6 + 2  # dnn: two seeds
     for key, pred in ref.predictions.items():
         np.testing.assert_array_equal(back.predictions[key], pred)
     for key in ref.test:
@@ -184,7 +184,7 @@ def test_crash_leaves_the_last_checkpoint_and_resume_completes(sines_file, tmp_p
     original = PredictionSink.append
 
     def crash(self, values):
-        if self.key.startswith("pred_4_"):  # rls (after wiener, the oracle, lms and nlms): a crash, not a Ctrl-C
+        if self.key.startswith("pred_5_"):  # rls (after the 3 references, lms and nlms): a crash, not a Ctrl-C
             raise MemoryError("killed")
         original(self, values)
 
@@ -193,8 +193,8 @@ def test_crash_leaves_the_last_checkpoint_and_resume_completes(sines_file, tmp_p
         stream_compare(sines_file, "predict", methods, output=target, **kw)
     partial = load_results(target)
     assert partial.status == "partial"  # a checkpoint, never a half-written file
-    assert [r.method for r in partial.rows] == ["wiener", "linear oracle", "lms", "nlms:mu=0.2"]
-    assert {k[0] for k in partial.predictions} == {"wiener", "linear oracle", "lms", "nlms:mu=0.2"}
+    assert [r.method for r in partial.rows] == ["wiener", "linear oracle", "model limit", "lms", "nlms:mu=0.2"]
+    assert {k[0] for k in partial.predictions} == {"wiener", "linear oracle", "model limit", "lms", "nlms:mu=0.2"}
     monkeypatch.setattr(PredictionSink, "append", original)
     calls = _count_cells(monkeypatch)
     resumed = stream_compare(sines_file, "predict", methods, output=target, resume=True, **kw)
@@ -220,7 +220,7 @@ def test_interrupt_then_resume_a_streamed_sweep(sines_file, tmp_path, host, monk
 
     def interrupt(*args, **kwargs):
         seen.append(kwargs["label"])
-        if len(seen) == 7:  # the second grid point's lms (after its wiener and linear oracle)
+        if len(seen) == 9:  # the second grid point's lms (after its three references)
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
@@ -229,7 +229,7 @@ def test_interrupt_then_resume_a_streamed_sweep(sines_file, tmp_path, host, monk
     target = tmp_path / "s.h5"
     with pytest.raises(KeyboardInterrupt):
         stream_compare(sines_file, "predict", ["lms"], grid=grid, chunk_samples=700, output=target)
-    assert load_results(target).status == "interrupted" and len(load_results(target).rows) == 6
+    assert load_results(target).status == "interrupted" and len(load_results(target).rows) == 8
     monkeypatch.setattr(cell, "run_cell", original)
     calls = _count_cells(monkeypatch)
     done = stream_compare(sines_file, "predict", ["lms"], grid=grid, chunk_samples=700, output=target, resume=True)
@@ -256,7 +256,7 @@ def test_checkpoints_are_skipped_while_copying_would_cost_more_than_the_work(sin
     commits.clear()
     monkeypatch.setattr(sinks, "CHECKPOINT_FACTOR", 0.0)
     stream_compare(sines_file, "predict", ["lms", "nlms"], window=16, chunk_samples=CHUNK, output=tmp_path / "b.h5")
-    assert len(commits) == 6  # after wiener, the linear oracle, lms, nlms and naive, and the final write
+    assert len(commits) == 7  # after the 3 references, lms, nlms and naive, and the final write
     assert load_results(tmp_path / "b.h5").status == "complete"
 
 

@@ -47,6 +47,10 @@ RunIdOpt = _opt(None, "--run", metavar="RUN_ID",
 MethodOpt = _opt([], "--method", "-m", metavar="SPEC", help=METHOD_HELP)
 TaskOpt = _opt("predict", "--task", "-t", metavar="TASK", help="A registered task: predict, denoise, identify, "
                "spectrum, or a plugin's (`sigbench plugins` lists every task with its metrics).")
+QuantizeOpt = _opt([], "--quantize", metavar="SCHEME", help="Also run quantised versions (repeatable): int8 for "
+                  "the neural methods (LiteRT), q15 for the FIR-type DSP baselines (fixed point).")
+DeploymentOpt = _opt(False, "--deployment", help="Measure streaming latency p50/p99, real-time factor and memory "
+                     "of every row (docs/deployment.md).")
 MetricOpt = _opt([], "--metric", metavar="NAME", help="A registered metric to compute besides the task's "
                  "(repeatable).")
 WindowOpt = _opt(64, "--window", "-w", min=1, metavar="INT", help="Samples per input window.")

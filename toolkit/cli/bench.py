@@ -14,6 +14,7 @@ from sigbench.cli._options import (
     BudgetOpt,
     CenteredOpt,
     ChannelOpt,
+    DeploymentOpt,
     HopOpt,
     HorizonOpt,
     JsonOpt,
@@ -21,6 +22,7 @@ from sigbench.cli._options import (
     MetricOpt,
     ModeOpt,
     ParamOpt,
+    QuantizeOpt,
     ReferenceOpt,
     ReportOpt,
     ResumeOpt,
@@ -258,6 +260,7 @@ def compare(
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, wide: bool = WideOpt,
     workers: int = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
     memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt, metric: list[str] = MetricOpt,
+    quantize: list[str] = QuantizeOpt, deployment: bool = DeploymentOpt,
 ) -> None:
     """Compare methods on one signal under one protocol; print the leaderboard (with the reference).
 
@@ -281,6 +284,7 @@ def compare(
                          train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
                          signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
                          stream=True if stream else None, budget_bytes=_budget(memory_budget), metrics=metric,
+                         quantize=quantize, deployment=deployment,
                          **_task_options(window, horizon, centered, channel, target, hop))
     if report is not None:
         _write_report(res, report)

@@ -29,9 +29,8 @@ def export_model(
                                        help="Result file: one of the row's seeds (default: its first)."),
     formats: list[str] = typer.Option(list(FORMATS), "--export-format", metavar="FORMAT",
                                       help="litert and/or onnx (repeatable; default: both)."),
-    quantize: Optional[str] = typer.Option(None, "--quantize", metavar="SCHEME",
-                                           help="int8: also a full-integer LiteRT file, calibrated on the "
-                                                "run's training rows (result files only)."),
+    int8: bool = typer.Option(False, "--int8", help="Also a full-integer LiteRT file, calibrated on the run's "
+                              "training rows (result files only)."),
     tolerance: float = typer.Option(1e-5, "--tolerance", min=0.0, metavar="FLOAT",
                                     help="Largest relative error a float export may have against Keras."),
     json_out: bool = JsonOpt,
@@ -53,8 +52,7 @@ def export_model(
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise typer.BadParameter(f"expected litert or onnx; received: {', '.join(bad)}", param_hint="--export-format")
-    if quantize not in (None, "int8"):
-        raise typer.BadParameter(f"expected int8; received: {quantize}", param_hint="--quantize")
+    quantize = "int8" if int8 else None
     console = get_console()
     representative = None
     if source.is_dir():
@@ -62,7 +60,7 @@ def export_model(
             raise ValidationError("expected --label/--run/--row-seed only with a result file; received a saved "
                                   f"processor folder: {source}")
         if quantize is not None:
-            raise ValidationError("expected a result file for --quantize int8 (calibration needs the run's "
+            raise ValidationError("expected a result file for --int8 (calibration needs the run's "
                                   "training rows); received a saved processor folder")
         processor = load_processor(source)
         rows, rows_source = synthetic_rows(processor), "seeded normal rows at the training input mean and std"

@@ -52,8 +52,8 @@ def _state_values(processor: Processor) -> int:
     total = 0
     for value in processor.get_state().values():
         arr = np.asarray(value)
-        if arr.ndim >= 1 and np.issubdtype(arr.dtype, np.floating):
-            total += int(arr.size)
+        if arr.ndim >= 1 and (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+            total += int(arr.size)  # float coefficients, or the fixed-point ones of a quantised processor
     return total
 
 

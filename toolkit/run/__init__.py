@@ -149,13 +149,14 @@ class _Setup:
 
     def __init__(self, task: str, methods: Sequence[str] | None, *, reference: str, include_naive: bool,
                  protocol: Protocol, metrics: Sequence[str] | None, budget_bytes: int | None, chunk_samples: int,
-                 mode: str) -> None:
+                 mode: str, quantize: Sequence[str] = (), deployment: bool = False) -> None:
         from sigbench._validate import positive_int
         from sigbench.h5 import memory_budget_bytes
 
         self.task: Any = get_host().registry.get("tasks", task).obj
         self.protocol = protocol
-        self.methods = resolve_methods(methods, self.task, reference, include_naive)
+        self.methods = resolve_methods(methods, self.task, reference, include_naive, quantize=quantize)
+        self.deployment = bool(deployment)
         self.metrics = _metric_names(self.task, metrics)
         self.extra_metrics = tuple(m for m in self.metrics if m not in self.task.metrics)
         self.budget = memory_budget_bytes() if budget_bytes is None else int(budget_bytes)
@@ -182,7 +183,7 @@ class _Setup:
                         transient=self.protocol.transient, rows_per_block=per_block,
                         budget=self.budget, raise_budget=raise_budget and streamed, task=self.task.name,
                         options=options, target_mean=mean,
-                        naive_baseline=bool(self.task.has_naive) and noiseless)
+                        naive_baseline=bool(self.task.has_naive) and noiseless, deployment=self.deployment)
 
 
 def _training_targets(source: Any, fit_rows: int, rows_per_block: int | None) -> tuple[tuple[float, ...], bool]:
@@ -207,7 +208,8 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
             output: str | os.PathLike[str] | None = None, resume: bool = False, signal_name: str | None = None,
             kind: str = "compare", workers: int = 1, timeout: float | None = None,
             scheduler: str | None = None, stream: bool | None = None, chunk_samples: int = DEFAULT_CHUNK_SAMPLES,
-            budget_bytes: int | None = None, metrics: Sequence[str] | None = None, model_limit: bool = True) -> Results:
+            budget_bytes: int | None = None, metrics: Sequence[str] | None = None, model_limit: bool = True,
+            quantize: Sequence[str] = (), deployment: bool = False) -> Results:
     """Compare methods on one signal under one protocol.
 
     Parameters
@@ -255,6 +257,13 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
     model_limit : bool, default True
         Add the *model limit* row when the signal's source registered a model-based estimator (``sines``:
         the maximum-likelihood phase estimate with the model known; ``ar``: the Kalman predictor).
+    quantize : list of {"int8", "q15"}, optional
+        Also run each method's quantised version: ``NAME@int8`` for the neural methods (full-integer LiteRT,
+        calibrated on training rows), ``NAME@q15`` for the FIR-type DSP baselines (fixed point); see
+        ``docs/deployment.md``. Methods can also be named ``dnn@int8`` directly.
+    deployment : bool, default False
+        Measure the deployment cost columns of every row: streaming latency p50/p99 (µs), real-time factor at
+        the signal's sample rate, weights/state/activation memory (``docs/deployment.md``).
 
     Returns
     -------
@@ -272,7 +281,8 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
     protocol = Protocol(*split, train_samples=train_samples, mode=mode, seeds=seeds, seed=seed,
                         reference=reference, transient=transient)
     setup = _Setup(task, methods, reference=reference, include_naive=include_naive, protocol=protocol,
-                   metrics=metrics, budget_bytes=budget_bytes, chunk_samples=chunk_samples, mode=mode)
+                   metrics=metrics, budget_bytes=budget_bytes, chunk_samples=chunk_samples, mode=mode,
+                   quantize=quantize, deployment=deployment)
     task_opts: dict[str, Any] = {"window": window, "horizon": horizon, "centered": centered, "channel": channel,
                                  "target": target, "hop": hop}
     streamed = _use_stream(signal, stream, signal_name, setup.budget)
@@ -351,7 +361,7 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
     include_limit = bool(options.pop("model_limit", True)) and bool(reference)
     setup = _Setup(task, methods, reference=reference, include_naive=options.pop("include_naive", True),
                    protocol=protocol, metrics=metrics, budget_bytes=budget_bytes, chunk_samples=chunk_samples,
-                   mode=mode)
+                   mode=mode, quantize=options.pop("quantize", ()), deployment=options.pop("deployment", False))
     is_source = isinstance(source, str) and not Path(source).exists() and (
         "sources" in registry.entries and source in registry.entries["sources"])
     source_keys: set[str] = set()

@@ -114,6 +114,8 @@ class CellPlan:
     target_mean: tuple[float, ...] | None = None
     #: score ``snr_gain_db`` against the naive predictor (the target is the observation itself)
     naive_baseline: bool = False
+    #: measure the deployment cost columns (streaming latency, real-time factor, memory: ``sigbench.deploy``)
+    deployment: bool = False
 
     def on_test_rows(self) -> CellPlan:
         """The plan of the linear oracle: fitted on the test rows themselves (no validation rows)."""
@@ -314,7 +316,21 @@ def run_cell(source: Any, cls: Any, options: dict[str, Any], seed: int, plan: Ce
         if sink is not None:
             sink.drop()
         return {"error": str(exc), "traceback": exc.tb, "seed": seed}
+    deploy: dict[str, Any] = {}
+    if plan.deployment:  # latency sample by sample on the first test rows (after the scored pass: no effect on it)
+        from sigbench.deploy import deployment_costs
+
+        first = next(source.blocks(t0, min(t1, t0 + 1100), plan.rows_per_block))
+        try:
+            deploy = deployment_costs(proc, first.inputs, sample_rate_hz=source.sample_rate_hz, samples=1000,
+                                      targets=(first.observed if first.observed is not None else first.targets)
+                                      if online else None)
+        except Exception as exc:  # a cost that cannot be measured is a note, never a failed row
+            warnings_deploy = f"deployment costs not measured: {error_text(exc)}"
+            deploy = {"_warning": warnings_deploy}
     metrics, warnings = scorer.result()
+    if "_warning" in deploy:
+        warnings.append(str(deploy.pop("_warning")))
     if online:
         for part, sub in parts.items():
             values, _ = sub.result()
@@ -323,7 +339,7 @@ def run_cell(source: Any, cls: Any, options: dict[str, Any], seed: int, plan: Ce
     out: dict[str, Any] = {
         "metrics": metrics, "mse": scorer.mse, "fit_s": fit_s, "predict_s": predict_s,
         "samples_per_s": n_test / predict_s if predict_s > 0 else math.inf, "latency_s": latency,
-        "describe": proc.describe(), "online": online, "seed": seed, "warnings": warnings}
+        "describe": proc.describe(), "online": online, "seed": seed, "warnings": warnings, "deploy": deploy}
     if sink is not None:
         pred_all = sink.array()
         if pred_all is not None:

@@ -90,11 +90,11 @@ class Cell:
 def resolve_class(label: str, name: str) -> Any:
     """The processor class of a method label (a chain spec or a registry name)."""
     from sigbench.chains import is_chain_spec, resolve_chain
-    from sigbench.host import get_host
+    from sigbench.run.plan import processor_class
 
     if is_chain_spec(label):
         return resolve_chain(label)[0]
-    return get_host().registry.get("processors", name).obj
+    return processor_class(name)
 
 
 # -- worker side -------------------------------------------------------------------------------

@@ -354,16 +354,14 @@ class Run:
         unsaved = False
         for j, pt in enumerate(self.points):
             bounds = self._point_bounds(j, pt)
-            if bounds is None:
-                continue
             for m in pt.methods:
                 key = (j, m.spec.label)
                 if key in self._finished:
                     continue
                 pending = self._pending.get(key)
-                if key in self._ready:
+                if key in self._ready:  # kept from the resumed run: published at once, whatever is pending
                     row = self._ready[key]
-                elif pending is not None and len(pending.outs) == pending.expected:
+                elif bounds is not None and pending is not None and len(pending.outs) == pending.expected:
                     outs = [pending.outs[s] for s in sorted(pending.outs)]
                     row = build_row(m, pt.grid, outs, bounds=bounds, with_excess="excess_db" in self.metrics,
                                     main_metric=self.task.main_metric)

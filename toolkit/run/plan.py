@@ -92,8 +92,43 @@ def cell_options(m: Method, seed: int) -> dict[str, Any]:
     return {k: v for k, v in opts.items() if not k.startswith("_")}
 
 
+#: float processors with a quantised counterpart, per scheme (``--quantize``): int8 for the exportable (neural)
+#: ones, Q15 fixed point for the FIR-type DSP baselines
+QUANTIZABLE: dict[str, tuple[str, ...]] = {"q15": ("wiener", "fir", "fir-bank", "lms", "nlms", "rls")}
+
+
+def processor_class(name: str) -> type[Processor]:
+    """The processor class registered as ``name``; ``NAME@SCHEME`` (``dnn@int8``, ``wiener@q15``) is the
+    quantised version of ``NAME`` (see :func:`sigbench.deploy.quantized`)."""
+    registry = get_host().registry
+    if "@" in name:
+        base, scheme = name.rsplit("@", 1)
+        from sigbench.deploy.quantize import quantized
+
+        return quantized(registry.get("processors", base).obj, scheme)
+    cls: type[Processor] = registry.get("processors", name).obj
+    return cls
+
+
+def quantized_variants(methods: list[Method], schemes: Sequence[str]) -> list[Method]:
+    """``<name>@<scheme>`` of every method with a quantised counterpart (int8: neural; q15: FIR-type DSP)."""
+    out: list[Method] = []
+    for scheme in schemes:
+        for m in methods:
+            if m.role not in ("", "reference") or m.is_chain or "@" in m.spec.name:
+                continue
+            fits = (m.cls.family == "neural") if scheme == "int8" else m.spec.name in QUANTIZABLE.get(scheme, ())
+            if not fits:
+                continue
+            cls = processor_class(f"{m.spec.name}@{scheme}")
+            rest = m.spec.label[len(m.spec.name):]
+            spec = MethodSpec(f"{m.spec.name}@{scheme}", dict(m.spec.options), f"{m.spec.name}@{scheme}{rest}")
+            out.append(Method(spec, cls, dict(m.options)))
+    return out
+
+
 def resolve_methods(methods: Sequence[str] | None, task: Any, reference: str,
-                    include_naive: bool = True, oracle: bool = True) -> list[Method]:
+                    include_naive: bool = True, oracle: bool = True, quantize: Sequence[str] = ()) -> list[Method]:
     """Parse method specifications, look them up, coerce and validate their options (before any work).
 
     Raises
@@ -118,16 +153,16 @@ def resolve_methods(methods: Sequence[str] | None, task: Any, reference: str,
     if len({s.label for s in specs}) != len(specs):
         raise ConfigError(f"expected each method once; received: {', '.join(s.label for s in specs)}")
     resolved: list[Method] = []
-    registry = get_host().registry
     for index, spec in enumerate(specs):
         if is_chain_spec(spec.label):
             cls, options = resolve_chain(spec.label)
         else:
-            cls = registry.get("processors", spec.name).obj
+            cls = processor_class(spec.name)
             options = coerce_params(cls.__init__, spec.options, what=f"option of method {spec.name!r}")
         m = Method(spec, cls, options, role="reference" if reference and index == ref_index else "")
         m.cls(**cell_options(m, 0))  # validates the options now
         resolved.append(m)
+    resolved += quantized_variants(resolved, quantize)
     ref = next((m for m in resolved if m.is_reference), None)
     if oracle and ref is not None and not ref.is_chain and getattr(ref.cls, "linear_least_squares", False):
         label = ROLES["oracle"][0]

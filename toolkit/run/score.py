@@ -186,6 +186,10 @@ def build_row(method: Any, grid: dict[str, Any], outs: list[dict[str, Any]], *, 
                 "fit_s_ci": mean_ci(fit_s)[1],
                 "samples_per_s": float(np.mean([c["samples_per_s"] for c in per_seed])),
                 "latency_s": float(np.mean([c["latency_s"] for c in per_seed]))}
+    deploys = [o.get("deploy") or {} for o in outs if "error" not in o]
+    for key in sorted({k for d in deploys for k, v in d.items() if isinstance(v, (int, float))}):
+        values = [float(d[key]) for d in deploys if isinstance(d.get(key), (int, float))]
+        row.cost[key] = float(np.mean(values))
     if desc.get("convergence_samples") is not None:
         row.metrics["convergence_samples"] = float(desc["convergence_samples"])
     return row
