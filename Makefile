@@ -7,14 +7,14 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 export PYTHONHASHSEED ?= 0
 export NO_MKDOCS_2_WARNING ?= 1
 
-.PHONY: demo test test-slow lint typecheck docs audit bench install clean
+.PHONY: demo test test-slow test-core lint typecheck docs audit bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77" wheel
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,plots,dask,docs]"
+	$(BIN)/python -m pip install --quiet -e ".[tensorflow,test,dask,docs]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -26,6 +26,10 @@ demo: $(STAMP)
 ## Lint, type-check, run the test suite (what CI runs)
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+## The core install (`pip install .`, no TensorFlow/Keras) in a fresh venv: DSP-only tests and a compare
+test-core:
+	scripts/test-core.sh
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m "slow or browser"
@@ -41,11 +45,11 @@ audit: $(STAMP)
 	scripts/audit.sh
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet
+	$(BIN)/python -m mkdocs build --strict --quiet
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_adaptive.py
 	$(BIN)/python benchmarks/bench_neural.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo.h5 demo-report.html site
+	rm -rf $(VENV) .venv-core build *.egg-info .pytest_cache .mypy_cache .ruff_cache demo.h5 demo-report.html site

@@ -41,7 +41,7 @@ from sigbench.datasets._common import make_metadata
 from sigbench.errors import FileFormatError, UnsafeFileError, ValidationError
 from sigbench.signal import NONFINITE_POLICIES, Signal
 
-__all__ = ["SAMPLES_DIR", "load_csv", "load_hdf5", "load_npy", "load_wav", "sample_path"]
+__all__ = ["SAMPLES_DIR", "load_csv", "load_hdf5", "load_npy", "load_wav", "orient_samples_first", "sample_path"]
 
 #: the folder of the bundled sample files
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
@@ -391,20 +391,30 @@ def load_csv(
             delim = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
         except csv.Error:
             delim = next((d for d in _DELIMITERS if d in lines[first]), ",")
-    rows = [
-        row for row in csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delim) if any(f.strip() for f in row)
-    ]
+    fast = _fast_table(lines, first, delim)
+    rows: list[list[str]] = []
     header: list[str] | None = None
-    if rows and not all(_is_number(f) or not f.strip() for f in rows[0]):
-        header = [f.strip() for f in rows[0]]
-        rows = rows[1:]
-    if not rows:
-        raise FileFormatError(f"{p}: no data rows (only a header)")
-    width = len(header) if header is not None else len(rows[0])
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            line_no = skip + first + i + (2 if header is not None else 1)
-            raise FileFormatError(f"{p}: line {line_no} has {len(row)} fields, expected {width} (delimiter {delim!r})")
+    if fast is not None:
+        header, table = fast
+        width = table.shape[1]
+    else:  # empty fields, quoting, ragged or bad rows: the per-line parser and its messages
+        table = None
+        rows = [
+            row for row in csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delim)
+            if any(f.strip() for f in row)
+        ]
+        if rows and not all(_is_number(f) or not f.strip() for f in rows[0]):
+            header = [f.strip() for f in rows[0]]
+            rows = rows[1:]
+        if not rows:
+            raise FileFormatError(f"{p}: no data rows (only a header)")
+        width = len(header) if header is not None else len(rows[0])
+        for i, row in enumerate(rows):
+            if len(row) != width:
+                line_no = skip + first + i + (2 if header is not None else 1)
+                raise FileFormatError(
+                    f"{p}: line {line_no} has {len(row)} fields, expected {width} (delimiter {delim!r})"
+                )
     time_index = _resolve_column(p, time_spec[0], header, width) if time_spec else None
     if wanted:
         indices = [_resolve_column(p, spec, header, width) for spec in wanted]
@@ -416,6 +426,8 @@ def load_csv(
         )
 
     def read_column(index: int) -> np.ndarray:
+        if table is not None:
+            return np.ascontiguousarray(table[:, index])
         out = np.empty(len(rows))
         for r, row in enumerate(rows):
             field = row[index].strip()
@@ -450,6 +462,29 @@ def load_csv(
     return _make_signal(p, data, rate, "csv", params, policy, t0_s=t0, channel_names=names)
 
 
+def _fast_table(lines: list[str], first: int, delim: str) -> tuple[list[str] | None, np.ndarray] | None:
+    """The header (if the first row is not all numbers) and every data row parsed by ``numpy.loadtxt``.
+
+    ``None`` when the fast parser cannot take the file as it is — an empty field, a bad number, rows of
+    different lengths, no data rows — so that :func:`load_csv` falls back to its per-line parser, whose
+    messages name the line and column.
+    """
+    head = next(csv.reader([lines[first]], delimiter=delim), [])
+    header = None if all(_is_number(f) or not f.strip() for f in head) else [f.strip() for f in head]
+    body = lines[first + (1 if header is not None else 0):]
+    if not any(line.strip() for line in body):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # "input contained no data" and the like: take the slow path
+            table = np.loadtxt(body, delimiter=delim, dtype=np.float64, ndmin=2, comments=None, quotechar='"')
+    except (ValueError, UserWarning, RuntimeWarning):
+        return None
+    if table.shape[0] == 0 or (header is not None and table.shape[1] != len(header)):
+        return None
+    return header, table
+
+
 def _rate_from_times(p: Path, times: np.ndarray) -> tuple[float, float]:
     if times.size < 2:
         raise ValidationError(
@@ -478,7 +513,28 @@ def _rate_from_times(p: Path, times: np.ndarray) -> tuple[float, float]:
 
 
 # -- NumPy -----------------------------------------------------------------------------------------
-def _check_channels_first(channels_first: Any) -> None:
+def orient_samples_first(p: Path, shape: tuple[int, ...], channels_first: bool | None, what: str) -> bool:
+    """Whether a 2-D array of ``shape`` must be transposed to ``(samples, channels)``.
+
+    ``channels_first`` True/False decides; ``None`` (automatic) transposes a ``(rows, cols)`` array with
+    ``rows < cols`` — ``(1, N)`` or ``(channels, N)`` — and warns, because a signal with more channels
+    than samples is almost always a transposed one; ``channels_first=False`` keeps it as stored.
+    """
+    if len(shape) != 2:
+        return False
+    if channels_first is not None:
+        return bool(channels_first)
+    rows, cols = int(shape[0]), int(shape[1])
+    if rows < cols:
+        warnings.warn(f"{p}: {what} has shape ({rows}, {cols}); read as {cols} samples x {rows} channel(s) "
+                      "(pass channels_first=false to keep it as stored)", UserWarning, stacklevel=2)
+        return True
+    return False
+
+
+def _check_channels_first(channels_first: Any, *, auto: bool = False) -> None:
+    if auto and channels_first is None:
+        return
     if not isinstance(channels_first, (bool, np.bool_)):
         raise ValidationError(
             f"expected channels_first to be true or false; received: channels_first={channels_first!r}"
@@ -659,7 +715,7 @@ def _open_hdf5_dataset(
         else positive_float("sample_rate_hz", sample_rate_hz)
     )
     policy = _check_nonfinite(nonfinite)
-    _check_channels_first(channels_first)
+    _check_channels_first(channels_first, auto=True)
     f = _h5.safe_open(p)
     try:
         ds = _walk_hard_links(f, dataset.strip(), p)
@@ -686,7 +742,7 @@ def load_hdf5(
     *,
     dataset: str = "",
     sample_rate_hz: float = 0.0,
-    channels_first: bool = False,
+    channels_first: bool | None = None,
     nonfinite: str = "error",
 ) -> Signal:
     """Import one dataset of an HDF5 file written by another tool.
@@ -705,8 +761,11 @@ def load_hdf5(
     sample_rate_hz : float, default 0 (from the dataset's attributes)
         Sampling rate in Hz (> 0). If 0, the first positive attribute among ``sample_rate_hz``,
         ``sample_rate``, ``sampling_rate``, ``sampling_rate_hz`` and ``rate`` on the dataset is used.
-    channels_first : bool, default False
-        The dataset is stored ``(channels, samples)``; transpose it.
+    channels_first : bool or None, default None (automatic)
+        ``True``: the dataset is stored ``(channels, samples)``, transpose it; ``False``: it is stored
+        ``(samples, channels)``. ``None``: a 2-D dataset with fewer rows than columns — ``(1, N)`` or
+        ``(channels, N)`` — is transposed with a warning (see :func:`orient_samples_first`), never read
+        silently as N channels.
     nonfinite : {"error", "interpolate"}, default "error"
         What to do with NaN/inf samples.
 
@@ -747,12 +806,13 @@ def load_hdf5(
         name = ds.name
     finally:
         f.close()
-    arr = _select_channels(p, _numeric(p, raw, f"dataset {name}"), bool(channels_first))
+    transpose = orient_samples_first(p, raw.shape, channels_first, f"dataset {name}")
+    arr = _select_channels(p, _numeric(p, raw, f"dataset {name}"), transpose)
     params = {
         "path": str(path),
         "dataset": name,
         "sample_rate_hz": rate,
-        "channels_first": bool(channels_first),
+        "channels_first": transpose,
         "nonfinite": policy,
     }
     return _make_signal(p, arr, rate, "hdf5", params, policy, hdf5_dtype=str(raw.dtype))
@@ -780,3 +840,9 @@ def register_sources(register: Callable[..., None]) -> None:
         kind="loader",
         description="One dataset of a foreign HDF5 file (links, external storage, bombs refused)",
     )
+    from sigbench.datasets.foreign import load_mat, load_sigmf  # imports this module: registered from here
+
+    register("mat", load_mat, kind="loader",
+             description="One variable of a MATLAB .mat file (v7.3 HDF5 or v5); sample rate from fs/Fs or given")
+    register("sigmf", load_sigmf, kind="loader",
+             description="SigMF recording (.sigmf-meta + .sigmf-data): real or complex (I/Q channels)")

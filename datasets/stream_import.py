@@ -40,7 +40,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
-import json
 import math
 import os
 import struct
@@ -52,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from sigbench._json import json_default
+from sigbench._json import dumps
 from sigbench._validate import positive_float, positive_int
 from sigbench.datasets import importers as _imp
 from sigbench.datasets._common import make_metadata
@@ -220,7 +219,7 @@ def _open_hdf5(
     *,
     dataset: str = "",
     sample_rate_hz: float = 0.0,
-    channels_first: bool = False,
+    channels_first: bool | None = None,
     nonfinite: str = "error",
 ) -> _Source:
     p, f, ds, rate, policy = _imp._open_hdf5_dataset(
@@ -230,8 +229,8 @@ def _open_hdf5(
         name = ds.name
         if ds.shape is None:  # an empty dataspace: the in-memory import reads it as an object scalar
             _imp._check_real_dtype(p, np.dtype(object), f"dataset {name}")
-        shape = _imp._samples_first_shape(p, ds.shape, bool(channels_first))
-        transpose = len(ds.shape) == 2 and bool(channels_first)
+        transpose = _imp.orient_samples_first(p, ds.shape, channels_first, f"dataset {name}")
+        shape = _imp._samples_first_shape(p, ds.shape, transpose)
     except BaseException:
         f.close()
         raise
@@ -247,7 +246,7 @@ def _open_hdf5(
         "path": str(path),
         "dataset": name,
         "sample_rate_hz": rate,
-        "channels_first": bool(channels_first),
+        "channels_first": transpose,
         "nonfinite": policy,
     }
     meta = make_metadata("hdf5", params, file=p.name, hdf5_dtype=str(ds.dtype))
@@ -467,7 +466,7 @@ def stream_import(
     >>> sb.load_signal(out).data.shape
     (5000, 2)
     """
-    from sigbench.h5 import CHUNK_SAMPLES, atomic_h5, new_signal_group
+    from sigbench.h5 import CHUNK_SAMPLES, atomic_h5, attach_dimension_scales, new_signal_group
 
     chunk = positive_int("chunk_samples", chunk_samples)
     with _opened(fmt, path, params) as src:
@@ -491,7 +490,8 @@ def stream_import(
             meta = dict(src.metadata)
             if repaired:
                 meta["repaired_nonfinite"] = repaired
-            sg.attrs["metadata"] = json.dumps(meta, default=json_default)
+            sg.attrs["metadata"] = dumps(meta)
+            attach_dimension_scales(sg)
     return target
 
 

@@ -32,3 +32,10 @@ def host():
 def pm(host):
     """The fresh host's pluggy PluginManager."""
     return host.pm
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests under ``tests/neural/`` need a Keras backend: mark them ``neural`` (the core job skips them)."""
+    for item in items:
+        if "neural" in item.path.parts[-3:-1]:
+            item.add_marker(pytest.mark.neural)

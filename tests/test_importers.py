@@ -412,3 +412,31 @@ def test_make_samples_reproduces_the_shipped_files(tmp_path):
     for name in ("tones.wav", "sensors.csv"):
         assert (tmp_path / name).read_bytes() == (SAMPLES_DIR / name).read_bytes(), name
         assert (SAMPLES_DIR / name).stat().st_size < 8192
+
+
+def test_csv_fast_path_equals_the_per_line_parser(tmp_path, monkeypatch):
+    """Issue 17 item 5: numeric CSV goes through numpy.loadtxt; the per-line parser stays as the fallback
+    (empty fields, bad numbers) and both give the same signal."""
+    from sigbench.datasets import importers as imp
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((500, 2))
+    lines = ["time_s, a ,b"] + [f"{i / 50!r},{float(u)!r},\"{float(v)!r}\"" for i, (u, v) in enumerate(x)]
+    lines.insert(100, "")  # a blank line is skipped by both
+    path = tmp_path / "data.csv"
+    path.write_text("\r\n".join(lines) + "\r\n")
+    calls = []
+    real = imp._fast_table
+    monkeypatch.setattr(imp, "_fast_table", lambda *a: calls.append(1) or real(*a))
+    fast = sb.load_source("csv", str(path), time_column="time_s")
+    assert calls and real(path.read_text().splitlines(), 0, ",") is not None  # the fast path took it
+    monkeypatch.setattr(imp, "_fast_table", lambda *a: None)
+    slow = sb.load_source("csv", str(path), time_column="time_s")
+    np.testing.assert_array_equal(fast.data, x)
+    np.testing.assert_array_equal(fast.data, slow.data)
+    assert fast.channel_names == slow.channel_names == ("a", "b")
+    assert fast.sample_rate_hz == slow.sample_rate_hz == pytest.approx(50.0)
+    monkeypatch.setattr(imp, "_fast_table", real)
+    path.write_text("a,b\n1,2\n3,x\n")  # the fallback still names the line and the column
+    with pytest.raises(FileFormatError, match=r"line 3, column 'b': not a number"):
+        sb.load_source("csv", str(path), sample_rate_hz=1.0)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sigbench._version import __version__
 from sigbench.errors import (
+    BackendError,
     ConfigError,
     DivergedError,
     FileFormatError,
@@ -86,6 +87,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "BackendError",
     "ConfigError",
     "DivergedError",
     "FileFormatError",

@@ -9,12 +9,12 @@ no look-ahead). The chain's cost is the sum of its stages' parameters and MACs p
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sigbench._json import dumps
 from sigbench.errors import ConfigError
 from sigbench.params import coerce_params, parse_method_spec
 from sigbench.processor import Processor
@@ -117,7 +117,7 @@ class Chain(Processor):
     def _save_extra(self, path: Path) -> None:
         for i, stage in enumerate(self.stages):
             stage.save(path / f"stage_{i}")
-        (path / "chain.json").write_text(json.dumps({"stages": self.get_params()["stages"]}))
+        (path / "chain.json").write_text(dumps({"stages": self.get_params()["stages"]}))
 
     def _load_extra(self, path: Path) -> None:
         self.stages = [type(s).load(path / f"stage_{i}") for i, s in enumerate(self.stages)]

@@ -9,6 +9,7 @@ traceback.
 from __future__ import annotations
 
 __all__ = [
+    "BackendError",
     "ConfigError",
     "DivergedError",
     "FileFormatError",
@@ -76,6 +77,14 @@ class PluginError(SigbenchError):
 
 class ProcessorError(SigbenchError):
     """A processor failed while fitting or predicting."""
+
+
+class BackendError(ProcessorError):
+    """A neural backend (Keras + TensorFlow, JAX or torch) is not installed, or cannot be imported here.
+
+    The message names the pip extra to install (``sigbench[tensorflow]``) or the memory it lacks. It
+    fails the neural rows of a comparison only; every other method runs.
+    """
 
 
 class DivergedError(ProcessorError):

@@ -7,6 +7,9 @@ Layout (full specification in ``docs/file-format.md``)::
     /signals/<name>/data    (samples,) or (samples, channels), float, chunked
     /signals/<name>/clean   optional, same shape as data
     /signals/<name>/aux/<k> optional aligned series
+    /signals/<name>/time    dimension scale of axis 0: sample index (int64) with CF scale_factor = 1/rate and
+                            add_offset = t0_s, units "s" (netCDF/xarray decode it to seconds)
+    /signals/<name>/channel dimension scale of axis 1 (2-D signals): the channel names
     /runs/<run_id>/         results of a comparison (see sigbench.results)
 
 Safety: before any data is read, every object reachable from the root is checked by
@@ -25,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import errno
-import json
 import math
 import os
 import re
@@ -39,7 +41,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sigbench._json import json_default, loads_untrusted
+from sigbench._json import dumps, loads, loads_untrusted
 from sigbench._version import __version__
 from sigbench.errors import FileFormatError, ValidationError, WriteError
 from sigbench.h5safe import (
@@ -67,8 +69,10 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_ATTR_BYTES",
     "MAX_DECLARED_BYTES",
+    "SCALE_NAMES",
     "LazySignal",
     "atomic_h5",
+    "attach_dimension_scales",
     "check_dataset",
     "check_tree",
     "file_info",
@@ -114,7 +118,11 @@ def _attr(sg: h5py.Group, key: str, path: Any, *, required: bool = True, default
         if required:
             raise FileFormatError(f"{path}: signal {sg.name}: missing attribute {key}")
         return default
-    value = sg.attrs[key]
+    try:
+        value = sg.attrs[key]
+    except OSError as exc:  # a damaged attribute (bit rot in its heap): one line, not an h5py traceback
+        raise FileFormatError(f"{path}: signal {sg.name}: cannot read attribute {key}: "
+                              f"{str(exc).splitlines()[0]}") from None
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
     if isinstance(value, np.ndarray) and value.shape == ():
@@ -281,9 +289,18 @@ class LazySignal:
         self.has_clean = self.header.has_clean
 
     def read(self, start: int = 0, stop: int | None = None, *, which: str = "data") -> np.ndarray:
-        """Samples ``start:stop`` of ``data``, ``clean`` or ``aux/<key>``."""
+        """Samples ``start:stop`` of ``data``, ``clean`` or ``aux/<key>``.
+
+        Raises
+        ------
+        FileFormatError
+            The bytes cannot be read (a damaged file: HDF5's error, one line, names the dataset).
+        """
         ds = self._group[which]
-        return np.asarray(ds[start:stop])
+        try:
+            return np.asarray(ds[start:stop])
+        except OSError as exc:
+            raise FileFormatError(f"{self.path}: cannot read {ds.name}: {str(exc).splitlines()[0]}") from None
 
     def chunks(self, size: int = CHUNK_SAMPLES, *, which: str = "data") -> Iterator[np.ndarray]:
         """Consecutive blocks of ``size`` samples."""
@@ -392,7 +409,9 @@ def _streamed_stats(sg: h5py.Group, h: _Header) -> dict[str, Any]:
         raise FileFormatError(f"cannot read {data.name}: {str(exc).splitlines()[0]}") from None
     stats: dict[str, Any] = {"rms": math.sqrt(sq / n) if n else None, "nonfinite_samples": nonfinite}
     if clean is not None:
-        stats["snr_db"] = (10 * math.log10(power / noise)) if noise > 0 and power > 0 else None
+        ratio = power / noise if noise > 0 else math.nan
+        # a damaged file can hold huge samples: the ratio may underflow to 0 or overflow; no SNR then
+        stats["snr_db"] = 10 * math.log10(ratio) if math.isfinite(ratio) and ratio > 0 else None
     return stats
 
 
@@ -642,9 +661,68 @@ def new_signal_group(f: h5py.File, name: str, *, sample_rate_hz: float, t0_s: fl
     sg.attrs["sample_rate_hz"] = sample_rate_hz
     sg.attrs["t0_s"] = t0_s
     sg.attrs["units"] = units
-    sg.attrs["channel_names"] = json.dumps(list(channel_names))
-    sg.attrs["metadata"] = json.dumps(metadata or {}, default=json_default)
+    sg.attrs["channel_names"] = dumps(list(channel_names))
+    sg.attrs["metadata"] = dumps(metadata or {})
     return sg
+
+
+#: names of the dimension scales a signal group carries (never signal content)
+SCALE_NAMES = ("time", "channel")
+
+
+def attach_dimension_scales(sg: h5py.Group, *, block: int = CHUNK_SAMPLES) -> None:
+    """Give a finished signal group netCDF-4 style dimension scales, so other tools see its axes.
+
+    Adds ``time`` (the sample index as int64, chunked and compressed — a few KB per million samples —
+    with the CF attributes ``scale_factor = 1/sample_rate_hz``, ``add_offset = t0_s``, ``units = "s"``:
+    xarray, netCDF and h5netcdf decode it to seconds) and, for a 2-D signal, ``channel`` (the channel
+    names), and attaches them to axis 0 (and 1) of ``data``, ``clean`` and every ``aux`` series of the
+    signal's length. ``xarray.open_dataset(path, engine="h5netcdf", group="signals/<name>")`` then shows
+    ``data`` over ``(time, channel)``. Written in blocks of ``block`` samples (bounded memory).
+
+    Parameters
+    ----------
+    sg : h5py.Group
+        ``/signals/<name>`` with its ``data`` written, in a file open for writing.
+    block : int
+        Samples per write of the time index.
+    """
+    data = sg["data"]
+    n = int(data.shape[0])
+    rate = float(sg.attrs["sample_rate_hz"])
+    t0 = float(sg.attrs.get("t0_s", 0.0))
+    for name in SCALE_NAMES:
+        if name in sg:
+            del sg[name]
+    time = sg.create_dataset("time", shape=(n,), dtype=np.int64, chunks=(max(1, min(n, 4 * CHUNK_SAMPLES)),),
+                             compression="gzip", shuffle=True)
+    for s0 in range(0, n, block):
+        s1 = min(s0 + block, n)
+        time[s0:s1] = np.arange(s0, s1, dtype=np.int64)
+    time.attrs["scale_factor"] = 1.0 / rate
+    time.attrs["add_offset"] = t0
+    time.attrs["units"] = "s"
+    time.attrs["long_name"] = "time since the start of the recording"
+    time.make_scale("time")
+    channel = None
+    if data.ndim == 2:
+        try:
+            names = list(loads(sg.attrs.get("channel_names", "[]")))
+        except ValueError:
+            names = []
+        if len(names) != data.shape[1]:
+            names = [f"ch{i}" for i in range(data.shape[1])]
+        channel = sg.create_dataset("channel", data=np.asarray([str(c) for c in names], dtype=object),
+                                    dtype=h5py.string_dtype("utf-8"))
+        channel.make_scale("channel")
+    series = [sg[k] for k in ("data", "clean") if k in sg]
+    if isinstance(sg.get("aux"), h5py.Group):
+        series += [d for d in sg["aux"].values() if isinstance(d, h5py.Dataset)]
+    for ds in series:
+        if ds.ndim >= 1 and ds.shape[0] == n:
+            ds.dims[0].attach_scale(time)
+            if channel is not None and ds.ndim == 2 and ds.shape[1] == data.shape[1]:
+                ds.dims[1].attach_scale(channel)
 
 
 def write_signal_group(f: h5py.File, signal: Signal) -> h5py.Group:
@@ -663,6 +741,7 @@ def write_signal_group(f: h5py.File, signal: Signal) -> h5py.Group:
         ag = sg.create_group("aux")
         for key, arr in signal.aux.items():
             put(ag, key, arr)
+    attach_dimension_scales(sg)
     return sg
 
 

@@ -52,10 +52,20 @@ CHUNK_SAMPLES = 65536
 
 def memory_budget_bytes() -> int:
     """Bytes a whole-signal read may use: ``SIGBENCH_MEMORY_BUDGET`` (bytes, or with K/M/G suffix), else half
-    of the available memory."""
+    of the available memory (``psutil.virtual_memory().available`` when psutil is installed, on every
+    platform; else ``MemAvailable`` of ``/proc/meminfo`` on Linux; else 4 GiB)."""
     raw = os.environ.get("SIGBENCH_MEMORY_BUDGET", "").strip()
     if raw:
         return parse_bytes(raw)
+    try:
+        import psutil
+    except ImportError:
+        pass
+    else:
+        try:
+            return int(psutil.virtual_memory().available) // 2
+        except (OSError, RuntimeError, AttributeError):  # a platform psutil cannot read: fall through
+            pass
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:

@@ -19,7 +19,8 @@ from typing import Any, Union
 
 from sigbench.errors import ConfigError
 
-__all__ = ["MethodSpec", "coerce_params", "coerce_value", "parse_kv", "parse_method_spec"]
+__all__ = ["MethodSpec", "ProcessorMethod", "coerce_params", "coerce_value", "format_option", "parse_kv",
+           "parse_method_spec", "processor_method"]
 
 
 def parse_kv(items: list[str] | tuple[str, ...], *, what: str = "--param") -> dict[str, str]:
@@ -140,3 +141,90 @@ def parse_method_spec(text: str) -> MethodSpec:
     name = name.strip()
     options = parse_kv(_split_options(rest), what=f"option of method {name!r}") if rest.strip() else {}
     return MethodSpec(name=name, options=options, label=raw)
+
+
+def format_option(value: Any) -> str:
+    """One option value as written in a method specification (the inverse of :func:`coerce_value`).
+
+    ``0.01`` → ``"0.01"``, ``True`` → ``"true"``, ``None`` → ``"none"``, ``(32, 8)`` → ``"32,8"``;
+    anything else by ``str``.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return ",".join(format_option(v) for v in value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+class ProcessorMethod(typing.NamedTuple):
+    """What the engine needs of one method: its specification (label), class and constructor options."""
+
+    spec: MethodSpec
+    cls: type
+    options: dict[str, Any]
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    sig = inspect.signature(cls.__init__)  # type: ignore[misc]
+    return {k: p.default for k, p in sig.parameters.items()
+            if k != "self" and p.default is not inspect.Parameter.empty}
+
+
+def _differs(value: Any, default: Any) -> bool:
+    try:
+        return bool(value != default) if not isinstance(value, (list, tuple)) else list(value) != list(default)
+    except Exception:  # an array or an object without a plain comparison: treat as set by the user
+        return True
+
+
+def processor_method(obj: Any) -> ProcessorMethod:
+    """Turn a processor instance or class into the method the engine runs (spec, class, options).
+
+    A class gives its registry name and no options; an instance gives the options that differ from
+    its constructor's defaults (``get_params(deep=False)``), so ``LMS(mu=0.01)`` is the method
+    ``lms:mu=0.01`` — labelled by its parameters, with the engine's per-seed ``seed`` and the task's
+    ``horizon`` still applied unless set. The options are the very values of the instance (not
+    strings), ready for ``cls(**options)``; the instance itself is never used, so every seed and
+    worker builds a fresh one (a process or Dask worker re-creates it from ``cls`` and ``options``).
+
+    Parameters
+    ----------
+    obj : Processor or type[Processor]
+        A processor instance (fitted or not: only its parameters are taken) or class.
+
+    Returns
+    -------
+    ProcessorMethod
+        ``spec`` (``MethodSpec``: registry name, options as spec strings, the label shown in tables),
+        ``cls`` and ``options``.
+
+    Raises
+    ------
+    ConfigError
+        ``obj`` is neither a processor class nor an instance of one (no ``name`` and ``get_params``).
+
+    Examples
+    --------
+    >>> from sigbench.params import processor_method
+    >>> from sigbench.plugins.dsp.lms import LMS
+    >>> processor_method(LMS(mu=0.01, numtaps=32)).spec.label
+    'lms:numtaps=32,mu=0.01'
+    >>> processor_method(LMS).spec.label
+    'lms'
+    """
+    cls = obj if isinstance(obj, type) else type(obj)
+    if not callable(getattr(cls, "get_params", None)) or not hasattr(cls, "fit"):
+        raise ConfigError(f"expected a method name, a processor class or instance; received: {obj!r}")
+    name = str(getattr(cls, "name", "") or cls.__name__.lower())
+    options: dict[str, Any] = {}
+    if not isinstance(obj, type):
+        defaults = _defaults(cls)
+        options = {k: v for k, v in obj.get_params(deep=False).items()
+                   if k not in defaults or _differs(v, defaults[k])}
+    text = {k: format_option(v) for k, v in options.items()}
+    label = name + (":" + ",".join(f"{k}={v}" for k, v in text.items()) if text else "")
+    return ProcessorMethod(MethodSpec(name=name, options=text, label=label), cls, options)

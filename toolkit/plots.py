@@ -33,14 +33,13 @@ import functools
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sigbench.errors import MissingDependencyError, ValidationError, WriteError
+from sigbench.errors import MissingDependencyError, ValidationError
 from sigbench.numfmt import metric_label
 
 if TYPE_CHECKING:
@@ -1156,30 +1155,14 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 150) ->
     fmt = target.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg", "pdf"):
         raise ValidationError(f"expected an output ending in .png, .svg or .pdf; received: {target.name}")
+    from sigbench.atomic import atomic_open
     from sigbench.outputs import is_hdf5_file, writable_target
 
     if is_hdf5_file(target):
         raise ValidationError(f"refusing to write a figure over {target}: it is an HDF5 file; choose another name")
     target = writable_target(target)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    except OSError as exc:
-        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=dpi, metadata=_metadata(fmt), bbox_inches="tight", pad_inches=0.05)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise WriteError(f"cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(target) as fh:
+        fig.savefig(fh, format=fmt, dpi=dpi, metadata=_metadata(fmt), bbox_inches="tight", pad_inches=0.05)
     return target
 
 

@@ -48,7 +48,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from sigbench._json import json_default_strict
+from sigbench._json import dumps, loads
 from sigbench.errors import FileFormatError, ProcessorError, SigbenchError, ValidationError
 
 __all__ = ["DESCRIBE_KEYS", "Processor", "TaskContext"]
@@ -168,10 +168,85 @@ class Processor:
         self.sample_rate: float = 1.0
         self.context: TaskContext | None = None
 
-    # -- parameters --------------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments, JSON-serialisable (used by ``save`` and ``describe``)."""
-        return dict(self._params)
+    # -- parameters (scikit-learn's estimator contract) ------------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor arguments, as given (used by ``save``, ``describe`` and ``sklearn.base.clone``).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Also list the parameters of parameters that are estimators themselves (anything with a
+            ``get_params``), as ``name__key`` (scikit-learn's convention). The built-in processors
+            take plain values only, so ``deep`` changes nothing for them.
+
+        Returns
+        -------
+        dict
+            ``{name: value}``; the values are the very objects passed to the constructor, so
+            ``type(p)(**p.get_params(deep=False))`` rebuilds an equal, unfitted processor.
+        """
+        params = dict(self._params)
+        if deep:
+            for key, value in list(params.items()):
+                if hasattr(value, "get_params") and not isinstance(value, type):
+                    params.update({f"{key}__{k}": v for k, v in value.get_params(deep=True).items()})
+        return params
+
+    def __sklearn_clone__(self: P) -> P:
+        """A new, unfitted processor with deep copies of this one's parameters (``sklearn.base.clone``).
+
+        scikit-learn ≥ 1.3 calls this instead of its generic clone, whose check that the constructor
+        stores each argument unchanged (``is``) would refuse processors that normalise a list
+        parameter (``taps=(…)`` kept as a tuple, ``units`` as a list).
+        """
+        import copy
+
+        return type(self)(**copy.deepcopy(self.get_params(deep=False)))
+
+    def set_params(self: P, **params: Any) -> P:
+        """Change constructor arguments; the processor is rebuilt (validated, unfitted) with the new values.
+
+        Parameters
+        ----------
+        **params
+            ``name=value`` for constructor parameters; ``name__key=value`` for a parameter of a
+            parameter that is an estimator (scikit-learn's convention).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValidationError
+            An unknown parameter name (``expected one of …``), or a value the constructor rejects.
+        """
+        if not params:
+            return self
+        own: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in params.items():
+            name, sep, sub = key.partition("__")
+            if sep:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                own[name] = value
+        allowed = self.param_names()
+        takes_any = any(v.kind is v.VAR_KEYWORD for v in inspect.signature(type(self).__init__).parameters.values())
+        for name in (*own, *nested):
+            if name not in allowed and not takes_any:
+                raise ValidationError(f"expected a parameter of {type(self).__name__} among {', '.join(allowed)}; "
+                                      f"received: {name}")
+        merged = dict(self._params)
+        for name, inner in nested.items():
+            target: Any = own.get(name, merged.get(name))
+            if not hasattr(target, "set_params"):
+                raise ValidationError(f"expected {name} to be an estimator with parameters; "
+                                      f"received: {name}={target!r}")
+            own[name] = target.set_params(**inner)
+        merged.update(own)
+        type(self).__init__(self, **merged)  # the constructor validates the values and resets fitted state
+        return self
 
     @classmethod
     def param_names(cls) -> list[str]:
@@ -491,7 +566,7 @@ class Processor:
             "fit_s": self.fit_s,
             "context": None if self.context is None else asdict(self.context),
         }
-        (path / "processor.json").write_text(json.dumps(record, indent=2, default=json_default_strict))
+        (path / "processor.json").write_text(dumps(record, indent=2, lenient=False))
         np.savez(path / "state.npz", **self.get_state())  # type: ignore[arg-type]
         self._save_extra(path)
         return path
@@ -507,7 +582,7 @@ class Processor:
         """Rebuild a processor saved by :meth:`save` (code builds it; nothing is deserialised but arrays)."""
         path = Path(directory)
         try:
-            record = json.loads((path / "processor.json").read_text())
+            record = loads((path / "processor.json").read_text())
         except FileNotFoundError:
             raise FileFormatError(f"not a saved sigbench processor (no processor.json): {path}") from None
         except json.JSONDecodeError as exc:

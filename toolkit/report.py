@@ -560,19 +560,9 @@ def render_markdown(results: Results, image_dir: str, *, dpi: int = 150) -> tupl
 
 # -- writing -------------------------------------------------------------------------------------
 def _atomic_write_bytes(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from sigbench.atomic import atomic_write_bytes
+
+    atomic_write_bytes(target, data)
 
 
 #: the file that marks a figures folder as sigbench's own: only such a folder (or an empty one) is replaced

@@ -5,7 +5,11 @@ Layout of one run in a result file (format 1)::
     /runs/<run_id>/                 attrs: kind (compare|run|sweep), task, created, status
                                     (complete|partial|interrupted), config_hash, sigbench_version,
                                     written_ns (when this run was last written: orders runs of one second)
-    /runs/<run_id>/results.json     the JSON document of :meth:`Results.to_json` (UTF-8 string)
+    /runs/<run_id>/results.json     the JSON document of :meth:`Results.to_json` (UTF-8 string, strict JSON:
+                                    non-finite numbers as null, listed under "non_finite")
+    /runs/<run_id>/table/           the tidy table of :meth:`Results.to_pandas` as one dataset per column
+                                    (numbers float64, NaN where missing; text UTF-8); attrs: columns, metrics,
+                                    costs, grid (the column names of each kind, in order)
     /runs/<run_id>/config.json      the configuration that produced it (protocol, methods, options)
     /runs/<run_id>/environment.json Python, numpy, scipy, h5py, Keras/TensorFlow versions, CPU
     /runs/<run_id>/test/targets     (rows,) or (rows, outputs): the test targets
@@ -17,6 +21,7 @@ Layout of one run in a result file (format 1)::
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import math
 import os
@@ -30,11 +35,18 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sigbench._json import json_default, loads_untrusted
+from sigbench._json import dumps, loads, loads_untrusted
 from sigbench._version import __version__
 from sigbench.errors import FileFormatError, ValidationError
 
-__all__ = ["MethodRow", "Results", "config_hash", "environment", "grid_sort_key", "load_results", "mean_ci"]
+__all__ = ["MethodRow", "Results", "config_hash", "environment", "grid_sort_key", "load_results", "mean_ci",
+           "read_table"]
+
+#: per-seed cost entries of ``MethodRow.per_seed`` (the rest of a row's cost is per method)
+_SEED_COSTS = ("fit_s", "predict_s", "samples_per_s", "latency_s")
+#: columns of :meth:`Results.to_pandas` that describe the row, before the grid, metric and cost columns
+_ID_COLUMNS = ("method", "name", "family", "reference", "chain")
+
 
 def mean_ci(values: list[float]) -> tuple[float, float | None]:
     r"""Mean and 95 % half-width (Student t) of ``values``; the half-width is ``None`` for one value.
@@ -100,7 +112,7 @@ def environment() -> dict[str, Any]:
     return env
 
 
-@dataclass
+@dataclass(repr=False)
 class MethodRow:
     """One method's result over its seeds (``status`` ``ok`` or ``failed``)."""
 
@@ -127,6 +139,39 @@ class MethodRow:
     #: what the row could not compute (a metric out of core without an accumulator, …)
     warnings: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in self.metrics.items() if not k.endswith("_ci")}
+        head = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}" for k, v in list(shown.items())[:3])
+        tail = f", error={self.error!r}" if self.error else (f", {head}" if head else "")
+        return f"MethodRow({self.method!r}, {self.status}, seeds={self.seeds}{tail})"
+
+    def seed_records(self) -> list[dict[str, Any]]:
+        """One dict per seed: ``seed``, ``status``, ``error``, its metrics and costs (see :meth:`Results.to_pandas`).
+
+        A seed that was scored has status ``ok`` and its own metrics and timings; the seed a failed
+        method stopped on has the row's status and error and no numbers. Per-method values (``params``,
+        ``macs_per_sample``, ``memory_bytes``, metrics computed once per method such as
+        ``convergence_samples``) are repeated on each seed. A method that failed before any seed gives
+        one record with ``seed`` None.
+        """
+        scored = {int(c["seed"]): c for c in self.per_seed if isinstance(c, dict) and "seed" in c}
+        row_metrics = {k: v for k, v in self.metrics.items() if not k.endswith("_ci")}
+        row_costs = {k: v for k, v in self.cost.items() if not k.endswith("_ci")}
+        out: list[dict[str, Any]] = []
+        seeds: list[int | None] = list(self.seeds) or [None]
+        for seed in seeds:
+            c = scored.get(seed) if seed is not None else None
+            rec: dict[str, Any] = {"seed": seed}
+            if c is not None:
+                rec.update(status="ok", error=None, metrics={**row_metrics, **dict(c.get("metrics", {}))},
+                           cost={**row_costs, **{k: c[k] for k in _SEED_COSTS if k in c}})
+            elif self.status == "ok":  # an older file without per-seed entries: the method's means
+                rec.update(status="ok", error=None, metrics=dict(row_metrics), cost=dict(row_costs))
+            else:
+                rec.update(status=self.status, error=self.error, metrics={}, cost={})
+            out.append(rec)
+        return out
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (the ``rows`` items of ``compare --json``)."""
         return {
@@ -150,7 +195,7 @@ class MethodRow:
                    mode=str(d.get("mode", "frozen")))
 
 
-@dataclass
+@dataclass(repr=False)
 class Results:
     """The outcome of a comparison: rows sorted by the task's main metric, plus everything to re-render it.
 
@@ -219,6 +264,123 @@ class Results:
             "warnings": self.warnings, "rows": [r.as_dict() for r in self.rows],
         }
 
+    # -- as data -----------------------------------------------------------------------------
+    def columns(self) -> dict[str, list[str]]:
+        """Column names of :meth:`to_pandas` by kind: ``grid`` (``grid.<param>``), ``metrics``, ``costs``."""
+        grid: list[str] = []
+        metrics: list[str] = []
+        costs: list[str] = []
+        for row in self.rows:
+            for key in row.grid:
+                if f"grid.{key}" not in grid:
+                    grid.append(f"grid.{key}")
+            for rec in row.seed_records():
+                metrics += [k for k in rec["metrics"] if k not in metrics]
+                costs += [k for k in rec["cost"] if k not in costs]
+        return {"grid": grid, "metrics": metrics, "costs": costs}
+
+    def records(self) -> list[dict[str, Any]]:
+        """The tidy table as plain dicts: one per method × seed × grid point (see :meth:`to_pandas`)."""
+        cols = self.columns()
+        out: list[dict[str, Any]] = []
+        for row in self.rows:
+            base: dict[str, Any] = {"method": row.method, "name": row.name, "family": row.family,
+                                    "reference": row.is_reference, "chain": row.is_chain}
+            base.update({c: row.grid.get(c.removeprefix("grid."), None) for c in cols["grid"]})
+            for rec in row.seed_records():
+                item = dict(base, seed=rec["seed"], status=rec["status"], error=rec["error"])
+                item.update({m: _number(rec["metrics"].get(m)) for m in cols["metrics"]})
+                item.update({c: _number(rec["cost"].get(c)) for c in cols["costs"]})
+                out.append(item)
+        return out
+
+    def to_pandas(self) -> Any:
+        """The results as a tidy ``pandas.DataFrame``: one row per method × seed × grid point.
+
+        Columns, in order: ``method`` (the label as given), ``name`` (registry name), ``family``,
+        ``reference``, ``chain`` (bool), one ``grid.<param>`` column per swept parameter, ``seed``
+        (nullable integer; missing for a method that failed before its first seed), ``status``
+        (``ok`` or ``failed``), ``error``, then one float column per metric (``snr_db``, ``mse``, …, in
+        the task's units) and per cost (``params``, ``macs_per_sample``, ``memory_bytes``, ``fit_s``,
+        ``predict_s`` and ``latency_s`` in seconds, ``samples_per_s``). Numbers that do not exist for a
+        row are NaN. ``DataFrame.attrs`` holds ``run_id``, ``task``, ``main_metric`` and the column
+        names by kind (:meth:`columns`). The mean over a method's seeds of a metric column equals the
+        row's metric in the table.
+
+        pandas is imported only here (``pip install pandas``; it is in sigbench's ``test`` extra).
+
+        Returns
+        -------
+        pandas.DataFrame, shape ``(methods × seeds × grid points, columns)``
+
+        Examples
+        --------
+        >>> import sigbench as sb
+        >>> res = sb.compare(sb.generate("sines", n=600, seed=0), methods=["lms", "naive"], seeds=1)
+        >>> df = res.to_pandas()
+        >>> df.groupby("method")["snr_db"].mean().round(1).to_dict()  # doctest: +SKIP
+        {'lms': 14.9, 'naive': 8.4, 'wiener': 19.1}
+        """
+        import pandas as pd
+
+        cols = self.columns()
+        order = [*_ID_COLUMNS, *cols["grid"], "seed", "status", "error", *cols["metrics"], *cols["costs"]]
+        df = pd.DataFrame.from_records(self.records(), columns=order)
+        df["seed"] = df["seed"].astype("Int64")
+        for c in (*cols["metrics"], *cols["costs"]):
+            df[c] = df[c].astype("float64")
+        df.attrs.update(run_id=self.run_id, task=self.task, main_metric=self.main_metric, **cols)
+        return df
+
+    def to_xarray(self) -> Any:
+        """The results as an ``xarray.Dataset`` with dimensions ``method``, ``seed`` and one per grid parameter.
+
+        Every metric and cost is a float variable over those dimensions (NaN where a cell does not
+        exist); ``status`` and ``error`` are text variables. A method that failed before its first seed
+        sits at ``seed = -1``. xarray is imported only here.
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        df = self.to_pandas()
+        index = ["method", "seed", *df.attrs["grid"]]
+        df["seed"] = df["seed"].fillna(-1).astype("int64")
+        ds = df.drop(columns=["name", "family", "reference", "chain"]).set_index(index).to_xarray()
+        ds.attrs.update(run_id=self.run_id, task=self.task, main_metric=self.main_metric)
+        return ds
+
+    def __repr__(self) -> str:
+        seeds = sorted({s for r in self.rows for s in r.seeds})
+        best = next((r for r in self.rows if r.status == "ok" and r.metrics.get(self.main_metric) is not None), None)
+        best_txt = f", best {best.method} {self.main_metric}={best.metrics[self.main_metric]:.4g}" if best else ""
+        failed = f", {len(self.failed)} failed" if self.failed else ""
+        return (f"<Results {self.kind} {self.task!r} run {self.run_id}: {len(self.rows)} rows, "
+                f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}{failed}{best_txt}; "
+                f"status {self.status}; .to_pandas() for the table>")
+
+    def _repr_html_(self) -> str:
+        """A leaderboard for notebooks: rank, method, family, status, main metric ± 95 % interval, cost."""
+        main = self.main_metric
+        head = ["#", "method", "family", "status", f"{main}", "± 95 %", "params", "MACs/sample", "fit s"]
+        grids = sorted({k for r in self.rows for k in r.grid})
+        head[2:2] = [html.escape(g) for g in grids]
+        lines = ["<table class='sigbench-results'>",
+                 f"<caption>{html.escape(self.kind)} · task {html.escape(self.task)} · run "
+                 f"{html.escape(self.run_id)} · sorted by {html.escape(main)}</caption>",
+                 "<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]
+        rank = 0
+        for r in self.rows:
+            ok = r.status == "ok"
+            rank += ok
+            cells = [str(rank) if ok else "", r.method, *[r.grid.get(g, "") for g in grids], r.family,
+                     "ok (reference)" if ok and r.is_reference else (r.status if ok else f"failed: {r.error or ''}"),
+                     _fmt(r.metrics.get(main)), _fmt(r.metrics.get(f"{main}_ci")), _fmt(r.cost.get("params")),
+                     _fmt(r.cost.get("macs_per_sample")), _fmt(r.cost.get("fit_s"))]
+            lines.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        lines.append("</tbody></table>")
+        return "\n".join(lines)
+
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Results:
         """Inverse of :meth:`to_json` (metrics and rows; predictions and test arrays are not in the document)."""
@@ -238,6 +400,38 @@ class Results:
         return res
 
     # -- persistence -----------------------------------------------------------------------
+    def write_table(self, g: h5py.Group) -> None:
+        """Write the tidy table of :meth:`to_pandas` as group ``table`` of ``g``, one dataset per column.
+
+        Text columns are UTF-8 strings (empty where missing), ``seed`` is int64 (-1 where missing),
+        ``reference``/``chain`` are bool, every other column float64 with NaN where missing. The
+        group's attributes ``columns``, ``grid``, ``metrics`` and ``costs`` list the column names (JSON
+        lists of strings).
+        Plain h5py reads it: ``{k: t[k][()] for k in t}`` (``t[k].asstr()[()]`` for text).
+        """
+        cols = self.columns()
+        records = self.records()
+        order = [*_ID_COLUMNS, *cols["grid"], "seed", "status", "error", *cols["metrics"], *cols["costs"]]
+        tg = g.create_group("table")
+        text = h5py.string_dtype("utf-8")
+        for name in order:
+            values = [rec[name] for rec in records]
+            if name in ("reference", "chain"):
+                data: np.ndarray = np.asarray(values, dtype=bool)
+            elif name == "seed":
+                data = np.asarray([-1 if v is None else int(v) for v in values], dtype=np.int64)
+            elif name in cols["metrics"] or name in cols["costs"] or (
+                    name in cols["grid"] and all(v is None or _is_number(v) for v in values)):
+                data = np.asarray([math.nan if v is None else float(v) for v in values], dtype=np.float64)
+            else:
+                data = np.asarray(["" if v is None else str(v) for v in values], dtype=object)
+                tg.create_dataset(name.replace("/", "_"), data=data, dtype=text)
+                continue
+            tg.create_dataset(name.replace("/", "_"), data=data)
+        for key, names in (("columns", order), ("grid", cols["grid"]), ("metrics", cols["metrics"]),
+                           ("costs", cols["costs"])):
+            tg.attrs[key] = dumps(names)  # a JSON list: HDF5 cannot store an empty string array as attribute
+
     def write_into(self, f: h5py.File, *, extra_labels: Iterable[str] = ()) -> None:
         """Write this run under ``/runs/<run_id>`` of an open file (replacing a run of that id).
 
@@ -253,9 +447,10 @@ class Results:
         g.attrs["config_hash"] = doc["config_hash"]
         g.attrs["written_ns"] = time.time_ns()
         g.attrs["sigbench_version"] = __version__
-        g.create_dataset("results.json", data=json.dumps(doc, default=json_default))
-        g.create_dataset("config.json", data=json.dumps(self.config, default=json_default))
-        g.create_dataset("environment.json", data=json.dumps(self.environment, default=json_default))
+        g.create_dataset("results.json", data=dumps(doc))
+        g.create_dataset("config.json", data=dumps(self.config))
+        g.create_dataset("environment.json", data=dumps(self.environment))
+        self.write_table(g)
         tg = g.create_group("test")
         for key, arr in self.test.items():
             if arr is not None:
@@ -287,6 +482,24 @@ class Results:
             self.write_into(f)
         return target
 
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _number(value: Any) -> float | None:
+    """A metric or cost value as float (None stays None; non-numbers become None)."""
+    if value is None or not _is_number(value):
+        return None
+    return float(value)
+
+
+def _fmt(value: Any) -> str:
+    if value is None or not _is_number(value) or not math.isfinite(float(value)):
+        return "—"
+    v = float(value)
+    return f"{v:.3g}" if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-2) else f"{v:.2f}"
 
 
 def _read_json(g: h5py.Group, key: str) -> Any:
@@ -361,6 +574,43 @@ def _read_predictions(g: h5py.Group) -> dict[tuple[str, int], np.ndarray]:
                 raise ValueError(f"methods/{key}/{name} is not numeric (dtype {ds.dtype})")
             preds[(label, int(seed))] = np.asarray(ds[()])
     return preds
+
+
+def read_table(path: str | os.PathLike[str], run_id: str | None = None) -> dict[str, np.ndarray]:
+    """The numeric table of a run (``/runs/<run_id>/table``) as ``{column: array}``, without parsing JSON.
+
+    ``pandas.DataFrame(read_table(path))`` is the stored form of :meth:`Results.to_pandas`. Text
+    columns are returned as ``str`` object arrays.
+
+    Raises
+    ------
+    FileFormatError
+        No runs, or the run has no table (a file written before sigbench stored one).
+    """
+    from sigbench.h5 import open_file
+
+    ids = list_runs(path)
+    if not ids:
+        raise FileFormatError(f"{path} holds no runs; produce one with `sigbench compare`")
+    run_id = run_id or ids[-1]
+    if run_id not in ids:
+        raise ValidationError(f"expected a run among {', '.join(ids)}; received: run={run_id!r}")
+    with open_file(path) as f:
+        g = f["runs"][run_id]
+        t = g.get("table")
+        if not isinstance(t, h5py.Group):
+            raise FileFormatError(f"{path}: run {run_id} has no table (an older file: use load_results)")
+        out: dict[str, np.ndarray] = {}
+        raw = t.attrs.get("columns")
+        try:
+            names = loads(raw) if isinstance(raw, (str, bytes)) else sorted(t)
+        except (ValueError, UnicodeDecodeError):
+            raise FileFormatError(f"{path}: run {run_id} has a damaged table") from None
+        for name in names:
+            name = str(name)
+            ds = t[name.replace("/", "_")]
+            out[name] = ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else ds[()]
+        return out
 
 
 def list_runs(path: str | os.PathLike[str]) -> list[str]:

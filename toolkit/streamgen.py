@@ -18,7 +18,7 @@ import numpy as np
 
 from sigbench._validate import positive_int
 from sigbench.errors import ValidationError
-from sigbench.h5 import CHUNK_SAMPLES, atomic_h5, new_signal_group
+from sigbench.h5 import CHUNK_SAMPLES, atomic_h5, attach_dimension_scales, new_signal_group
 from sigbench.metrics import RunningMoments
 
 __all__ = ["STREAM_SOURCES", "stream_generate"]
@@ -145,4 +145,5 @@ def stream_generate(source: str, path: str | os.PathLike[str], n: int, seed: int
                 clean[s0:s1] = c
             else:
                 data[s0:s1] = scale * ((w - shift) / std)
+        attach_dimension_scales(sg)
     return target

@@ -61,6 +61,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sigbench._json import dumps
 from sigbench._validate import in_range, one_of, positive_float, positive_int
 from sigbench.console import get_console, is_quiet, is_verbose, training_summary
 from sigbench.errors import FileFormatError, UnsafeFileError, ValidationError
@@ -95,6 +96,15 @@ _PREDICT_BATCH = 4096
 
 
 # -- validation helpers ----------------------------------------------------------------------------
+def as_given(raw: Any, normalized: list[int]) -> list[int]:
+    """The caller's list itself when it already equals ``normalized``, else ``normalized``.
+
+    ``get_params`` must return the objects the constructor received (``sklearn.base.clone`` checks
+    identity); a list passed in stays that list, anything else (a tuple, an int) is stored normalized.
+    """
+    return raw if isinstance(raw, list) and raw == normalized else list(normalized)
+
+
 def positive_int_tuple(name: str, value: Any, *, allow_empty: bool = False) -> list[int]:
     """Return ``value`` (an int or a sequence of ints ≥ 1) as a list of ints.
 
@@ -694,7 +704,7 @@ class NeuralProcessor(Processor):
             "layers": self._architecture(),
             "training": self._training,
         }
-        (path / ARCHITECTURE_FILE).write_text(json.dumps(record, indent=2))
+        (path / ARCHITECTURE_FILE).write_text(dumps(record, indent=2, lenient=False))
         self.model.save_weights(str(path / WEIGHTS_FILE))
 
     def _load_extra(self, path: Path) -> None:

@@ -45,6 +45,7 @@ from sigbench.plugins.neural._base import (
     NeuralProcessor,
     _activation,
     _common_params,
+    as_given,
     dense_parameters,
     positive_int_tuple,
 )
@@ -128,9 +129,10 @@ class CNN(NeuralProcessor):
             validation_fraction=validation_fraction, patience=patience, standardize=standardize,
             steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
-        super().__init__(kernel_sizes=list(self.kernel_sizes), filters=self.filters, pooling=self.pooling,
+        super().__init__(kernel_sizes=as_given(kernel_sizes, self.kernel_sizes), filters=self.filters,
+                         pooling=self.pooling,
                          pool_size=self.pool_size, conv_activation=self.conv_activation,
-                         dense_units=list(self.dense_units), activation=self.activation, **common)
+                         dense_units=as_given(dense_units, self.dense_units), activation=self.activation, **common)
 
     def _check_window(self, window: int) -> None:
         widest = max(self.kernel_sizes)

@@ -35,6 +35,7 @@ from sigbench.plugins.neural._base import (
     NeuralProcessor,
     _activation,
     _common_params,
+    as_given,
     dense_parameters,
     lstm_parameters,
     positive_int_tuple,
@@ -114,8 +115,9 @@ class CNNLSTM(NeuralProcessor):
             steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
         super().__init__(filters=self.filters, kernel_size=self.kernel_size, pooling=self.pooling,
-                         pool_size=self.pool_size, conv_activation=self.conv_activation, units=list(self.units),
-                         dense_units=list(self.dense_units), activation=self.activation, **common)
+                         pool_size=self.pool_size, conv_activation=self.conv_activation,
+                         units=as_given(units, self.units),
+                         dense_units=as_given(dense_units, self.dense_units), activation=self.activation, **common)
 
     def _check_window(self, window: int) -> None:
         if self.kernel_size > window:

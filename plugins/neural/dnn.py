@@ -27,7 +27,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from sigbench import hookimpl
-from sigbench.plugins.neural._base import NeuralProcessor, _activation, _common_params, positive_int_tuple
+from sigbench.plugins.neural._base import (
+    NeuralProcessor,
+    _activation,
+    _common_params,
+    as_given,
+    positive_int_tuple,
+)
 
 __all__ = ["DNN"]
 
@@ -112,7 +118,7 @@ class DNN(NeuralProcessor):
             steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
         self.preset = preset
-        super().__init__(units=list(self.units), activation=self.activation, **common, preset=preset)
+        super().__init__(units=as_given(units, self.units), activation=self.activation, **common, preset=preset)
 
     def _body_parameters(self, window: int) -> tuple[int, int]:
         params, width_in = 0, window

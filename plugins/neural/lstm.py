@@ -41,6 +41,7 @@ from sigbench.plugins.neural._base import (
     NeuralProcessor,
     _activation,
     _common_params,
+    as_given,
     dense_parameters,
     lstm_parameters,
     positive_int_tuple,
@@ -131,8 +132,9 @@ class LSTM(NeuralProcessor):
             steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
         )
         self.preset = preset
-        super().__init__(units=list(self.units), timesteps=self.timesteps, dense_units=list(self.dense_units),
-                         activation=self.activation, **common, preset=preset)
+        super().__init__(units=as_given(units, self.units), timesteps=self.timesteps,
+                         dense_units=as_given(dense_units, self.dense_units), activation=self.activation, **common,
+                         preset=preset)
 
     def _check_window(self, window: int) -> None:
         steps_and_features(window, self.timesteps)

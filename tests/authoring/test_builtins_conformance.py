@@ -76,7 +76,16 @@ def loader_files(tmp_path_factory) -> dict[str, tuple[str, dict[str, object]]]:
     np.save(folder / "x.npy", np.sin(0.1 * np.arange(300)))
     with h5py.File(folder / "foreign.h5", "w") as f:
         f.create_dataset("group/data", data=np.cos(0.1 * np.arange(300)))
+    with h5py.File(folder / "rec.mat", "w", userblock_size=512) as f:  # MATLAB v7.3: x(:) stored (1, N)
+        f.create_dataset("x", data=np.sin(0.2 * np.arange(300)).reshape(1, -1)).attrs["MATLAB_class"] = b"double"
+        f.create_dataset("fs", data=np.array([[10.0]])).attrs["MATLAB_class"] = b"double"
+    iq = (np.cos(0.1 * np.arange(300)) + 1j * np.sin(0.1 * np.arange(300))).astype("<c8")
+    iq.tofile(folder / "iq.sigmf-data")
+    (folder / "iq.sigmf-meta").write_text('{"global": {"core:datatype": "cf32_le", "core:sample_rate": 10.0}, '
+                                          '"captures": [{"core:sample_start": 0}]}')
     return {
+        "mat": (str(folder / "rec.mat"), {}),
+        "sigmf": (str(folder / "iq.sigmf-meta"), {}),
         "wav": (sample_path("tones.wav"), {}),
         "csv": (sample_path("sensors.csv"), {"sample_rate_hz": 100.0}),
         "npy": (str(folder / "x.npy"), {"sample_rate_hz": 10.0}),

@@ -55,8 +55,12 @@ def test_strict_build(tmp_path):
     mkdocs = Path(sys.executable).with_name("mkdocs")
     if not mkdocs.exists():
         pytest.skip("mkdocs is not installed (pip install -e '.[docs]')")
-    proc = subprocess.run([str(mkdocs), "build", "--strict", "--quiet", "-f", str(ROOT / "mkdocs.yml"), "-d",
-                           str(tmp_path / "site")], capture_output=True, text=True, check=False,
-                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    # `python -m mkdocs`, as `make docs` runs it: with the `mkdocs` script, the venv's bin/ is first on
+    # sys.path and mkdocstrings' finder would take the `sigbench` console script for the package
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f",
+                           str(ROOT / "mkdocs.yml"), "-d", str(tmp_path / "site")], capture_output=True, text=True,
+                          check=False, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "site" / "plugins" / "index.html").is_file()
+    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    assert "Parameters" in api and "Returns" in api  # mkdocstrings rendered the numpydoc sections

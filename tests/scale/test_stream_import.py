@@ -32,7 +32,7 @@ def _read(path: Path) -> dict[str, tuple[dict, np.ndarray]]:
             attrs = {key: sg.attrs[key] for key in sg.attrs}
             attrs["metadata"] = json.loads(attrs["metadata"])
             attrs["channel_names"] = json.loads(attrs["channel_names"])
-            assert list(sg) == ["data"]
+            assert [k for k in sg if k not in ("time", "channel")] == ["data"]  # + the dimension scales
             out[name] = (attrs, sg["data"][()])
     return out
 

@@ -157,7 +157,7 @@ app = typer.Typer(
     name="sigbench",
     cls=SigbenchGroup,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
 )
@@ -193,11 +193,12 @@ def _root(
 
 
 def _compose() -> None:
-    from sigbench.cli import bench, data, export_cmd, pipeline_cmd, plugins_cmd, report
+    from sigbench.cli import bench, data, export_cmd, export_data, pipeline_cmd, plugins_cmd, report
 
     data.register(app)
     bench.register(app)
     report.register(app)
+    export_data.register(app)
     export_cmd.register(app)
     app.add_typer(plugins_cmd.plugins_app, name="plugins")
     app.add_typer(pipeline_cmd.pipeline_app, name="pipeline")

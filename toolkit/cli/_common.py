@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -48,21 +47,12 @@ def debug_enabled() -> bool:
     return _DEBUG or os.environ.get("SIGBENCH_DEBUG", "") not in ("", "0")
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and callable(value.item) and getattr(value, "shape", None) == ():
-        return _clean(value.item())
-    return value
-
-
 def emit_json(obj: Any) -> None:
-    """Print ``obj`` as JSON on stdout, alone (non-finite floats become ``null``)."""
-    sys.stdout.write(json.dumps(_clean(obj), indent=2, default=str) + "\n")
+    """Print ``obj`` as strict JSON on stdout, alone (non-finite floats become ``null``, flagged under
+    ``non_finite``: see :mod:`sigbench._json`)."""
+    from sigbench._json import dumps  # imports NumPy: not at `--help` time
+
+    sys.stdout.write(dumps(obj, indent=2) + "\n")
     sys.stdout.flush()
 
 

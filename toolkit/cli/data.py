@@ -25,7 +25,8 @@ from sigbench.cli._options import (
 __all__ = ["register"]
 
 _IMPORTERS = {".wav": "wav", ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".npy": "npy",
-              ".h5": "hdf5", ".hdf5": "hdf5", ".he5": "hdf5"}
+              ".h5": "hdf5", ".hdf5": "hdf5", ".he5": "hdf5", ".mat": "mat", ".sigmf-meta": "sigmf",
+              ".sigmf-data": "sigmf"}
 
 
 def _summary(info: dict[str, Any]) -> None:
@@ -120,15 +121,15 @@ def _write_and_report(output: Path, json_out: bool, write: Callable[[Path], Any]
 def import_(
     file: Path = input_argument("File to import (with '-', give --format)."),
     output: Path = output_opt("the signal file (HDF5; '-': stdout)", required=True),
-    fmt_: Optional[str] = typer.Option(None, "--format", "-f", metavar="wav|csv|npy|hdf5",
+    fmt_: Optional[str] = typer.Option(None, "--format", "-f", metavar="wav|csv|npy|hdf5|mat|sigmf",
                                        help="Format of the imported FILE (default: from its extension)."),
     sample_rate: Optional[float] = typer.Option(None, "--sample-rate-hz", metavar="FLOAT",
-                                                help="Sample rate in Hz (csv, npy, hdf5)."),
+                                                help="Sample rate in Hz (csv, npy, hdf5, mat)."),
     param: list[str] = ParamOpt, name: Optional[str] = NameOpt, append: bool = AppendOpt, json_out: bool = JsonOpt,
     stream: bool = StreamOpt, memory_budget: Optional[str] = BudgetOpt,
     rate_old: Optional[float] = deprecated_alias("--sample-rate"),
 ) -> None:
-    """Import a WAV, CSV/TSV, .npy or foreign HDF5 dataset into a sigbench HDF5 file.
+    """Import a WAV, CSV/TSV, .npy, MATLAB .mat, SigMF or foreign HDF5 dataset into a sigbench HDF5 file.
 
     \b
     Example: sigbench import recording.csv -o rec.h5 --sample-rate-hz 1000
@@ -144,7 +145,8 @@ def import_(
     loader_name = fmt_ or (None if is_dash(file) else _IMPORTERS.get(file.suffix.lower()))
     if loader_name is None:
         raise ValidationError(
-            f"expected --format wav, csv, npy or hdf5 for {display(file, 'stdin')}; received: suffix {file.suffix!r}"
+            f"expected --format wav, csv, npy, hdf5, mat or sigmf for {display(file, 'stdin')}; "
+            f"received: suffix {file.suffix!r}"
         )
     loader = sb.get_source(loader_name)
     if stream and loader_name not in STREAM_FORMATS:
