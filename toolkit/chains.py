@@ -136,6 +136,9 @@ def resolve_chain(spec: str) -> tuple[type[Processor], dict[str, Any]]:
     return cls, {"stages": spec}
 
 
-def chain(*stages: str, seed: int = 0) -> Chain:
-    """Python API: ``sb.chain("fir-bank", "dnn")`` → an unfitted :class:`Chain`."""
-    return Chain(" | ".join(stages), seed=seed)
+def chain(*stages: Any, seed: int = 0) -> Chain:
+    """Python API: ``sb.chain("fir-bank", "dnn")`` → an unfitted :class:`Chain`. A stage may also be a registered
+    processor class or instance (``sb.chain(Wiener, LMS(mu=0.01))``), written as its spec."""
+    from sigbench.params import processor_method
+
+    return Chain(" | ".join(s if isinstance(s, str) else processor_method(s).spec.label for s in stages), seed=seed)

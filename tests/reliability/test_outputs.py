@@ -172,8 +172,6 @@ def test_issue16_03_resume_with_another_configuration_keeps_unrelated_runs(sig_f
     assert len(runs) == 2 and first[0] in runs
 
 
-@pytest.mark.xfail(strict=True, reason="engine (lead): sigbench.run.sinks.ResultWriter.open writes an in-memory "
-                   "signal only when the kept output has none of its name; it must replace it when base is None")
 def test_issue16_03_in_memory_signal_replaces_a_stale_signal_of_its_name(tmp_path: Path) -> None:
     out = tmp_path / "r.h5"
     a = sb.generate("sines", n=600, seed=0)

@@ -289,3 +289,17 @@ def test_issue16_19_sigbench_format_must_be_the_integer_1(tmp_path: Path, fmt: A
 @pytest.mark.parametrize("fmt", [1, np.uint8(1), np.int32(1)])
 def test_issue16_19_integer_1_of_any_width_is_format_1(tmp_path: Path, fmt: Any) -> None:
     assert sb.load_signal(write_raw(tmp_path / "f.h5", data=np.zeros(8), fmt=fmt)).n_samples == 8
+
+
+def test_issue16_18_the_engine_checks_every_method_before_any_fit(tmp_path: Path) -> None:
+    """A usage error found by ``check_task`` stops compare before any cell runs: exit 2, nothing written."""
+    import sigbench as sb
+    from core.helpers import run_cli
+    from sigbench.cli import ExitCode
+
+    sig = sb.save_signal(sb.generate("sines", n=1500, seed=0), tmp_path / "s.h5")
+    with pytest.raises(sb.ValidationError, match="numtaps"):
+        sb.compare(sig, methods=["lms", "nlms:numtaps=100"], window=16)
+    res = run_cli(["compare", str(sig), "-m", "lms:numtaps=100", "-w", "16", "-o", str(tmp_path / "r.h5")])
+    assert res.returncode == ExitCode.USAGE, res.stderr
+    assert "numtaps" in res.stderr and not (tmp_path / "r.h5").exists()

@@ -55,6 +55,7 @@ from sigbench.run.plan import (
     Method,
     RunInfo,
     build_config,
+    cell_options,
     grid_points,
     resolve_methods,
     with_grid_options,
@@ -171,6 +172,17 @@ class _Setup:
             return list(self.methods)
         roles = [m for m in self.methods if m.role]
         return [*roles, limit, *(m for m in self.methods if not m.role)]
+
+    def check_tasks(self, methods: Sequence[Method], source: Any, options: dict[str, Any]) -> None:
+        """Every method's ``check_task`` on the point's geometry, before any fit (a usage error, exit 2)."""
+        geo = source.geometry
+        outputs = int(np.prod(geo.target_shape)) if geo.target_shape else 1
+        for m in methods:
+            if m.is_chain:
+                continue
+            m.cls(**cell_options(m, self.protocol.seed)).check_task(
+                window=geo.window, horizon=int(options.get("horizon") or 1), n_outputs=outputs,
+                seed=self.protocol.seed, seeds=self.protocol.seeds if m.stochastic else 1)
 
     def plan(self, source: Any, options: dict[str, Any], *, raise_budget: bool = False) -> CellPlan:
         seg = self.protocol.split(source.geometry)
@@ -289,6 +301,7 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
     parallel = workers > 1 or timeout is not None or scheduler is not None
     with _open_rows(signal, setup, task_opts, signal_name, streamed) as (source, sig, path, summary):
         methods_all = setup.with_limit(summary, model_limit and bool(reference))
+        setup.check_tasks(methods_all, source, task_opts)
         config = build_config(kind, setup.task, methods_all, protocol, task_opts, summary,
                               metrics=setup.extra_metrics)
         with _signal_file(sig, path, parallel and not streamed) as file:
@@ -427,6 +440,7 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
                                        _metadata(summary)) if include_limit else None
             methods_p = methods_g if limit is None else [*(m for m in methods_g if m.role), limit,
                                                           *(m for m in methods_g if not m.role)]
+            setup.check_tasks(methods_p, rows, full_opts)
             points.append(Point(point, rows, recipe, methods_p, summary))
         config = build_config("sweep", setup.task, points[0].methods if points else setup.methods, protocol,
                               task_opts, points[0].signal if points else {}, grid, metrics=setup.extra_metrics)

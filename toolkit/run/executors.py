@@ -81,17 +81,22 @@ class Cell:
     seed: int
     index: int = 0  # the method's position in the run (names its staged predictions)
     fit_on_test: bool = False  # the linear oracle: fitted on the test rows
+    #: the processor class when the registry cannot find it by name (a class given as an object), sent by value
+    #: reference: importable by its module in every worker
+    cls: Any = None
 
     def plan(self, recipe: DataRecipe) -> CellPlan:
         """The cell plan of this cell on its recipe's grid point."""
         return recipe.plan.on_test_rows() if self.fit_on_test else recipe.plan
 
 
-def resolve_class(label: str, name: str) -> Any:
-    """The processor class of a method label (a chain spec or a registry name)."""
+def resolve_class(label: str, name: str, cls: Any = None) -> Any:
+    """The processor class of a method label (a chain spec or a registry name), or ``cls`` when given."""
     from sigbench.chains import is_chain_spec, resolve_chain
     from sigbench.run.plan import processor_class
 
+    if cls is not None:
+        return cls
     if is_chain_spec(label):
         return resolve_chain(label)[0]
     return processor_class(name)
@@ -173,7 +178,7 @@ def run_cell(recipe: DataRecipe, cell: Cell) -> dict[str, Any]:
     part = tmp = None
     try:
         source = build_source(recipe)
-        cls = resolve_class(cell.label, cell.name)
+        cls = resolve_class(cell.label, cell.name, cell.cls)
         if recipe.parts is not None:
             part = Path(recipe.parts) / f"{cell.job}-{cell.index}-{cell.seed}.h5"
             tmp = part.with_suffix(".tmp")
@@ -213,8 +218,9 @@ class InlineExecutor:
 
         for cell in cells:  # a method's failure is a failed row (run_cell); anything else stops the run
             recipe = recipes[cell.job]
-            out = run_one(self.sources[cell.job], resolve_class(cell.label, cell.name), cell.options, cell.seed,
-                          cell.plan(recipe), label=cell.label, sink=self.sink(cell) if self.sink else None)
+            cls = resolve_class(cell.label, cell.name, cell.cls)
+            out = run_one(self.sources[cell.job], cls, cell.options, cell.seed, cell.plan(recipe), label=cell.label,
+                          sink=self.sink(cell) if self.sink else None)
             yield cell, out
 
     def close(self) -> None:

@@ -76,6 +76,14 @@ def find_resumable(path: str | os.PathLike[str], config: dict[str, Any], *, pred
     return None
 
 
+def _registered(m: Method) -> bool:
+    """Whether a worker finds the method's class again by its label (a registry name, a chain, NAME@SCHEME)."""
+    if m.is_chain or "@" in m.spec.name:
+        return True
+    entry = get_host().registry.entries.get("processors", {}).get(m.spec.name)
+    return entry is not None and entry.obj is m.cls
+
+
 def _grid_key(grid: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, repr(v)) for k, v in grid.items()))
 
@@ -251,7 +259,8 @@ class Run:
                 self._pending[key] = _Pending(expected=len(seeds))
                 for seed in seeds:
                     cells.append(Cell(j, m.spec.label, m.spec.name, cell_options(m, seed), seed,
-                                      self.labels.index(m.spec.label), fit_on_test=m.fit_on_test))
+                                      self.labels.index(m.spec.label), fit_on_test=m.fit_on_test,
+                                      cls=None if _registered(m) else m.cls))
         return cells
 
     def _reuse(self, key: tuple[int, str], m: Method, row: MethodRow) -> None:

@@ -127,7 +127,7 @@ def quantized_variants(methods: list[Method], schemes: Sequence[str]) -> list[Me
     return out
 
 
-def resolve_methods(methods: Sequence[str] | None, task: Any, reference: str,
+def resolve_methods(methods: Sequence[Any] | None, task: Any, reference: str,
                     include_naive: bool = True, oracle: bool = True, quantize: Sequence[str] = ()) -> list[Method]:
     """Parse method specifications, look them up, coerce and validate their options (before any work).
 
@@ -139,8 +139,17 @@ def resolve_methods(methods: Sequence[str] | None, task: Any, reference: str,
         An unknown method, or one whose plugin failed to load.
     """
     from sigbench.chains import is_chain_spec, resolve_chain
+    from sigbench.params import processor_method
 
-    specs = [parse_method_spec(m) for m in (methods or DEFAULT_METHODS.get(task.name, ("wiener",)))]
+    objects: dict[str, Any] = {}  # label -> (class, options) of methods given as processor classes or instances
+    specs = []
+    for item in methods or DEFAULT_METHODS.get(task.name, ("wiener",)):
+        if isinstance(item, str):
+            specs.append(parse_method_spec(item))
+        else:  # a processor class or instance: labelled by its parameters, re-created per cell
+            pm = processor_method(item)
+            objects[pm.spec.label] = (pm.cls, pm.options)
+            specs.append(pm.spec)
     plain = [None if is_chain_spec(s.label) else s.name for s in specs]  # a chain is never "its first stage"
     ref_index = next((i for i, s in enumerate(specs) if s.label == reference), None)
     if ref_index is None:
@@ -154,7 +163,9 @@ def resolve_methods(methods: Sequence[str] | None, task: Any, reference: str,
         raise ConfigError(f"expected each method once; received: {', '.join(s.label for s in specs)}")
     resolved: list[Method] = []
     for index, spec in enumerate(specs):
-        if is_chain_spec(spec.label):
+        if spec.label in objects:
+            cls, options = objects[spec.label]
+        elif is_chain_spec(spec.label):
             cls, options = resolve_chain(spec.label)
         else:
             cls = processor_class(spec.name)

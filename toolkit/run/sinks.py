@@ -78,7 +78,10 @@ class ResultWriter:
         t0 = time.monotonic()
         self._cm = atomic_h5(self.output, base=self.base)
         self.f = self._cm.__enter__()
-        if self.signal is not None and ("signals" not in self.f or self.signal.name not in self.f["signals"]):
+        if self.signal is not None:  # the run's own signal, never an older one of that name in a kept output
+            signals = self.f.get("signals")
+            if isinstance(signals, h5py.Group) and self.signal.name in signals:
+                del signals[self.signal.name]
             write_signal_group(self.f, self.signal)
         self.copy_s = time.monotonic() - t0
         self._since = time.monotonic()
