@@ -136,6 +136,25 @@ def verbosity(verbose: bool | int | None) -> Iterator[None]:
         _QUIET, _VERBOSE = saved
 
 
+_ENGINE_LINES = {"on": False}
+
+
+def engine_reports_fits() -> bool:
+    """Whether the run engine prints one line per fit itself (a processor then prints no summary of its own)."""
+    return _ENGINE_LINES["on"]
+
+
+@contextlib.contextmanager
+def engine_fit_lines() -> Iterator[None]:
+    """While active, fits are summarised by the engine's one line per fit (see :func:`engine_reports_fits`)."""
+    saved = _ENGINE_LINES["on"]
+    _ENGINE_LINES["on"] = True
+    try:
+        yield
+    finally:
+        _ENGINE_LINES["on"] = saved
+
+
 def training_summary(training: dict[str, Any]) -> str:
     """One line about a finished training run: epochs run, final losses, seconds.
 

@@ -63,7 +63,7 @@ import numpy as np
 
 from sigbench._json import dumps
 from sigbench._validate import in_range, one_of, positive_float, positive_int
-from sigbench.console import get_console, is_quiet, is_verbose, training_summary
+from sigbench.console import engine_reports_fits, get_console, is_quiet, is_verbose, training_summary
 from sigbench.errors import FileFormatError, UnsafeFileError, ValidationError
 from sigbench.plugins.neural._backend import backend_name, device_name, import_keras, seeded
 from sigbench.plugins.neural._batches import _column_moments, _sample_moments, window_batches
@@ -251,6 +251,8 @@ def _progress_callback(keras: Any, label: str, epochs: int) -> Any:
             if self._progress is not None:
                 self._progress.stop()
                 self._progress = None
+                return
+            if engine_reports_fits():  # the engine's own line for this fit carries the summary
                 return
             summary = training_summary({
                 "epochs_run": self._epochs_run, "epochs": epochs, "stopped_early": self._epochs_run < epochs,

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from sigbench.console import verbosity
 from sigbench.errors import ConfigError
 from sigbench.host import get_host
 from sigbench.protocol import Protocol
@@ -221,7 +222,7 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
             kind: str = "compare", workers: int = 1, timeout: float | None = None,
             scheduler: str | None = None, stream: bool | None = None, chunk_samples: int = DEFAULT_CHUNK_SAMPLES,
             budget_bytes: int | None = None, metrics: Sequence[str] | None = None, model_limit: bool = True,
-            quantize: Sequence[str] = (), deployment: bool = False) -> Results:
+            quantize: Sequence[str] = (), deployment: bool = False, verbose: bool | int | None = None) -> Results:
     """Compare methods on one signal under one protocol.
 
     Parameters
@@ -276,6 +277,9 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
     deployment : bool, default False
         Measure the deployment cost columns of every row: streaming latency p50/p99 (µs), real-time factor at
         the signal's sample rate, weights/state/activation memory (``docs/deployment.md``).
+    verbose : bool or int, optional
+        Progress on stderr (one line per fit; ``2``: per epoch). Default: silent, unless the ``sigbench``
+        logger is enabled for ``INFO`` (the CLI prints progress unless ``--quiet``).
 
     Returns
     -------
@@ -309,9 +313,11 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
                                 setup.plan(source, task_opts, raise_budget=kind == "run"), path=file,
                                 signal_name=signal_name if path else None)
             point = Point({}, source, recipe, methods_all, summary)
-            return Run(kind=kind, task=setup.task, protocol=protocol, config=config, points=[point], output=output,
-                       base=path, signal=sig, resume=resume, keep_predictions=True, workers=workers,
-                       timeout=timeout, scheduler=scheduler, execution=_execution(streamed, setup)).execute()
+            with verbosity(verbose):
+                return Run(kind=kind, task=setup.task, protocol=protocol, config=config, points=[point],
+                           output=output, base=path, signal=sig, resume=resume, keep_predictions=True,
+                           workers=workers, timeout=timeout, scheduler=scheduler,
+                           execution=_execution(streamed, setup)).execute()
 
 
 def _execution(streamed: bool, setup: _Setup) -> dict[str, Any]:
@@ -353,7 +359,7 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
           n: int | None = None, output: str | os.PathLike[str] | None = None, resume: bool = False,
           workers: int = 1, timeout: float | None = None, scheduler: str | None = None,
           stream: bool | None = None, chunk_samples: int = DEFAULT_CHUNK_SAMPLES, budget_bytes: int | None = None,
-          metrics: Sequence[str] | None = None, **options: Any) -> Results:
+          metrics: Sequence[str] | None = None, verbose: bool | int | None = None, **options: Any) -> Results:
     """Run :func:`compare` over every point of ``grid`` and gather one table (one row per point × method).
 
     Grid keys are source parameters (``snr_db`` — ``source`` must then be a source name), task options
@@ -446,10 +452,11 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
                               task_opts, points[0].signal if points else {}, grid, metrics=setup.extra_metrics)
         config["source_params"] = source_params or {}
         # sweeps keep metrics per grid point but no per-point predictions (files stay small)
-        return Run(kind="sweep", task=setup.task, protocol=protocol, config=config, points=points, output=output,
-                   base=path, signal=None if is_source else sig0, resume=resume, keep_predictions=False,
-                   workers=workers, timeout=timeout, scheduler=scheduler,
-                   execution=_execution(streamed, setup)).execute()
+        with verbosity(verbose):
+            return Run(kind="sweep", task=setup.task, protocol=protocol, config=config, points=points,
+                       output=output, base=path, signal=None if is_source else sig0, resume=resume,
+                       keep_predictions=False, workers=workers, timeout=timeout, scheduler=scheduler,
+                       execution=_execution(streamed, setup)).execute()
 
 
 def _load(signal: str | os.PathLike[str], name: str | None) -> Signal:

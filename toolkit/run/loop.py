@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from sigbench.console import CellProgress, escape, get_console, is_quiet
+from sigbench.console import CellProgress, engine_fit_lines, escape, get_console, is_quiet
 from sigbench.host import get_host
 from sigbench.protocol import Protocol
 from sigbench.results import MethodRow, Results, config_hash, environment, load_results
@@ -77,11 +77,10 @@ def find_resumable(path: str | os.PathLike[str], config: dict[str, Any], *, pred
 
 
 def _registered(m: Method) -> bool:
-    """Whether a worker finds the method's class again by its label (a registry name, a chain, NAME@SCHEME)."""
-    if m.is_chain or "@" in m.spec.name:
-        return True
-    entry = get_host().registry.entries.get("processors", {}).get(m.spec.name)
-    return entry is not None and entry.obj is m.cls
+    """Whether a worker rebuilds the method's class from its label itself (a chain, ``NAME@SCHEME``); every other
+    class travels by reference, so a processor registered in this process only (or given as an object) runs in
+    workers too."""
+    return m.is_chain or "@" in m.spec.name
 
 
 def _grid_key(grid: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -186,7 +185,7 @@ class Run:
                     parts = self._remote_recipes(recipes)
                 self._flush()
                 try:
-                    with CellProgress(len(cells), getattr(executor, "slots", 1)) as progress:
+                    with engine_fit_lines(), CellProgress(len(cells), getattr(executor, "slots", 1)) as progress:
                         for cell, out in executor.run(cells, recipes):
                             progress.advance(failed="error" in out)
                             self._arrived(cell, out)
@@ -328,7 +327,11 @@ class Run:
         if "error" in out:
             self.console.print(f"{head} [red]failed[/]: {escape(out['error'])}")
         else:
-            self.console.print(f"{head}: fit {out['fit_s']:.2f} s")
+            from sigbench.console import training_summary
+
+            describe = out.get("describe")
+            summary = training_summary(describe) if isinstance(describe, dict) else ""  # a network's training
+            self.console.print(f"{head}: fit {out['fit_s']:.2f} s" + (f" — {escape(summary)}" if summary else ""))
 
     def _point_bounds(self, j: int, pt: Point) -> dict[str, float] | None:
         """Role → MSE of the point's references once every reference cell is back (None before); a failed

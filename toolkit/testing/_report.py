@@ -134,7 +134,7 @@ class ConformanceReport:
             self.add(name, exc.status, str(exc), time.perf_counter() - start)
         except AssertionError as exc:
             self.add(name, FAILED, str(exc) or "assertion failed", time.perf_counter() - start)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a processor calling sys.exit fails its check, not the command
             self.add(name, FAILED, _describe_exception(exc), time.perf_counter() - start)
         else:
             self.add(name, PASSED, "", time.perf_counter() - start)
