@@ -388,3 +388,23 @@ def test_method_option_grid_skips_chains():
     res = sb.sweep("sines", {"lms.mu": [0.001, 0.01]}, methods=["lms:numtaps=16 | wiener", "lms"], n=1500,
                    window=16, seeds=1)
     assert all(r.status == "ok" for r in res.rows) and len(res.rows) == 12  # 2 × (wiener, oracle, limit, 2, naive)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_linear_oracle_bounds_every_frozen_linear_method(seed):
+    """Property over random stable AR(2) processes with a mean: no frozen linear (affine) FIR of the oracle's
+    length — fitted on the training rows, adapted there, or of fewer taps — beats the oracle on the test rows."""
+    rng = np.random.default_rng(seed)
+    r, theta = rng.uniform(0.3, 0.95), rng.uniform(0.1, 3.0)
+    a1, a2 = 2 * r * np.cos(theta), -r * r
+    x = np.zeros(3000)
+    for k in range(2, x.size):
+        x[k] = a1 * x[k - 1] + a2 * x[k - 2] + rng.normal()
+    sig = sb.Signal(x + rng.uniform(-5, 5), sample_rate_hz=1.0)
+    res = sb.compare(sig, methods=["wiener:numtaps=4", "lms:numtaps=8", "nlms", "rls", "naive"], window=8,
+                     mode="offline", model_limit=False)
+    oracle = res.row("linear oracle").metrics["mse"]
+    for row in res.rows:
+        assert row.status == "ok", (row.method, row.error)
+        assert row.metrics["mse"] >= oracle * (1 - 1e-9), (row.method, row.metrics["mse"], oracle)
+        assert row.metrics["excess_oracle_db"] >= -1e-8, row.method
