@@ -27,5 +27,6 @@ def test_shell_completion_completes_commands_and_options() -> None:
     assert proc.returncode == 0 and proc.stdout.split() == ["compare"]
     proc = _python_m(_SIGBENCH_COMPLETE="complete_bash", COMP_WORDS="sigbench compare --see", COMP_CWORD="2")
     assert "--seeds" in proc.stdout.split()
-    script = _python_m("--show-completion", "bash", SHELL="/bin/bash")
+    # the shell named explicitly (typer detects it from the parent process otherwise: `sh` under make)
+    script = _python_m("--show-completion", "bash", SHELL="/bin/bash", _TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION="1")
     assert script.returncode == 0 and "_SIGBENCH_COMPLETE" in script.stdout
