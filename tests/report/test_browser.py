@@ -49,7 +49,7 @@ def _render(page: Path, tmp: Path) -> tuple[np.ndarray, list[dict]]:
     cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
            "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-default-apps",
            f"--user-data-dir={profile}", "--proxy-server=127.0.0.1:9", f"--log-net-log={netlog}",
-           "--hide-scrollbars", "--window-size=1280,3000", f"--screenshot={shot}", page.resolve().as_uri()]
+           "--hide-scrollbars", "--window-size=1280,8000", f"--screenshot={shot}", page.resolve().as_uri()]
     env = {**os.environ, "HOME": str(tmp)}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert shot.exists(), f"no screenshot (exit {proc.returncode}): {proc.stderr[-2000:]}"
