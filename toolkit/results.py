@@ -589,12 +589,7 @@ def read_table(path: str | os.PathLike[str], run_id: str | None = None) -> dict[
     """
     from sigbench.h5 import open_file
 
-    ids = list_runs(path)
-    if not ids:
-        raise FileFormatError(f"{path} holds no runs; produce one with `sigbench compare`")
-    run_id = run_id or ids[-1]
-    if run_id not in ids:
-        raise ValidationError(f"expected a run among {', '.join(ids)}; received: run={run_id!r}")
+    run_id = _run_id(path, run_id)
     with open_file(path) as f:
         g = f["runs"][run_id]
         t = g.get("table")
@@ -611,6 +606,17 @@ def read_table(path: str | os.PathLike[str], run_id: str | None = None) -> dict[
             ds = t[name.replace("/", "_")]
             out[name] = ds.asstr()[()] if h5py.check_string_dtype(ds.dtype) else ds[()]
         return out
+
+
+def _run_id(path: str | os.PathLike[str], run_id: str | None) -> str:
+    """``run_id``, or the latest run of ``path``; errors when the file has none or not that one."""
+    ids = list_runs(path)
+    if not ids:
+        raise FileFormatError(f"{path} holds no runs; produce one with `sigbench compare`")
+    chosen = run_id or ids[-1]
+    if chosen not in ids:
+        raise ValidationError(f"expected a run among {', '.join(ids)}; received: run={chosen!r}")
+    return chosen
 
 
 def list_runs(path: str | os.PathLike[str]) -> list[str]:
@@ -648,12 +654,7 @@ def load_results(path: str | os.PathLike[str], run_id: str | None = None, *, pre
     """
     from sigbench.h5 import open_file
 
-    ids = list_runs(path)
-    if not ids:
-        raise FileFormatError(f"{path} holds no runs; produce one with `sigbench compare`")
-    run_id = run_id or ids[-1]
-    if run_id not in ids:
-        raise ValidationError(f"expected a run among {', '.join(ids)}; received: run={run_id!r}")
+    run_id = _run_id(path, run_id)
     with open_file(path) as f:
         g = f["runs"][run_id]
         try:
