@@ -408,12 +408,13 @@ class NeuralProcessor(Processor):
     @property
     def held_out_fraction(self) -> float:
         """The fraction of the fit rows held out for early stopping: the ``validation_fraction`` parameter, else
-        the run's validation segment (``context.validation_fraction``), else 0.2 (fitted outside a run)."""
+        the run's validation segment (``context.validation_fraction``), else 0.2 (fitted outside a run, or a
+        split without a validation segment)."""
         if self.validation_fraction is not None:
             return self.validation_fraction
-        if self.context is not None:
+        if self.context is not None and self.context.validation_fraction > 0:
             return self.context.validation_fraction
-        return 0.2
+        return 0.2  # no validation segment in the split (--train-samples): the last fifth of the fit rows
     # -- sizes and the task -----------------------------------------------------------------
     def parameter_count(self, window: int, n_outputs: int = 1) -> int:
         """Parameters of the model this processor builds for ``window`` samples and ``n_outputs`` outputs,

@@ -56,7 +56,7 @@ class DNN(NeuralProcessor):
     learning_rate : float, default 2e-3
         Adam step size.
     validation_fraction : float, optional
-        Default: the run's validation segment (its share of the fit rows), 0.2 outside a run.
+        Default: the run's validation segment (its share of the fit rows), else 0.2.
         Chronologically last fraction of the training rows held out for validation/early stopping.
     patience : int or None, default 10
         Epochs without a better validation loss before stopping (best weights restored); None: never.
