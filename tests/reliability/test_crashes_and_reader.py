@@ -29,6 +29,7 @@ import sigbench as sb
 from core.helpers import SIGBENCH, cli_env
 from sigbench.cli import ExitCode
 from sigbench.errors import FileFormatError
+from sigbench.results import list_runs
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX limits and signals")
 
@@ -182,7 +183,7 @@ def test_issue16_14_hdf5_errno_in_a_message_is_recognised(tmp_path: Path) -> Non
 
 # -- 15. hostile result files ---------------------------------------------------------------------------------
 def _doc(path: Path) -> tuple[str, dict[str, Any]]:
-    run_id = sb.results.list_runs(path)[-1]
+    run_id = list_runs(path)[-1]
     with h5py.File(path) as f:
         return run_id, json.loads(f[f"runs/{run_id}/results.json"][()])
 

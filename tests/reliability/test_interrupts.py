@@ -20,6 +20,7 @@ import pytest
 import sigbench as sb
 from core.helpers import SIGBENCH, cli_env
 from sigbench.cli import ExitCode
+from sigbench.results import list_runs
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -269,7 +270,7 @@ def test_kill_at_random_times_during_report_leaves_a_complete_report(tmp_path: P
 
 
 _PIPELINE = """\
-methods = ["wiener", "rel-slow:delay=0.3"]
+methods = ["wiener", "rel-slow:delay=2.0"]  # a run outlasts every kill delay below (0.5–2.5 s)
 
 [signal]
 source = "sines"
@@ -296,14 +297,14 @@ def test_kill_at_random_times_during_pipeline_run_keeps_every_finished_run(tmp_p
     ref = _start_here(["pipeline", "run", str(study), "-o", str(out), "--json"], slow_plugin)
     _out, err = ref.communicate(timeout=120)
     assert ref.returncode == ExitCode.OK, err
-    [first_id] = sb.results.list_runs(out)
+    [first_id] = list_runs(out)
     expected = {r.method: r.metrics for r in sb.load_results(out, first_id).rows}
     rng = np.random.default_rng(20261202)
     outcomes = []
     for delay in rng.uniform(0.5, 2.5, size=5):
         outcomes.append(_kill_at(_start_here(["pipeline", "run", str(study), "-o", str(out), "--json"],
                                              slow_plugin), float(delay)))
-        runs = sb.results.list_runs(out)  # opens and validates: never corrupt
+        runs = list_runs(out)  # opens and validates: never corrupt
         assert first_id in runs, outcomes
         for run_id in runs:
             res = sb.load_results(out, run_id)
@@ -313,6 +314,6 @@ def test_kill_at_random_times_during_pipeline_run_keeps_every_finished_run(tmp_p
     final = _start_here(["pipeline", "run", str(study), "-o", str(out), "--json"], slow_plugin)
     _out, err = final.communicate(timeout=120)
     assert final.returncode == ExitCode.OK, err
-    runs = sb.results.list_runs(out)
+    runs = list_runs(out)
     assert first_id in runs and sb.load_results(out, runs[-1]).status == "complete"
     assert _temps(tmp_path) == []

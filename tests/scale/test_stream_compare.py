@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 import sigbench as sb
 from sigbench import stream_compare, stream_run
 from sigbench.cli import ExitCode, app
-from sigbench.results import load_results
+from sigbench.results import list_runs, load_results
 from sigbench.run.cell import PredictionSink
 
 N = 5003
@@ -207,7 +207,7 @@ def test_crash_leaves_the_last_checkpoint_and_resume_completes(sines_file, tmp_p
         np.testing.assert_array_equal(back.predictions[key], pred)
     for key in ref.test:
         np.testing.assert_array_equal(back.test[key], ref.test[key])
-    assert len(sb.results.list_runs(target)) == 1
+    assert len(list_runs(target)) == 1
 
 
 def test_interrupt_then_resume_a_streamed_sweep(sines_file, tmp_path, host, monkeypatch):
@@ -265,7 +265,7 @@ def test_parallel_streamed_resume_keeps_rows(sines_file, tmp_path, host, monkeyp
     first = stream_compare(sines_file, "predict", ["lms"], window=16, chunk_samples=CHUNK, output=target)
     second = stream_compare(sines_file, "predict", ["lms", "nlms"], window=16, chunk_samples=CHUNK, output=target,
                             resume=True, workers=2)  # another configuration: a new run beside the first (kept)
-    assert second.run_id != first.run_id and set(sb.results.list_runs(target)) == {first.run_id, second.run_id}
+    assert second.run_id != first.run_id and set(list_runs(target)) == {first.run_id, second.run_id}
     third = stream_compare(sines_file, "predict", ["lms", "nlms"], window=16, chunk_samples=CHUNK, output=target,
                            resume=True, workers=2)
     assert third.run_id == second.run_id
