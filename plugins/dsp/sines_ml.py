@@ -61,6 +61,7 @@ from sigbench import hookimpl
 from sigbench._validate import one_of, positive_float, positive_int
 from sigbench.errors import ValidationError
 from sigbench.plugins.dsp._adaptive import CHUNK_ROWS, DSPProcessor
+from sigbench.plugins.dsp._oracle import target_offset
 
 __all__ = ["SinesML", "ml_phases", "phase_crb"]
 
@@ -285,18 +286,7 @@ class SinesML(DSPProcessor):
         return cls(**kwargs, observation_noise_std=None if sigma is None else float(sigma))
 
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
-        if targets.ndim == 2 and targets.shape[1] != 1:
-            raise ValidationError(f"expected one target per row for {self.name} (it estimates a sample, not a "
-                                  f"vector); received: targets.shape={targets.shape}")
-        context = self.context
-        task = context.task if context is not None and context.task else "predict"
-        if task not in ("predict", "denoise"):
-            raise ValidationError(f"expected the predict or denoise task for {self.name}; received: task={task!r}")
-        window = int(inputs.shape[1])
-        if task == "predict":
-            self.target_offset = window - 1 + (context.horizon if context is not None else 1)
-        else:
-            self.target_offset = window // 2 if context is not None and context.centered else window - 1
+        self.target_offset = target_offset(self.name, inputs, targets, self.context)
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
         out = np.empty(inputs.shape[0])
