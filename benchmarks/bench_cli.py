@@ -12,7 +12,12 @@ demo; ``--skip-demo`` for the start-up lines only). One line per case, ending in
   import (scipy.signal, numba, matplotlib, tensorflow, keras) are checked in the same process and
   named on the line if any was imported.
 * ``sigbench demo --fast`` and ``sigbench demo``: wall time of one run each, in a temporary directory
-  (targets 20 s and 60 s), with the child's peak RSS.
+  (targets 20 s and 60 s), with the CPU time of the demo and its worker processes, the largest peak RSS of
+  one process, and the peak of the whole process tree's RSS (sampled every 0.2 s; the demo's pool workers
+  included). ``sigbench demo`` runs with ``--json``, and its numbers (every metric of every row and seed) are
+  compared with the recorded run, ``docs/results/demo.json``: the line says ``numbers identical`` or how
+  many values differ. ``--workers N`` passes ``--workers N`` to both demos (default: the command's own,
+  ``auto``).
 
 Every case runs a fresh child process, so the machine's load moves the numbers: the start-up cases
 report the median and the spread (min–max) of their runs.
@@ -21,6 +26,8 @@ report the median and the spread (min–max) of their runs.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import resource
 import shutil
@@ -28,7 +35,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from pathlib import Path
 
 HEAVY = ("scipy.signal", "numba", "matplotlib", "tensorflow", "keras")
 
@@ -102,19 +111,97 @@ def startup(repeats: int) -> None:
         )
 
 
-def demo(fast: bool) -> None:
+#: the recorded demo whose numbers a full demo must reproduce
+RECORDED = Path(__file__).resolve().parent.parent / "docs" / "results" / "demo.json"
+
+
+def _tree_rss(root: int) -> int:
+    """Bytes of resident memory of process ``root`` and all its descendants (Linux ``/proc``; 0 elsewhere)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def _run_sampled(cmd: list[str], cwd: str, stdout: object) -> tuple[float, int]:
+    """Run ``cmd``; its wall time and the peak RSS of its process tree (sampled every 0.2 s)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=_ENV, stdout=stdout, stderr=subprocess.DEVNULL)
+    peak = [0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    code = proc.wait()
+    wall = time.perf_counter() - start
+    thread.join()
+    if code != 0:
+        raise subprocess.CalledProcessError(code, cmd)
+    return wall, peak[0]
+
+
+def _numbers(doc: dict) -> dict[tuple[str, str], float]:
+    """Every metric of every row (and of each of its seeds) of a results JSON document."""
+    out: dict[tuple[str, str], float] = {}
+    for row in doc["rows"]:
+        for name, value in (row.get("metrics") or {}).items():
+            out[(row["method"], name)] = value
+        for seed in row.get("per_seed") or []:
+            for name, value in (seed.get("metrics") or {}).items():
+                out[(row["method"], f"seed {seed['seed']} {name}")] = value
+    return out
+
+
+def compare_numbers(doc: dict, recorded: dict) -> str:
+    """``numbers identical …`` or how many of the recorded demo's values differ, and by how much at most."""
+    new, old = _numbers(doc), _numbers(recorded)
+    differ = [k for k in old.keys() | new.keys() if not (old.get(k) == new.get(k) or (
+        isinstance(old.get(k), float) and isinstance(new.get(k), float) and math.isnan(old[k]) and math.isnan(new[k])))]
+    if not differ:
+        return f"numbers identical to {RECORDED.name} ({len(old)} values)"
+    rel = max((abs(new[k] - old[k]) / max(abs(old[k]), 1e-300) for k in differ
+               if isinstance(new.get(k), (int, float)) and isinstance(old.get(k), (int, float))), default=math.inf)
+    rows = sorted({k[0] for k in differ})
+    return (f"NUMBERS DIFFER from {RECORDED.name}: {len(differ)} of {len(old)} values, largest relative "
+            f"difference {rel:.1e}, rows {', '.join(rows)}")
+
+
+def demo(fast: bool, workers: str | None = None) -> None:
     label = "sigbench demo --fast" if fast else "sigbench demo"
     target = 20.0 if fast else 60.0
-    cmd = [*_cli(), "demo", *(["--fast"] if fast else [])]
+    cmd = [*_cli(), "demo", *(["--fast"] if fast else ["--json"]), *(["--workers", workers] if workers else [])]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory(prefix="sigbench-bench-cli-") as tmp:
-        wall = _wall(cmd, cwd=tmp)
+        with open(Path(tmp) / "demo.json", "w") as out:
+            wall, tree = _run_sampled(cmd, tmp, out)
+        numbers = "" if fast else "  " + compare_numbers(json.loads((Path(tmp) / "demo.json").read_text()),
+                                                         json.loads(RECORDED.read_text()))
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    rss = after.ru_maxrss / 2**20  # KiB -> GiB; the largest child so far (the demo dwarfs the others)
+    rss = after.ru_maxrss / 2**20  # KiB -> GiB; the largest process so far (the demo dwarfs the others)
     print(
         f"{label:<20} wall {wall:.1f} s  CPU {cpu:.1f} s ({100 * cpu / wall:.0f} % of one core)  "
-        f"peak RSS {rss:.2f} GiB  target {target:g} s  ratio {wall / target:.2f}×",
+        f"peak RSS {rss:.2f} GiB (all processes {tree / 2**30:.2f} GiB)  target {target:g} s  "
+        f"ratio {wall / target:.2f}×{numbers}",
         flush=True,
     )
 
@@ -124,14 +211,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 start-up repeats and only demo --fast")
     parser.add_argument("--skip-demo", action="store_true", help="start-up lines only")
     parser.add_argument("--repeats", type=int, default=None, help="start-up runs per case (default 21)")
+    parser.add_argument("--workers", default=None, help="--workers of both demos (default: the command's, auto)")
+    parser.add_argument("--skip-startup", action="store_true", help="the demo lines only")
     args = parser.parse_args()
     _ENV.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    startup(args.repeats or (5 if args.quick else 21))
+    if not args.skip_startup:
+        startup(args.repeats or (5 if args.quick else 21))
     if args.skip_demo:
         return
-    demo(fast=True)
+    demo(fast=True, workers=args.workers)
     if not args.quick:
-        demo(fast=False)
+        demo(fast=False, workers=args.workers)
 
 
 if __name__ == "__main__":

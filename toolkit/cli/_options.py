@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import typer
 
-__all__ = ["GLOBAL_OPTIONS", "METHOD_HELP", "add_global_options"]
+__all__ = ["GLOBAL_OPTIONS", "METHOD_HELP", "add_global_options", "parse_workers"]
 
 #: the method-spec syntax, said once
 METHOD_HELP = ("Method spec NAME[:KEY=VALUE,...] (e.g. lms:mu=0.005,numtaps=64) or a chain 'fir-bank | dnn'; "
@@ -76,8 +76,22 @@ ResumeOpt = _opt(False, "--resume", help="Keep what an interrupted run of the sa
 ReportOpt = _opt(None, "--report", dir_okay=False, metavar="FILE",
                  help="Also write a report to FILE (.html, or .md with a folder of figures).")
 WideOpt = _opt(False, "--wide", help="Every leaderboard column, however wide the terminal.")
-WorkersOpt = _opt(1, "--workers", min=1, metavar="INT",
-                  help="Processes running (method × seed × grid point) cells in parallel.")
+
+
+def parse_workers(value: Any) -> Any:
+    """``--workers``: ``"auto"`` or an integer ≥ 1 (a bad value is a one-line usage error naming it)."""
+    text = str(value).strip().lower()
+    if text == "auto":
+        return "auto"
+    number = int(text) if text.isdigit() else 0
+    if number < 1:
+        raise typer.BadParameter(f"expected auto or an integer >= 1; received: {value!r}", param_hint="'--workers'")
+    return number
+
+
+WorkersOpt = _opt("auto", "--workers", metavar="auto|INT", parser=parse_workers,
+                  help="Processes running (method × seed × grid point) cells in parallel; auto: one per core, "
+                       "capped by memory; inline for a short run (docs/scaling.md).")
 TimeoutOpt = _opt(None, "--timeout", min=0.001, metavar="SECONDS",
                   help="Seconds one cell may run before its row fails.")
 SchedulerOpt = _opt(None, "--scheduler", metavar="ADDRESS",

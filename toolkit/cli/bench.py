@@ -269,7 +269,7 @@ def compare(
     channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, wide: bool = WideOpt,
-    workers: int = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
+    workers: Any = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
     memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt, metric: list[str] = MetricOpt,
     quantize: list[str] = QuantizeOpt, deployment: bool = DeploymentOpt,
     overwrite: bool = OVERWRITE,
@@ -348,7 +348,7 @@ def sweep(
     channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, wide: bool = WideOpt,
-    workers: int = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
+    workers: Any = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
     memory_budget: Optional[str] = BudgetOpt, stream: bool = StreamOpt,
     n_old: Optional[int] = deprecated_alias("--n", min=1), overwrite: bool = OVERWRITE,
 ) -> None:
@@ -401,7 +401,7 @@ def demo(
                                 help="Also write a report to FILE (.html, or .md with a folder of figures)."),
     seeds: int = SeedsOpt,
     fast: bool = typer.Option(False, "--fast", help="The DSP methods and one small DNN, one seed (seconds)."),
-    resume: bool = ResumeOpt, json_out: bool = JsonOpt, wide: bool = WideOpt, workers: int = WorkersOpt,
+    resume: bool = ResumeOpt, json_out: bool = JsonOpt, wide: bool = WideOpt, workers: Any = WorkersOpt,
     timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt, overwrite: bool = OVERWRITE,
 ) -> None:
     """The founding experiment: predict the next clean sample of sin(t)+sin(πt/2)+sin(−3πt/2) (step 0.1 s,

@@ -49,7 +49,7 @@ from sigbench.host import get_host
 from sigbench.protocol import Protocol
 from sigbench.results import Results
 from sigbench.run.cell import CellPlan
-from sigbench.run.executors import DataRecipe
+from sigbench.run.executors import DataRecipe, resolve_workers
 from sigbench.run.loop import Point, Run, find_resumable
 from sigbench.run.plan import (
     DEFAULT_METHODS,
@@ -219,7 +219,7 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
             split: tuple[float, float, float] = (0.6, 0.2, 0.2), train_samples: int | None = None,
             mode: str = "prequential", transient: float = 0.1, reference: str = "wiener", include_naive: bool = True,
             output: str | os.PathLike[str] | None = None, resume: bool = False, signal_name: str | None = None,
-            kind: str = "compare", workers: int = 1, timeout: float | None = None,
+            kind: str = "compare", workers: int | str = 1, timeout: float | None = None,
             scheduler: str | None = None, stream: bool | None = None, chunk_samples: int = DEFAULT_CHUNK_SAMPLES,
             budget_bytes: int | None = None, metrics: Sequence[str] | None = None, model_limit: bool = True,
             quantize: Sequence[str] = (), deployment: bool = False, verbose: bool | int | None = None) -> Results:
@@ -251,8 +251,11 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
         Result file, written atomically at checkpoints (see :mod:`sigbench.run.sinks`).
     resume : bool
         Reuse finished rows of a run with the same configuration in ``output``.
-    workers : int, default 1
-        Processes running cells (method × seed) in parallel; see :mod:`sigbench.run.executors`.
+    workers : int or "auto", default 1
+        Processes running cells (method × seed) in parallel; ``"auto"``: as many as the machine has spare cores
+        and memory for, or inline when the run is too small to gain from them (the command line's default;
+        :func:`sigbench.run.executors.auto_workers` gives the rule). A pool spawns processes that import your
+        main module: keep a script's top-level code under ``if __name__ == "__main__":``.
     timeout : float, optional
         Seconds a cell may run before it is stopped and its row fails (runs cells in worker processes).
     scheduler : str, optional
@@ -302,10 +305,15 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
     task_opts: dict[str, Any] = {"window": window, "horizon": horizon, "centered": centered, "channel": channel,
                                  "target": target, "hop": hop}
     streamed = _use_stream(signal, stream, signal_name, setup.budget)
-    parallel = workers > 1 or timeout is not None or scheduler is not None
+    auto = isinstance(workers, str) and workers.strip().lower() == "auto"
+    n_workers = 1 if auto else resolve_workers(workers)
     with _open_rows(signal, setup, task_opts, signal_name, streamed) as (source, sig, path, summary):
         methods_all = setup.with_limit(summary, model_limit and bool(reference))
         setup.check_tasks(methods_all, source, task_opts)
+        if auto:
+            n_workers = resolve_workers(workers, methods_all, seeds=seeds, samples=int(summary.get("samples") or 0),
+                                        data_bytes=0 if streamed else _signal_bytes(summary))
+        parallel = n_workers > 1 or timeout is not None or scheduler is not None
         config = build_config(kind, setup.task, methods_all, protocol, task_opts, summary,
                               metrics=setup.extra_metrics)
         with _signal_file(sig, path, parallel and not streamed) as file:
@@ -316,8 +324,13 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
             with verbosity(verbose):
                 return Run(kind=kind, task=setup.task, protocol=protocol, config=config, points=[point],
                            output=output, base=path, signal=sig, resume=resume, keep_predictions=True,
-                           workers=workers, timeout=timeout, scheduler=scheduler,
+                           workers=n_workers, timeout=timeout, scheduler=scheduler,
                            execution=_execution(streamed, setup)).execute()
+
+
+def _signal_bytes(summary: dict[str, Any]) -> int:
+    """Bytes a worker holds for a signal in memory: float64 samples and their clean reference."""
+    return 2 * 8 * int(summary.get("samples") or 0) * int(summary.get("channels") or 1)
 
 
 def _execution(streamed: bool, setup: _Setup) -> dict[str, Any]:
@@ -357,7 +370,7 @@ def run_method(method: str, signal: Signal | str | os.PathLike[str], task: str =
 def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], task: str = "predict",
           methods: Sequence[str] | None = None, *, source_params: dict[str, Any] | None = None,
           n: int | None = None, output: str | os.PathLike[str] | None = None, resume: bool = False,
-          workers: int = 1, timeout: float | None = None, scheduler: str | None = None,
+          workers: int | str = 1, timeout: float | None = None, scheduler: str | None = None,
           stream: bool | None = None, chunk_samples: int = DEFAULT_CHUNK_SAMPLES, budget_bytes: int | None = None,
           metrics: Sequence[str] | None = None, verbose: bool | int | None = None, **options: Any) -> Results:
     """Run :func:`compare` over every point of ``grid`` and gather one table (one row per point × method).
@@ -402,7 +415,7 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
     if is_source and stream:
         raise ConfigError("expected a signal file for --stream (a source's signal is generated in memory)")
     streamed = not is_source and _use_stream(source, stream, signal_name, setup.budget)
-    parallel = workers > 1 or timeout is not None or scheduler is not None
+    n_workers = resolve_workers(workers) if not (isinstance(workers, str) and workers.strip().lower() == "auto") else 0
     with contextlib.ExitStack() as stack:
         sig0 = path = None
         if not is_source and not streamed:
@@ -410,6 +423,11 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
                 _load(source, signal_name), os.fspath(source))  # type: ignore[arg-type]
         elif streamed:
             path = os.fspath(source)  # type: ignore[arg-type]
+        if not n_workers:  # "auto": sized on the grid's cells and one grid point's signal
+            samples = _sweep_samples(source, is_source, n, sig0, path, signal_name)
+            n_workers = resolve_workers(workers, setup.methods, seeds=protocol.seeds, points=len(grid_points(grid)),
+                                        samples=samples, data_bytes=0 if streamed else 16 * samples)
+        parallel = n_workers > 1 or timeout is not None or scheduler is not None
         file = stack.enter_context(_signal_file(sig0, path, parallel and not is_source and not streamed))
         points: list[Point] = []
         for point in grid_points(grid):
@@ -455,8 +473,25 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
         with verbosity(verbose):
             return Run(kind="sweep", task=setup.task, protocol=protocol, config=config, points=points,
                        output=output, base=path, signal=None if is_source else sig0, resume=resume,
-                       keep_predictions=False, workers=workers, timeout=timeout, scheduler=scheduler,
+                       keep_predictions=False, workers=n_workers, timeout=timeout, scheduler=scheduler,
                        execution=_execution(streamed, setup)).execute()
+
+
+def _sweep_samples(source: Any, is_source: bool, n: int | None, sig: Signal | None, path: str | None,
+                   signal_name: str | None) -> int:
+    """Samples of one grid point's signal (for ``workers="auto"``): ``n`` or the source's default, the loaded
+    signal's, or the file's."""
+    if sig is not None:
+        return int(sig.n_samples)
+    if is_source:
+        if n is not None:
+            return int(n)
+        default = inspect.signature(get_host().registry.get("sources", str(source)).obj).parameters.get("n")
+        return int(default.default) if default is not None and isinstance(default.default, int) else 0
+    from sigbench.h5 import open_signal
+
+    with open_signal(path, signal_name) as lazy:  # type: ignore[arg-type]
+        return int(lazy.n_samples)
 
 
 def _load(signal: str | os.PathLike[str], name: str | None) -> Signal:

@@ -12,6 +12,8 @@ Cells are independent, so they can run anywhere; every executor runs the same fu
   is stopped (its worker is killed and the pool restarted) and becomes a failed row; a cell whose worker
   died is retried up to ``retries`` times, then fails. Worker threads are limited (one BLAS/TensorFlow
   thread each) so that workers don't oversubscribe the cores.
+* ``workers="auto"`` (:func:`resolve_workers`, the command line's default) — as many workers as the machine
+  has spare cores and memory for, or inline when the run is too small to gain from a pool.
 * :class:`~sigbench.run.dask_executor.DaskExecutor` (:mod:`sigbench.run.dask_executor`) — the same cells on a
   ``dask.distributed`` cluster (``local-dask`` or ``tcp://host:port``), with per-cell timeouts. Workers read
   the signal from the path (shared storage) or regenerate it from the source recipe.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import multiprocessing
+import operator
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -31,11 +34,28 @@ from typing import Any
 
 from sigbench.run.cell import CellPlan
 
-__all__ = ["Cell", "DataRecipe", "InlineExecutor", "PoolExecutor", "build_source", "make_executor", "resolve_class",
-           "run_cell", "worker_thread_limits"]
+__all__ = ["DSP_WORKER_BYTES", "NEURAL_WORKER_BYTES", "Cell", "DataRecipe", "InlineExecutor", "PoolExecutor",
+           "auto_workers", "available_cpus", "build_source", "make_executor", "networks_first", "resolve_class",
+           "resolve_workers", "run_cell", "worker_thread_limits"]
 
+#: libraries limited to one thread in every worker (TensorFlow's intra-op pool is not: see worker_thread_limits)
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-                "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+                "TF_NUM_INTEROP_THREADS")
+_TF_INTRA = "TF_NUM_INTRAOP_THREADS"
+
+#: memory one pool worker may reach running neural cells: measured 0.9 GiB peak RSS for a process that imports
+#: TensorFlow and Keras and trains the founding experiment's networks (``benchmarks/README.md``), rounded up
+NEURAL_WORKER_BYTES = 1 << 30
+#: memory one pool worker reaches running DSP cells, before its data: sigbench, NumPy, SciPy, numba and h5py
+#: loaded (≈ 0.17 GB measured), with room for the methods' work arrays
+DSP_WORKER_BYTES = 256 << 20
+#: a DSP cell's seconds per sample of its grid point (measured 0.29 s per cell at 2·10⁵ samples, rounded up)
+_DSP_CELL_S_PER_SAMPLE = 1.5e-6
+#: seconds a neural cell takes at least (the founding experiment's fits: 4–15 s each)
+_NEURAL_CELL_S = 3.0
+#: estimated seconds of cell work below which ``auto`` runs inline: a pool's start costs about a second per
+#: worker (each imports sigbench and NumPy, a neural one TensorFlow too), so a short run is faster here
+_AUTO_MIN_WORK_S = 4.0
 
 
 @dataclass(frozen=True)
@@ -108,13 +128,32 @@ _CACHE: dict[str, Any] = {}
 _CACHE_SIZE = 4
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on: its affinity mask where the platform has one (a container or ``taskset``
+    limit), else ``os.cpu_count()``; at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity on this platform (macOS, Windows)
+        return max(1, os.cpu_count() or 1)
+
+
 @contextlib.contextmanager
 def worker_thread_limits() -> Iterator[None]:
-    """One thread per library (unless the user set one) in the environment that new workers inherit;
-    the previous environment is restored afterwards."""
-    saved = {var: os.environ.get(var) for var in _THREAD_VARS}
+    """The environment new workers inherit: one thread per BLAS, OpenMP and numba (unless the user set one), and
+    TensorFlow's intra-op pool as large as in this process; the previous environment is restored afterwards.
+
+    TensorFlow's intra-op pool keeps its in-process size (``TF_NUM_INTRAOP_THREADS``, else the CPUs this process
+    may use, which is TensorFlow's own default) because its size changes the numbers: a convolution's gradient
+    is split over that many threads and summed in that order, so a ``cnn`` trained with one intra-op thread
+    differs in the last bits from one trained with two. With the same pool size, a cell gives the same bits in
+    a worker as inline. The pool costs little when workers share the cores: a small network's ops keep about
+    one core busy whatever the pool's size (two workers training a ``cnn`` each on two cores took the same
+    time with pools of one and of two threads).
+    """
+    saved = {var: os.environ.get(var) for var in (*_THREAD_VARS, _TF_INTRA)}
     for var in _THREAD_VARS:
         os.environ.setdefault(var, "1")
+    os.environ.setdefault(_TF_INTRA, str(available_cpus()))
     try:
         yield
     finally:
@@ -128,6 +167,7 @@ def worker_thread_limits() -> Iterator[None]:
 def _limit_threads() -> None:
     for var in _THREAD_VARS:
         os.environ.setdefault(var, "1")
+    os.environ.setdefault(_TF_INTRA, str(available_cpus()))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ["SIGBENCH_QUIET"] = "1"
 
@@ -198,6 +238,24 @@ def run_cell(recipe: DataRecipe, cell: Cell) -> dict[str, Any]:
             tmp.unlink()
 
 
+def networks_first(cells: Sequence[Cell]) -> list[Cell]:
+    """``cells`` with those that train a network first (each group in its order): the long cells start first and
+    the short DSP cells fill the workers' last gaps, so that no worker is left with a long cell alone at the
+    end. The order of the results does not depend on it (the client assembles each row from its cells)."""
+    family: dict[tuple[str, str], bool] = {}
+
+    def neural(cell: Cell) -> bool:
+        key = (cell.label, cell.name)
+        if key not in family:
+            try:
+                family[key] = getattr(resolve_class(cell.label, cell.name, cell.cls), "family", "") == "neural"
+            except Exception:  # an unknown name fails in its cell, with its message; here it only sorts
+                family[key] = False
+        return family[key]
+
+    return sorted(cells, key=lambda c: not neural(c))
+
+
 # -- executors ---------------------------------------------------------------------------------
 class InlineExecutor:
     """Run cells in this process, in order, on the client's own row sources.
@@ -251,7 +309,7 @@ class PoolExecutor:
         spin against each other and run several times slower than one process).
         """
         with worker_thread_limits():
-            yield from self._run(cells, recipes)
+            yield from self._run(networks_first(cells), recipes)
 
     def _kill_pool(self) -> None:
         pool, self._pool = self._pool, None
@@ -324,6 +382,112 @@ class PoolExecutor:
     def close(self) -> None:
         """Stop the workers."""
         self._kill_pool()
+
+
+def _is_neural(method: Any) -> bool:
+    """Whether a resolved method (:class:`~sigbench.run.plan.Method`) trains a network: its class is of the
+    ``neural`` family (a chain's class is when one of its stages is)."""
+    return getattr(method.cls, "family", "") == "neural"
+
+
+def auto_workers(dsp_cells: int, neural_cells: int, *, samples: int = 0, data_bytes: int = 0,
+                 cpus: int | None = None, memory_bytes: int | None = None) -> int:
+    """How many pool workers ``workers="auto"`` runs a set of cells on (1: inline, in this process).
+
+    The rule, in order:
+
+    1. **Inline when the pool cannot pay for itself**: fewer than two cells, or less than about 4 s of
+       estimated cell work (a neural cell counts 3 s, a DSP cell 1.5 µs per sample of its grid point —
+       measured on the 2-core development machine), because starting spawned workers costs about a second
+       each (a neural worker also imports TensorFlow).
+    2. **Cores ÷ threads per fit**: a worker's fit runs on one thread (BLAS, OpenMP and numba are limited to one
+       per worker; a small network keeps about one core busy), so one worker per CPU this process may use
+       (:func:`available_cpus`: the affinity mask, as ``taskset`` or a container sets it).
+    3. **Capped by memory**: workers × the memory of one worker ≤ the memory budget
+       (:func:`sigbench.memory_budget_bytes`: ``SIGBENCH_MEMORY_BUDGET``, else half of ``MemAvailable``), one
+       worker being :data:`NEURAL_WORKER_BYTES` (1 GiB) when any cell trains a network, else
+       :data:`DSP_WORKER_BYTES` (256 MiB), plus four times ``data_bytes`` (the grid point's signal, which a
+       worker loads, with its task arrays).
+    4. **Capped by the cells**: never more workers than cells.
+
+    Parameters
+    ----------
+    dsp_cells, neural_cells : int
+        Cells to run (method × seed × grid point) that train no network, and that do.
+    samples : int
+        Samples of one grid point's signal (for the DSP work estimate).
+    data_bytes : int
+        Bytes of one grid point's signal held in memory by a worker (0 when streamed from a file).
+    cpus, memory_bytes : int, optional
+        The CPUs and the memory budget to plan for (default: this machine's, as above).
+
+    Returns
+    -------
+    int
+        Workers, at least 1 (1 means: run inline).
+    """
+    cells = dsp_cells + neural_cells
+    work_s = neural_cells * _NEURAL_CELL_S + dsp_cells * samples * _DSP_CELL_S_PER_SAMPLE
+    if cells < 2 or work_s < _AUTO_MIN_WORK_S:
+        return 1
+    if cpus is None:
+        cpus = available_cpus()
+    if memory_bytes is None:
+        from sigbench.h5safe import memory_budget_bytes
+
+        memory_bytes = memory_budget_bytes()
+    per_worker = (NEURAL_WORKER_BYTES if neural_cells else DSP_WORKER_BYTES) + 4 * max(0, data_bytes)
+    return max(1, min(cpus, cells, memory_bytes // per_worker))
+
+
+def resolve_workers(workers: int | str, methods: Sequence[Any] = (), *, seeds: int = 1, points: int = 1,
+                    samples: int = 0, data_bytes: int = 0) -> int:
+    """The number of workers of a run: ``workers`` itself when it is a number, else :func:`auto_workers` for the
+    cells of ``methods`` (resolved :class:`~sigbench.run.plan.Method` objects; a stochastic one runs ``seeds``
+    times) on each of ``points`` grid points.
+
+    Parameters
+    ----------
+    workers : int or "auto"
+        An integer ≥ 1 (also as a string, ``"4"``), or ``"auto"``.
+    methods : sequence of Method
+        The run's methods (with the reference, the oracle and the model limit).
+    seeds : int
+        Seeds of each stochastic method.
+    points : int
+        Grid points (1 for a comparison).
+    samples, data_bytes : int
+        See :func:`auto_workers`.
+
+    Returns
+    -------
+    int
+        At least 1.
+
+    Raises
+    ------
+    ConfigError
+        ``workers`` is neither ``"auto"`` nor an integer ≥ 1.
+    """
+    from sigbench.errors import ConfigError
+
+    if isinstance(workers, str) and workers.strip().lower() == "auto":
+        neural = dsp = 0
+        for m in methods:
+            runs = points * (seeds if getattr(m, "stochastic", False) else 1)
+            if _is_neural(m):
+                neural += runs
+            else:
+                dsp += runs
+        return auto_workers(dsp, neural, samples=samples, data_bytes=data_bytes)
+    try:
+        value = int(workers.strip()) if isinstance(workers, str) else (
+            -1 if isinstance(workers, bool) else operator.index(workers))
+    except (TypeError, ValueError):
+        value = -1
+    if value < 1:
+        raise ConfigError(f"expected workers to be 'auto' or an integer >= 1; received: workers={workers!r}")
+    return value
 
 
 def make_executor(sources: dict[int, Any], *, workers: int = 1, timeout: float | None = None,
