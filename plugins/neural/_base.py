@@ -601,7 +601,7 @@ class NeuralProcessor(Processor):
                 return model, key, start
         self._compile(fresh)
         fresh.optimizer.build(fresh.trainable_variables)  # what the first training step would do
-        start = [np.array(v) for v in fresh.optimizer.variables]
+        start = [np.array(import_keras().ops.convert_to_numpy(v)) for v in fresh.optimizer.variables]
         return fresh, key, start
 
     def _architecture(self) -> list[dict[str, Any]]:
