@@ -25,30 +25,47 @@ GiB = 1 << 30
 
 
 # -- the rule ---------------------------------------------------------------------------------------
-def test_one_cell_or_a_short_run_stays_inline():
-    assert auto_workers(0, 1, cpus=16, memory_bytes=64 * GiB) == 1  # one network: nothing to run beside it
-    assert auto_workers(1, 0, samples=10**9, cpus=16, memory_bytes=64 * GiB) == 1  # one cell, however long
-    # seven DSP cells on 5000 samples: milliseconds of work, less than starting a pool
-    assert auto_workers(7, 0, samples=5000, cpus=16, memory_bytes=64 * GiB) == 1
+BIG = {"cpus": 16, "memory_bytes": 64 * GiB}
+
+
+def test_one_cell_or_a_run_a_pool_cannot_shorten_stays_inline():
+    assert auto_workers([60.0], neural=True, **BIG) == 1  # one network: nothing to run beside it
+    assert auto_workers([0.01] * 7, **BIG) == 1  # seven short DSP cells: milliseconds, less than starting a pool
+    # demo --fast: one network beside DSP cells; the pool cannot finish before the network does
+    assert auto_workers([4.05] + [0.01] * 6, neural=True, **BIG) == 1
+    assert auto_workers([1.5, 1.5, 1.5], neural=True, cpus=2, memory_bytes=64 * GiB) == 1  # saves 1.5 s only
 
 
 def test_one_worker_per_core_capped_by_the_cells():
-    assert auto_workers(7, 12, samples=5000, cpus=2, memory_bytes=64 * GiB) == 2  # the demo on 2 cores
-    assert auto_workers(7, 12, samples=5000, cpus=64, memory_bytes=64 * GiB) == 19  # never more than the cells
-    assert auto_workers(16, 0, samples=2_000_000, cpus=8, memory_bytes=64 * GiB) == 8  # long DSP cells
+    demo = [12.0] * 12 + [0.01] * 7
+    assert auto_workers(demo, neural=True, cpus=2, memory_bytes=64 * GiB) == 2  # the demo on 2 cores
+    assert auto_workers(demo, neural=True, cpus=64, memory_bytes=64 * GiB) == 19  # never more than the cells
+    assert auto_workers([2.3] * 16, cpus=8, memory_bytes=64 * GiB) == 8  # long DSP cells
 
 
 def test_memory_caps_the_workers():
+    nets = [12.0] * 12
     # a neural worker counts 1 GiB: 3.5 GiB of budget hold 3 of them, whatever the cores
-    assert auto_workers(0, 12, cpus=16, memory_bytes=int(3.5 * GiB)) == 3
-    assert auto_workers(0, 12, cpus=16, memory_bytes=GiB // 2) == 1  # not even one: inline
+    assert auto_workers(nets, neural=True, cpus=16, memory_bytes=int(3.5 * GiB)) == 3
+    assert auto_workers(nets, neural=True, cpus=16, memory_bytes=GiB // 2) == 1  # not even one: inline
     # DSP workers are lighter, but each holds its grid point's signal (four times its bytes)
-    assert auto_workers(16, 0, samples=2_000_000, cpus=16, memory_bytes=10 * DSP_WORKER_BYTES) == 10
+    assert auto_workers([2.3] * 16, cpus=16, memory_bytes=10 * DSP_WORKER_BYTES) == 10
     data = 32 * 2_000_000
     per_worker = DSP_WORKER_BYTES + 4 * data
-    assert auto_workers(16, 0, samples=2_000_000, data_bytes=data, cpus=16,
-                        memory_bytes=3 * per_worker + 1) == 3
+    assert auto_workers([2.3] * 16, data_bytes=data, cpus=16, memory_bytes=3 * per_worker + 1) == 3
     assert NEURAL_WORKER_BYTES > DSP_WORKER_BYTES
+
+
+def test_cell_estimates(host):
+    from sigbench.run.plan import resolve_methods
+
+    dsp, dnn, fast, article = resolve_methods(["lms", "dnn", "dnn:epochs=15", "dnn:preset=article"],
+                                              sb.get_task("predict"), reference="", include_naive=False)
+    assert executors.cell_seconds(dsp, 200_000) == pytest.approx(0.3)  # 1.5 µs per sample
+    # a network: 0.5 s + 3 ms per batch; the dnn's defaults are 50 epochs of batches of 64 rows
+    assert executors.cell_seconds(dnn, 6400) == pytest.approx(0.5 + 50 * 100 * 3e-3)
+    assert executors.cell_seconds(fast, 6400) == pytest.approx(0.5 + 15 * 100 * 3e-3)
+    assert executors.cell_seconds(article, 6400) == pytest.approx(0.5 + 100 * 200 * 3e-3)  # the preset's 100 × 32
 
 
 def test_available_cpus_is_the_affinity_mask():
@@ -67,14 +84,16 @@ class _Method:
 def test_resolve_counts_cells_per_seed_and_grid_point(monkeypatch):
     seen = {}
 
-    def spy(dsp, neural, **kw):
-        seen.update(dsp=dsp, neural=neural, **kw)
+    def spy(cells, **kw):
+        seen.update(cells=list(cells), **kw)
         return 1
 
     monkeypatch.setattr(executors, "auto_workers", spy)
+    monkeypatch.setattr(executors, "cell_seconds", lambda m, samples: 10.0 if m.cls.family == "neural" else 0.1)
     methods = [_Method("neural", True), _Method("neural", True), _Method("dsp", False), _Method("dsp", True)]
     assert resolve_workers("auto", methods, seeds=3, points=4, samples=5000, data_bytes=80_000) == 1
-    assert seen == {"dsp": 4 * (1 + 3), "neural": 4 * 2 * 3, "samples": 5000, "data_bytes": 80_000}
+    assert sorted(seen.pop("cells")) == [0.1] * (4 * (1 + 3)) + [10.0] * (4 * 2 * 3)
+    assert seen == {"neural": True, "data_bytes": 80_000}
 
 
 @pytest.mark.parametrize("value, expected", [("auto", None), (" AUTO ", None), (3, 3), ("4", 4), (1, 1)])
@@ -149,8 +168,9 @@ def test_auto_on_a_small_dsp_run_is_the_inline_run(host, monkeypatch):
 @pytest.mark.neural
 @pytest.mark.slow
 def test_auto_pool_with_networks_gives_the_serial_bits(host, tmp_path, monkeypatch):
-    """Two workers (forced even on one core) train a cnn and a dnn on two seeds each: every metric of every seed
-    equals the serial run's, bit for bit (a cnn's gradients depend on TensorFlow's intra-op pool size)."""
+    """Two workers (forced even on one core, and for networks too small to need them) train a cnn and a dnn on
+    two seeds each: every metric of every seed equals the serial run's, bit for bit (a cnn's gradients depend on
+    TensorFlow's intra-op pool size)."""
     pytest.importorskip("keras")
     made = []
     real_init = executors.PoolExecutor.__init__
@@ -161,6 +181,7 @@ def test_auto_pool_with_networks_gives_the_serial_bits(host, tmp_path, monkeypat
 
     real_auto = executors.auto_workers
     monkeypatch.setattr(executors, "auto_workers", lambda *a, **k: real_auto(*a, **{**k, "cpus": 2}))
+    monkeypatch.setattr(executors, "_AUTO_MIN_SAVED_S", 0.0)  # these tiny networks would otherwise run inline
     monkeypatch.setattr(executors.PoolExecutor, "__init__", spy)
     path = sb.save_signal(sb.generate("sines", n=900, seed=0, snr_db=10.0), tmp_path / "s.h5")
     methods = ["cnn:kernel_sizes=3,filters=2,dense_units=4,epochs=2", "dnn:units=8,epochs=2"]

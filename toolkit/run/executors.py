@@ -35,8 +35,8 @@ from typing import Any
 from sigbench.run.cell import CellPlan
 
 __all__ = ["DSP_WORKER_BYTES", "NEURAL_WORKER_BYTES", "Cell", "DataRecipe", "InlineExecutor", "PoolExecutor",
-           "auto_workers", "available_cpus", "build_source", "make_executor", "networks_first", "resolve_class",
-           "resolve_workers", "run_cell", "worker_thread_limits"]
+           "auto_workers", "available_cpus", "build_source", "cell_seconds", "make_executor", "networks_first",
+           "resolve_class", "resolve_workers", "run_cell", "worker_thread_limits"]
 
 #: libraries limited to one thread in every worker (TensorFlow's intra-op pool is not: see worker_thread_limits)
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
@@ -51,11 +51,15 @@ NEURAL_WORKER_BYTES = 1 << 30
 DSP_WORKER_BYTES = 256 << 20
 #: a DSP cell's seconds per sample of its grid point (measured 0.29 s per cell at 2·10⁵ samples, rounded up)
 _DSP_CELL_S_PER_SAMPLE = 1.5e-6
-#: seconds a neural cell takes at least (the founding experiment's fits: 4–15 s each)
-_NEURAL_CELL_S = 3.0
-#: estimated seconds of cell work below which ``auto`` runs inline: a pool's start costs about a second per
-#: worker (each imports sigbench and NumPy, a neural one TensorFlow too), so a short run is faster here
-_AUTO_MIN_WORK_S = 4.0
+#: a neural cell's seconds per training batch, and its fixed cost (build, statistics, prediction), measured on
+#: the founding experiment: 1.4 ms per batch for ``dnn``, 3.2 ms for ``cnn``, 5.5 ms for ``lstm``
+_NEURAL_S_PER_BATCH = 3e-3
+_NEURAL_CELL_S = 0.5
+#: a neural cell whose epochs and batch size are not known (a chain, a plugin without them)
+_NEURAL_CELL_UNKNOWN_S = 3.0
+#: estimated seconds a pool must save for ``auto`` to start one: a pool's start costs about a second per worker
+#: (each imports sigbench and NumPy, a neural one TensorFlow too), so a run that gains less is faster inline
+_AUTO_MIN_SAVED_S = 4.0
 
 
 @dataclass(frozen=True)
@@ -143,10 +147,10 @@ def worker_thread_limits() -> Iterator[None]:
     TensorFlow's intra-op pool as large as in this process; the previous environment is restored afterwards.
 
     TensorFlow's intra-op pool keeps its in-process size (``TF_NUM_INTRAOP_THREADS``, else the CPUs this process
-    may use, which is TensorFlow's own default) because its size changes the numbers: a convolution's gradient
-    is split over that many threads and summed in that order, so a ``cnn`` trained with one intra-op thread
-    differs in the last bits from one trained with two. With the same pool size, a cell gives the same bits in
-    a worker as inline. The pool costs little when workers share the cores: a small network's ops keep about
+    may use, which is TensorFlow's own default) because its size changes the numbers: a ``cnn`` trained with one
+    intra-op thread differs in the last bits from one trained with two (every size from 1 to 8 gives other bits;
+    presumably the convolution kernels split their sums by it). With the same pool size, a cell gives the same
+    bits in a worker as inline. The pool costs little when workers share the cores: a small network's ops keep about
     one core busy whatever the pool's size (two workers training a ``cnn`` each on two cores took the same
     time with pools of one and of two threads).
     """
@@ -390,32 +394,58 @@ def _is_neural(method: Any) -> bool:
     return getattr(method.cls, "family", "") == "neural"
 
 
-def auto_workers(dsp_cells: int, neural_cells: int, *, samples: int = 0, data_bytes: int = 0,
-                 cpus: int | None = None, memory_bytes: int | None = None) -> int:
+def cell_seconds(method: Any, samples: int) -> float:
+    """A rough estimate of one cell's seconds on a grid point of ``samples`` samples, for :func:`auto_workers`.
+
+    A DSP cell: 1.5 µs per sample. A network: 0.5 s plus 3 ms per training batch, ``epochs × ⌈samples /
+    batch_size⌉`` batches (its options, its preset's, else its constructor's defaults: an upper bound, as the fit
+    rows are fewer than the samples and early stopping may end it sooner); 3 s when those are unknown (a chain).
+    """
+    if not _is_neural(method):
+        return samples * _DSP_CELL_S_PER_SAMPLE
+    import inspect
+
+    cls = method.cls
+    try:
+        params = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
+                  if p.default is not inspect.Parameter.empty}
+    except (TypeError, ValueError):  # no introspectable constructor
+        params = {}
+    options = dict(getattr(method, "options", {}) or {})
+    params.update(getattr(cls, "presets", {}).get(options.get("preset"), {}))
+    params.update(options)
+    epochs, batch = params.get("epochs"), params.get("batch_size")
+    if not (isinstance(epochs, int) and isinstance(batch, int) and epochs > 0 and batch > 0 and samples > 0):
+        return _NEURAL_CELL_UNKNOWN_S
+    return _NEURAL_CELL_S + epochs * -(-samples // batch) * _NEURAL_S_PER_BATCH
+
+
+def auto_workers(cells: Sequence[float], *, neural: bool = False, data_bytes: int = 0, cpus: int | None = None,
+                 memory_bytes: int | None = None) -> int:
     """How many pool workers ``workers="auto"`` runs a set of cells on (1: inline, in this process).
 
-    The rule, in order:
+    The rule:
 
-    1. **Inline when the pool cannot pay for itself**: fewer than two cells, or less than about 4 s of
-       estimated cell work (a neural cell counts 3 s, a DSP cell 1.5 µs per sample of its grid point —
-       measured on the 2-core development machine), because starting spawned workers costs about a second
-       each (a neural worker also imports TensorFlow).
-    2. **Cores ÷ threads per fit**: a worker's fit runs on one thread (BLAS, OpenMP and numba are limited to one
+    1. **Cores ÷ threads per fit**: a worker's fit runs on one thread (BLAS, OpenMP and numba are limited to one
        per worker; a small network keeps about one core busy), so one worker per CPU this process may use
-       (:func:`available_cpus`: the affinity mask, as ``taskset`` or a container sets it).
-    3. **Capped by memory**: workers × the memory of one worker ≤ the memory budget
+       (:func:`available_cpus`: the affinity mask, as ``taskset`` or a container sets it),
+    2. **capped by memory**: workers × the memory of one worker ≤ the memory budget
        (:func:`sigbench.memory_budget_bytes`: ``SIGBENCH_MEMORY_BUDGET``, else half of ``MemAvailable``), one
        worker being :data:`NEURAL_WORKER_BYTES` (1 GiB) when any cell trains a network, else
        :data:`DSP_WORKER_BYTES` (256 MiB), plus four times ``data_bytes`` (the grid point's signal, which a
-       worker loads, with its task arrays).
-    4. **Capped by the cells**: never more workers than cells.
+       worker loads, with its task arrays),
+    3. **and by the cells**: never more workers than cells;
+    4. **inline unless the pool saves at least 4 s**: the estimated serial time (the sum of the cells' estimates,
+       :func:`cell_seconds`) less the pool's (the longer of the longest cell and the sum shared by the workers)
+       must pay for starting the workers (about a second each; a neural worker also imports TensorFlow, ≈ 4 s of
+       CPU). One cell, a few short DSP cells, or one network beside DSP cells (``demo --fast``) run inline.
 
     Parameters
     ----------
-    dsp_cells, neural_cells : int
-        Cells to run (method × seed × grid point) that train no network, and that do.
-    samples : int
-        Samples of one grid point's signal (for the DSP work estimate).
+    cells : sequence of float
+        The estimated seconds of each cell to run (method × seed × grid point).
+    neural : bool
+        Whether any cell trains a network (a worker then imports TensorFlow).
     data_bytes : int
         Bytes of one grid point's signal held in memory by a worker (0 when streamed from a file).
     cpus, memory_bytes : int, optional
@@ -426,9 +456,7 @@ def auto_workers(dsp_cells: int, neural_cells: int, *, samples: int = 0, data_by
     int
         Workers, at least 1 (1 means: run inline).
     """
-    cells = dsp_cells + neural_cells
-    work_s = neural_cells * _NEURAL_CELL_S + dsp_cells * samples * _DSP_CELL_S_PER_SAMPLE
-    if cells < 2 or work_s < _AUTO_MIN_WORK_S:
+    if len(cells) < 2:
         return 1
     if cpus is None:
         cpus = available_cpus()
@@ -436,15 +464,18 @@ def auto_workers(dsp_cells: int, neural_cells: int, *, samples: int = 0, data_by
         from sigbench.h5safe import memory_budget_bytes
 
         memory_bytes = memory_budget_bytes()
-    per_worker = (NEURAL_WORKER_BYTES if neural_cells else DSP_WORKER_BYTES) + 4 * max(0, data_bytes)
-    return max(1, min(cpus, cells, memory_bytes // per_worker))
+    per_worker = (NEURAL_WORKER_BYTES if neural else DSP_WORKER_BYTES) + 4 * max(0, data_bytes)
+    workers = max(1, min(cpus, len(cells), memory_bytes // per_worker))
+    serial = float(sum(cells))
+    saved = serial - max(max(cells), serial / workers)
+    return workers if saved >= _AUTO_MIN_SAVED_S else 1
 
 
 def resolve_workers(workers: int | str, methods: Sequence[Any] = (), *, seeds: int = 1, points: int = 1,
                     samples: int = 0, data_bytes: int = 0) -> int:
     """The number of workers of a run: ``workers`` itself when it is a number, else :func:`auto_workers` for the
     cells of ``methods`` (resolved :class:`~sigbench.run.plan.Method` objects; a stochastic one runs ``seeds``
-    times) on each of ``points`` grid points.
+    times) on each of ``points`` grid points of ``samples`` samples.
 
     Parameters
     ----------
@@ -456,7 +487,9 @@ def resolve_workers(workers: int | str, methods: Sequence[Any] = (), *, seeds: i
         Seeds of each stochastic method.
     points : int
         Grid points (1 for a comparison).
-    samples, data_bytes : int
+    samples : int
+        Samples of one grid point's signal (for :func:`cell_seconds`).
+    data_bytes : int
         See :func:`auto_workers`.
 
     Returns
@@ -472,14 +505,10 @@ def resolve_workers(workers: int | str, methods: Sequence[Any] = (), *, seeds: i
     from sigbench.errors import ConfigError
 
     if isinstance(workers, str) and workers.strip().lower() == "auto":
-        neural = dsp = 0
+        cells: list[float] = []
         for m in methods:
-            runs = points * (seeds if getattr(m, "stochastic", False) else 1)
-            if _is_neural(m):
-                neural += runs
-            else:
-                dsp += runs
-        return auto_workers(dsp, neural, samples=samples, data_bytes=data_bytes)
+            cells += [cell_seconds(m, samples)] * (points * (seeds if getattr(m, "stochastic", False) else 1))
+        return auto_workers(cells, neural=any(_is_neural(m) for m in methods), data_bytes=data_bytes)
     try:
         value = int(workers.strip()) if isinstance(workers, str) else (
             -1 if isinstance(workers, bool) else operator.index(workers))
