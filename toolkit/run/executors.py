@@ -10,10 +10,13 @@ Cells are independent, so they can run anywhere; every executor runs the same fu
   once from its :class:`DataRecipe` (the file path — loaded or streamed —, or the source name and
   parameters) and caches it — the signal is never sent per cell. A cell running past ``timeout`` seconds
   is stopped (its worker is killed and the pool restarted) and becomes a failed row; a cell whose worker
-  died is retried up to ``retries`` times, then fails. Worker threads are limited (one BLAS/TensorFlow
-  thread each) so that workers don't oversubscribe the cores.
+  died is retried up to ``retries`` times, then fails. Worker threads are limited (one BLAS, OpenMP, numba
+  and TensorFlow inter-op thread each) so that workers don't oversubscribe the cores; TensorFlow's intra-op
+  pool keeps its inline size, which a network's numbers depend on (:func:`worker_thread_limits`). Cells that
+  train a network start first (:func:`networks_first`).
 * ``workers="auto"`` (:func:`resolve_workers`, the command line's default) — as many workers as the machine
-  has spare cores and memory for, or inline when the run is too small to gain from a pool.
+  has cores and memory for, or inline when a pool would not save at least a few seconds
+  (:func:`auto_workers`).
 * :class:`~sigbench.run.dask_executor.DaskExecutor` (:mod:`sigbench.run.dask_executor`) — the same cells on a
   ``dask.distributed`` cluster (``local-dask`` or ``tcp://host:port``), with per-cell timeouts. Workers read
   the signal from the path (shared storage) or regenerate it from the source recipe.
