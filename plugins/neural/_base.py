@@ -324,8 +324,9 @@ class CompiledModels:
     """Compiled Keras models left by earlier fits in this process, reused by the next fit of the same network.
 
     Keras traces a model's training step, its validation step and its prediction into TensorFlow graphs the
-    first time the model trains or predicts: 1.5–3.5 s per fit of the built-in networks on the founding
-    experiment (13–25 % of the fit), paid again by every seed because every fit builds a new model. A fit
+    first time the model trains or predicts, and builds the optimizer's state; a new model for every seed pays
+    that again (measured on the founding experiment's data: 0.15 s of CPU per ``dnn`` fit, 0.4 s per ``cnn`` and
+    ``cnn-lstm`` fit, nothing measurable for ``lstm``; ``benchmarks/README.md``). A fit
     takes a model of the same network (the same Keras configuration, optimizer settings, processor class
     and backend) that **no living processor holds** any more, copies into it the freshly built model's
     seeded initial state (every variable, in order) and the optimizer's initial state (step count,
