@@ -49,7 +49,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -414,6 +414,23 @@ class MLSE(DSPProcessor):
     online: ClassVar[bool] = False
     causal: ClassVar[bool] = False
     deterministic: ClassVar[bool] = True
+    #: the model limit it serves (the ``channel`` source's oracle)
+    tasks: ClassVar[tuple[str, ...]] = ("equalise",)
+    limit_label: ClassVar[str] = "MLSE, true channel"
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> MLSE:
+        """The optimum of a ``channel`` signal: its taps, nonlinearity and alphabet size from ``metadata``
+        (``channel``: ``taps``, ``poly_coefficients``; ``levels``); the decision delay is found at ``fit``."""
+        channel = dict(metadata.get("channel") or {})
+        params = dict(metadata.get("params") or {})
+        taps = tuple(float(v) for v in channel.get("taps") or ())
+        if not taps:
+            raise ValidationError("expected metadata['channel']['taps'] (the channel source's record); received: "
+                                  "none")
+        poly = tuple(float(v) for v in channel.get("poly_coefficients") or ())
+        return cls(taps=taps, levels=int(metadata.get("levels") or params.get("levels") or 2),
+                   poly_coefficients=poly)
 
     def __init__(self, taps: tuple[float, ...] = (), channel_numtaps: int = 3, delay: int | None = None,
                  levels: int = 2, poly_coefficients: tuple[float, ...] = ()) -> None:

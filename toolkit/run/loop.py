@@ -133,7 +133,8 @@ class Run:
         self.results = Results(
             run_id=self.previous.run_id if self.previous else new_run_id(), kind=kind, task=task.name,
             main_metric=task.main_metric, higher_is_better=bool(metric.info.get("higher_is_better", True)),
-            signal=dict(points[0].signal) if points else {}, protocol=protocol.as_dict(), bound={}, config=config,
+            signal={k: v for k, v in points[0].signal.items() if not k.startswith("_")} if points else {},
+            protocol=protocol.as_dict(), bound={}, config=config,
             environment=environment(), status="partial",
             created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         self.results.environment["execution"] = dict(execution or {})
@@ -339,8 +340,9 @@ class Run:
         if j in self._bounds:
             return self._bounds[j]
         bounds: dict[str, float] = {}
+        roles = tuple(getattr(self.task, "excess_roles", ("reference", "oracle", "limit")))
         for m in pt.methods:
-            if not m.role:
+            if not m.role or m.role not in roles:
                 continue
             key = (j, m.spec.label)
             if key in self._ready:
