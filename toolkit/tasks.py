@@ -310,9 +310,12 @@ class SpectrumTask(Task):
     * the reference is ``fft``, exact by definition (its error is 0, or float64 rounding for another
       implementation), so no ``excess_*`` column is derived over it (:func:`sigbench.metrics.finite_excess`);
       ``excess_float32_db`` measures instead how far a method is from the exact DFT stored in float32;
-    * the default methods are the article's network of linear layers (``dnn:preset=dft``), the reference and
-      ``wiener`` (the affine least-squares map of the training frames, which the DFT being linear recovers to
-      float64 rounding). ``dnn`` alone keeps its default sigmoid 64-32-8 stack on every task.
+    * the default methods are the article's network of linear layers (``dnn:preset=dft``), the reference, the
+      FFT in single precision (``fft:dtype=float32``: the network's own arithmetic, the fair yardstick of a
+      float32 network) and ``wiener`` (the affine least-squares map of the training frames, which recovers the
+      DFT — a linear map — to float64 rounding). ``dnn`` alone keeps its sigmoid 64-32-8 stack on every task;
+    * memory: each row holds ``2·(window//2 + 1)`` target values (66 float64 for a 64-sample window, 528 bytes per
+      sample of signal at ``hop`` 1); a long signal is streamed (``--stream``) or framed with a larger ``hop``.
     """
 
     name = "spectrum"
@@ -321,7 +324,7 @@ class SpectrumTask(Task):
                "log_spectral_distance_db")
     has_naive = False
     reference = "fft"
-    default_methods = ("dnn:preset=dft", "fft", "wiener")
+    default_methods = ("dnn:preset=dft", "fft", "fft:dtype=float32", "wiener")
 
     def _prepare(self, sig: Signal, *, window: int, horizon: int, centered: bool, target: str,
                  hop: int | None) -> TaskData:
