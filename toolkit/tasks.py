@@ -305,8 +305,8 @@ class SpectrumTask(Task):
     * frames every sample (``hop`` 1, the default of every task): ``n − window + 1`` frames from ``n`` samples,
       each one a ``window``-sample stretch of the signal — on white noise, each frame taken alone is a vector of
       i.i.d. Gaussian samples, the article's "random vectors" (10 000 training frames: ``n ≈ 16 800`` at the
-      default 0.6 training share). Non-overlapping frames (``hop=window``) give ``window`` times fewer: 62 on
-      5000 samples, fewer than the 65 unknowns of each bin's least-squares map;
+      default 0.6 training share). Non-overlapping frames (``hop=window``) give ``window`` times fewer: 46 training
+      frames from 5000 samples, fewer than the 65 unknowns of each bin's affine least-squares map;
     * the reference is ``fft``, exact by definition (its error is 0, or float64 rounding for another
       implementation), so no ``excess_*`` column is derived over it (:func:`sigbench.metrics.finite_excess`);
       ``excess_float32_db`` measures instead how far a method is from the exact DFT stored in float32;
