@@ -3,7 +3,12 @@ default methods (``dnn:preset=dft``, the FFT reference, ``wiener``)."""
 
 from __future__ import annotations
 
+import functools
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +53,20 @@ def test_the_default_sigmoid_dnn_cannot_carry_the_spectrum_through_eight_units()
     sig = sb.generate("noise", n=2000, seed=1)
     res = sb.compare(sig, "spectrum", ["dnn:epochs=5"], window=32, seeds=1)
     assert res.row("dnn:epochs=5").metrics["snr_db"] < 20.0
+
+
+def test_the_cli_reproduces_the_experiment_without_options(tmp_path):
+    """``sigbench generate noise`` then ``sigbench compare FILE --task spectrum``: exit 0, the article's setup."""
+    sigbench = str(Path(sys.executable).with_name("sigbench"))
+    signal = tmp_path / "dft.h5"
+    run = functools.partial(subprocess.run, capture_output=True, text=True, timeout=300)
+    assert run([sigbench, "generate", "noise", "-o", str(signal), "-n", "3000", "-q"]).returncode == 0
+    proc = run([sigbench, "compare", str(signal), "--task", "spectrum", "--seeds", "1", "--json"])
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["protocol"]["reference"] == "fft"
+    rows = {r["method"]: r for r in doc["rows"]}
+    assert set(rows) == {"dnn:preset=dft", "fft", "fft:dtype=float32", "wiener"}
+    assert all(r["status"] == "ok" for r in rows.values())
+    assert rows["dnn:preset=dft"]["metrics"]["snr_db"] > 100.0
+    assert not any(k.startswith("excess_db") for r in rows.values() for k in r["metrics"])
