@@ -31,8 +31,9 @@ excess_float32_db 10·log10(Σe² / Σ(y_true − fl32(y_true))²), fl32 roundin
 
 Exact references. A reference whose MSE is at most :data:`EXACT_NMSE_DB` (−200 dB) below the test targets'
 variance — ``mse ≤ 10^(−20)·var(y_true)`` — is *exact*: its error is arithmetic rounding (float64 rounding of
-a 64-point FFT or least-squares fit lies near −290 dB; float32 rounding near −150 dB, far above the
-threshold). An excess over an exact reference would only measure that rounding (+250 dB for a network), so
+a 64-point FFT or least-squares fit lies near −290 dB; float32 rounding between −150 dB, storing the exact
+value, and −140 dB, a float32 FFT: far above the threshold). An excess over an exact reference would only
+measure that rounding (about +250 dB for a float32 network), so
 the engine derives no ``excess_*`` column over it (:func:`finite_excess`); ``excess_float32_db`` says
 instead how far a method is from what its arithmetic allows.
 
