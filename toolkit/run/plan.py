@@ -26,7 +26,7 @@ DEFAULT_METHODS: dict[str, tuple[str, ...]] = {
                 "naive"),
     "denoise": ("dnn", "cnn", "lstm", "lms", "wiener", "fir-bank", "naive"),
     "identify": ("dnn", "lstm", "lms", "nlms", "rls", "wiener"),
-    "spectrum": ("dnn", "fft", "wiener"),
+    "spectrum": ("dnn:preset=dft", "fft", "fft:dtype=float32", "wiener"),  # = SpectrumTask.default_methods
 }
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from sigbench.metrics import db_ratio
+from sigbench.metrics import db_ratio, finite_excess, variance_from_metrics
 from sigbench.results import MethodRow, mean_ci
 
 __all__ = ["KEEP_BYTES", "Scorer", "build_row"]
@@ -154,7 +154,8 @@ def build_row(method: Any, grid: dict[str, Any], outs: list[dict[str, Any]], *, 
     the mean over seeds with its 95 % half-width (``<metric>_ci``), the excess over each reference
     (``excess_db`` over the linear reference, ``excess_oracle_db`` over the linear oracle, ``excess_limit_db``
     over the model limit: 10·log10 of the MSE ratio) is derived from the cells' MSE and ``bounds`` (role → MSE),
-    and the cost columns are filled from ``describe()`` and the timings.
+    except over an exact bound (:func:`sigbench.metrics.finite_excess`: an MSE at rounding level, at most −200 dB
+    below the test targets' variance), and the cost columns are filled from ``describe()`` and the timings.
     """
     from sigbench.run.plan import ROLES
 
@@ -162,6 +163,9 @@ def build_row(method: Any, grid: dict[str, Any], outs: list[dict[str, Any]], *, 
                     options=dict(method.options), grid=dict(grid), is_reference=bool(method.is_reference),
                     is_chain=bool(getattr(method.cls, "is_chain", False)), role=method.role)
     per_seed: list[dict[str, Any]] = []
+    # the test targets' variance (the same rows for every cell): what an exact bound is measured against
+    variance = next((v for o in outs if "metrics" in o for v in [variance_from_metrics(o["metrics"])]
+                     if v is not None), None)
     for out in outs:
         row.seeds.append(int(out.get("seed", 0)))
         if "error" in out:
@@ -172,8 +176,7 @@ def build_row(method: Any, grid: dict[str, Any], outs: list[dict[str, Any]], *, 
         metrics = dict(out["metrics"])
         if with_excess:
             for role, (_, column) in ROLES.items():
-                bound = bounds.get(role)
-                if bound is not None and math.isfinite(bound) and bound > 0:  # an exact bound: no finite excess
+                if finite_excess(bounds.get(role), variance):  # an exact bound (MSE at rounding level): none
                     metrics[column] = db_ratio(out["mse"], bounds[role])
         if out.get("online"):
             row.mode = "adapting"
