@@ -47,7 +47,8 @@ from sigbench.numfmt import (
 )
 from sigbench.results import MethodRow, Results, grid_sort_key
 
-__all__ = ["REFERENCES", "Leaderboard", "ReferenceColumn", "build_leaderboard", "leaderboard_text", "main_metric_note",
+__all__ = ["REFERENCES", "Leaderboard", "ReferenceColumn", "build_leaderboard", "describe_metric", "leaderboard_text",
+           "main_metric_note",
            "print_leaderboard", "reference_columns", "wilson_cell"]
 
 #: ``excess_<name>_db`` → (short label, description); ``""`` is ``excess_db``, the linear reference
@@ -117,8 +118,15 @@ def _metric_description(name: str) -> str | None:
     return str(text) if text else None
 
 
-def _describe(name: str) -> str:
-    """``label (name): description`` from the metric registry, or ``label: name`` (see :data:`_SHORT_NOTE`)."""
+def describe_metric(name: str) -> str:
+    """``label (name): description`` from the metric registry, or ``label: name`` for the prediction metrics
+    whose label says it all (``snr_db``, ``mse``, …).
+
+    Examples
+    --------
+    >>> describe_metric("snr_db")
+    'SNR dB: snr_db'
+    """
     label = metric_label(name)
     description = None if name in _SHORT_NOTE else _metric_description(name)
     return f"{label} ({name}): {description}" if description else f"{label}: {name}"
@@ -133,7 +141,7 @@ def main_metric_note(name: str) -> str:
     95 % (Wilson)``.
     """
     label = metric_label(name)
-    text = f"{_describe(name)}, mean ± 95 % interval over seeds (Student t)"
+    text = f"{describe_metric(name)}, mean ± 95 % interval over seeds (Student t)"
     if is_rate(name):
         text += f"; 0 (< x): no error in the test rows, the {label} is below x (95 % Wilson upper bound)"
     return text
@@ -206,7 +214,7 @@ def _columns(results: Results, rows: list[MethodRow], labels: list[str],
     for key in SECONDARY_METRICS:  # the task's other headline metrics (Pd beside AUC, SER beside BER)
         if key != main and any(key in r.metrics for r in rows):
             cols.append(_Column(metric_label(key), [metric_cell(key, r.metrics) if r.status == "ok" else ""
-                                                    for r in rows], note=_describe(key), compact=key != "ser"))
+                                                    for r in rows], note=describe_metric(key), compact=key != "ser"))
     for ref in reference_columns(results):
         cols.append(_Column(ref.header, [fixed(r.metrics.get(ref.key)) if r.status == "ok" else "" for r in rows]))
     cols.append(_Column("MACs", [_cost(r, "macs_per_sample", eng) for r in rows],

@@ -162,9 +162,9 @@ def metric_cell(name: str, metrics: Mapping[str, Any], *, interval: bool = True)
     -------
     str
     """
-    value = metrics.get(name)
+    value: Any = metrics.get(name)
     text = metric_value(name, value)
-    high = metrics.get(f"{name}_ci_high")
+    high: Any = metrics.get(f"{name}_ci_high")
     if name in RATE_METRICS and _special(value) is None and float(value) == 0 and _special(high) is None:
         text = f"0 (< {float(high):.1e})"
     ci = metrics.get(f"{name}_ci")

@@ -1108,7 +1108,7 @@ def _rate_key(results: Results, metric: str | None) -> str:
 
 def _levels(results: Results) -> int:
     """The PAM order M recorded with the signal (``params["levels"]``); 2 (BPSK) when not recorded."""
-    levels = (results.signal.get("params") or {}).get("levels")
+    levels: Any = (results.signal.get("params") or {}).get("levels")
     return int(levels) if _finite(levels) and int(levels) >= 2 else 2
 
 
@@ -1385,7 +1385,7 @@ def _moving_power_db(x: np.ndarray, width: int) -> np.ndarray:
 
 @_figure_function
 def plot_canceller(results: Results, *, seed: int | None = None, width: int = 100) -> Figure:
-    """The canceller's learning curve: output error power against sample, per method, in dB.
+    """The canceller's learning curve: output power against sample, per method, in dB.
 
     The canceller output is :math:`e[k] = d[k] - \\hat d[k]` (primary minus the method's prediction of it
     from the reference); it tends to the wanted signal as the interference is cancelled.
@@ -1397,17 +1397,19 @@ def plot_canceller(results: Results, *, seed: int | None = None, width: int = 10
     seed : int, optional
         Seed whose prediction is used; default the first stored seed.
     width : int, default 100
-        Moving-average width (samples) of the squared output.
+        Moving-average width (samples) of the squared output on the test segment.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Left: :math:`10\\log_{10}` of the smoothed :math:`e^2` against the test sample (time in seconds on
-        the axis when the rate is known), with the primary's own power (no cancellation) as a grey
-        line; the model-limit row (the true noise path) leaves only the wanted signal: its curve is the
-        floor. Right, when the model-limit row is stored: the interference left in each output,
-        :math:`\\hat d_{limit} - \\hat d` (the limit's prediction *is* the interference), over the interference
-        at the primary, both as moving averages, in dB: minus the SNR improvement, over time.
+        Left, against the sample index of the primary: while training, the adaptive filters' a-priori
+        output power per block from ``describe["convergence"]`` (``sample``, ``error_db``; the curve from
+        sample 0), then on the test segment :math:`10\\log_{10}` of the ``width``-sample moving mean of
+        :math:`e^2` for every method, with the primary's own power (no cancellation) in grey; the
+        model-limit row (the true noise path) leaves only the wanted signal: its curve is the floor.
+        Right, when the model-limit row is stored: the interference left in each output,
+        :math:`\\hat d_{limit} - \\hat d` (the limit's prediction *is* the interference), over the
+        interference at the primary, both as moving means, in dB: minus the SNR improvement, over time.
 
     Raises
     ------
@@ -1416,7 +1418,6 @@ def plot_canceller(results: Results, *, seed: int | None = None, width: int = 10
     """
     index, targets, _ = _test_arrays(results)
     d = _first_column(np.asarray(targets, dtype=np.float64))
-    rate = _sample_rate(results)
     colors = _colors(results)
     outputs: dict[str, np.ndarray] = {}
     rows = _ok_rows(results)
@@ -1427,20 +1428,33 @@ def plot_canceller(results: Results, *, seed: int | None = None, width: int = 10
     if not outputs:
         raise ValidationError("expected stored test predictions for the canceller's learning curve; received: none")
     limit = next((r for r in rows if r.role == "limit" and r.method in outputs), None)
-    fig, axes = _new_figure(1, 2 if limit is not None else 1, figsize=(10.0 if limit is not None else 8.0, 4.6))
+    fig, axes = _new_figure(1, 2 if limit is not None else 1, figsize=(11.0 if limit is not None else 8.0, 4.8))
     ax = axes[0, 0]
     width = max(1, min(int(width), d.size))
-    t = (np.asarray(index, dtype=np.float64)[width - 1:]) / rate
-    xlabel = "time (s), test segment" if rate != 1.0 else "sample, test segment"
-    ax.plot(t, _moving_power_db(d, width), color="0.6", lw=1.0, label="primary input (no cancellation)")
+    k = np.asarray(index, dtype=np.float64)[width - 1:]
+    window = int((results.config.get("task_options") or {}).get("window") or 1)
+    trained = False
+    for row in rows:
+        conv = row.describe.get("convergence")
+        if isinstance(conv, dict) and conv.get("error_db"):
+            err_db = np.asarray(conv["error_db"], dtype=np.float64)
+            rows_seen = np.asarray(conv.get("sample", np.arange(1, err_db.size + 1)), dtype=np.float64)
+            ax.plot(rows_seen[: err_db.size] + window - 1, err_db, color=colors[row.method], lw=1.0, marker=".",
+                    ms=4, alpha=0.9)
+            trained = True
+    ax.plot(k, _moving_power_db(d, width), color="0.6", lw=1.0, label="primary input (no cancellation)")
     for method, e in outputs.items():
         row = next(r for r in rows if r.method == method)
-        ax.plot(t, _moving_power_db(e, width), color=colors[method], lw=1.8 if row.role == "limit" else 1.1,
+        ax.plot(k, _moving_power_db(e, width), color=colors[method], lw=1.8 if row.role == "limit" else 1.1,
                 ls=":" if row.is_reference else "-", zorder=5 if row.role == "limit" else 2,
                 label=method + (" (reference)" if row.is_reference else ""))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(f"output power e² ({width}-sample mean, dB)")
-    ax.set_title("canceller output e = d − d̂", fontsize="medium")
+    ax.axvline(float(index[0]), color="0.3", ls="--", lw=0.9)
+    ax.text(float(index[0]), 1.0, " test", transform=ax.get_xaxis_transform(), va="top", ha="left",
+            fontsize="small", color="0.3")
+    ax.set_xlabel("sample of the primary" + (" (training: block means; test: " if trained else " (test: ")
+                  + f"{width}-sample moving mean)")
+    ax.set_ylabel("output power e² (dB)")
+    ax.set_title("canceller output e = d − d̂: learning curve", fontsize="medium")
     ax.grid(True, alpha=0.3)
     _add_failed_legend(ax, results.failed, **_BELOW)
     if limit is not None:
@@ -1452,17 +1466,17 @@ def plot_canceller(results: Results, *, seed: int | None = None, width: int = 10
                 continue
             residual = outputs[limit.method] - e  # = d̂ − d̂_limit: interference the method left in
             row = next(r for r in rows if r.method == method)
-            rax.plot(t, _moving_power_db(residual, width) - p_int, color=colors[method],
+            rax.plot(k, _moving_power_db(residual, width) - p_int, color=colors[method],
                      lw=1.1, ls=":" if row.is_reference else "-", label=method)
-        rax.set_xlabel(xlabel)
-        rax.set_ylabel(f"interference left / in ({width}-sample means, dB)")
-        rax.set_title(f"residual interference (against {limit.method})", fontsize="medium")
+        rax.set_xlabel(f"sample of the primary (test: {width}-sample moving means)")
+        rax.set_ylabel("interference left / interference in (dB)")
+        rax.set_title(f"residual interference (the {limit.method} row's prediction is the interference)",
+                      fontsize="medium", wrap=True)
         rax.grid(True, alpha=0.3)
     prequential = results.protocol.get("mode") == "prequential"
     _note(fig, ["prequential protocol: the online methods keep adapting on the test rows" if prequential
                 else "offline protocol: weights frozen after training"], results.failed)
     return fig
-
 
 # -- registry and saving -------------------------------------------------------------------------
 #: ``--what`` name → figure function

@@ -358,10 +358,12 @@ def _detail_rows(results: Results) -> tuple[list[str], list[tuple[MethodRow, lis
 
 def _legend(results: Results) -> list[str]:
     """What the columns mean, said once: the excess sign convention, the references, naive."""
-    from sigbench.leaderboard import NAIVE_NOTE, main_metric_note, reference_columns
+    from sigbench.leaderboard import NAIVE_NOTE, SECONDARY_METRICS, describe_metric, main_metric_note, reference_columns
 
     refs = reference_columns(results)
     out = [main_metric_note(results.main_metric) + "."]
+    out += [describe_metric(k) + "." for k in SECONDARY_METRICS
+            if k != results.main_metric and any(k in r.metrics for r in results.rows)]
     if refs:
         named = "; ".join(f"{ref.header.replace(chr(10), ' ')}: over {ref.description}" for ref in refs)
         out.append("Sign convention, everywhere in this report: excess = 10·log10(MSE / MSE of the reference) "
