@@ -263,3 +263,15 @@ def test_canceller_draws_the_training_time_curve_when_stored(cancel_run):
 
 def test_cancel_runs_get_the_canceller_figure(cancel_run):
     assert "canceller" in plots.available_figures(load_results(cancel_run))
+
+
+# -- layout --------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("error::UserWarning")  # e.g. "constrained_layout not applied": axes collapsed
+@pytest.mark.parametrize("which", ["equalise_sweep", "detect_run", "cancel_run"])
+def test_no_text_of_the_task_figures_is_clipped(request, which):
+    from .test_layout import _overflow
+
+    res = load_results(request.getfixturevalue(which))
+    for name in plots.available_figures(res):
+        fig = plots.make_figure(res, name)
+        assert _overflow(fig) == [], name
