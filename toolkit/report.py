@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from sigbench.deploy.report import deployment_section
 from sigbench.errors import SigbenchError, ValidationError, WriteError
-from sigbench.numfmt import eng, fixed, is_rate, metric_cell, metric_label
+from sigbench.numfmt import PROBABILITY_METRICS, eng, fixed, is_rate, metric_cell, metric_label
 from sigbench.outputs import is_hdf5_file, writable_target
 
 if TYPE_CHECKING:
@@ -180,10 +180,67 @@ def _versus_best_dsp(results: Results, row: MethodRow, rows: list[MethodRow], va
     return clause + (f" at {ratio} its MACs per sample" if ratio else "")
 
 
+def _compare_clause(results: Results, row: MethodRow, other: MethodRow, what: str) -> str:
+    """``row`` against ``other`` on an error rate or a probability main metric, in the metric's own terms.
+
+    Error rates are compared through their Wilson intervals (overlapping: a tie) and as a ratio of error
+    counts; probabilities (AUC, Pd) as plain differences, a tie when within the row's interval over seeds.
+    """
+    key = results.main_metric
+    label = metric_label(key)
+    a, b = float(row.metrics[key]), float(other.metrics[key])  # type: ignore[arg-type]
+    pair = f"{label} {metric_cell(key, row.metrics, interval=False)} vs " \
+           f"{metric_cell(key, other.metrics, interval=False)}"
+    if is_rate(key):
+        lo_a, hi_a = row.metrics.get(f"{key}_ci_low"), row.metrics.get(f"{key}_ci_high")
+        lo_b, hi_b = other.metrics.get(f"{key}_ci_low"), other.metrics.get(f"{key}_ci_high")
+        if all(_finite(v) for v in (lo_a, hi_a, lo_b, hi_b)) and float(lo_a) <= float(hi_b) \
+                and float(lo_b) <= float(hi_a):  # type: ignore[arg-type]
+            return f"ties {what} ({pair}: the 95 % Wilson intervals overlap)"
+        if a < b:
+            times = f", {b / a:.2g}× fewer errors" if a > 0 else ""
+            return f"beats {what} ({pair}{times})"
+        times = f", {a / b:.2g}× more errors" if b > 0 else ""
+        return f"does not reach {what} ({pair}{times})"
+    ci = row.metrics.get(f"{key}_ci")
+    sign = 1.0 if results.higher_is_better else -1.0
+    if _finite(ci) and abs(a - b) <= float(ci):  # type: ignore[arg-type]
+        return f"ties {what} ({pair}, within its 95 % interval over seeds)"
+    return f"{'beats' if sign * (a - b) > 0 else 'does not reach'} {what} ({pair})"
+
+
+def _decision_verdict(results: Results, row: MethodRow, rows: list[MethodRow]) -> list[str]:
+    """Verdict clauses for a main metric that is an error rate or a detection probability (``equalise``,
+    ``detect``): against the best DSP row and the model limit on that metric, since the MSE excess does not
+    measure it."""
+    key = results.main_metric
+    sign = 1.0 if results.higher_is_better else -1.0
+    usable = [r for r in rows if r is not row and r.status == "ok" and _finite(r.metrics.get(key))]
+    dsp = [r for r in usable if r.family != "neural" and r.role not in ("limit", "oracle")]
+    parts: list[str] = []
+    if dsp:
+        best = max(dsp, key=lambda r: sign * float(r.metrics[key]))  # type: ignore[arg-type]
+        name = f"{best.method}, the best DSP method" + (" (the linear reference)" if best.is_reference else "")
+        clause = _compare_clause(results, row, best, name)
+        ratio = _ratio(row.cost.get("macs_per_sample"), best.cost.get("macs_per_sample"))
+        parts.append(clause + (f" at {ratio} its MACs per sample" if ratio else ""))
+    limit = next((r for r in usable if r.role == "limit"), None)
+    if limit is not None:
+        what = f"the {limit.method}" if limit.method.startswith("model limit") else \
+            f"the model limit, {limit.method}"
+        parts.append(_compare_clause(results, row, limit, what))
+    return parts
+
+
 def _verdict(results: Results, row: MethodRow, rows: list[MethodRow]) -> str:
     key = results.main_metric
     if row.status != "ok":
         return f"{row.method}: failed — {row.error or 'unknown error'}"
+    if (is_rate(key) or key in PROBABILITY_METRICS) and _finite(row.metrics.get(key)):
+        clauses = _decision_verdict(results, row, rows)
+        if clauses:
+            seeds = len(row.seeds)
+            return f"{row.method}: " + "; ".join(clauses) + f" ({seeds} seed{'s' if seeds != 1 else ''})."
     value = row.metrics.get(key)
     ci = row.metrics.get(f"{key}_ci")
     ci_f = float(ci) if _finite(ci) else None
@@ -262,6 +319,10 @@ def verdicts(results: Results) -> list[str]:
     in dB, with its 95 % interval when there are several seeds), with the cost of the reference (MACs
     per sample and fit time ratios), and with the best adaptive filter (LMS, NLMS or RLS) in the run.
     Without a reference row the best DSP row stands in. Failed neural rows say so with their error.
+    When the main metric is an error rate (``ber``, ``ser``) or a detection probability (``roc_auc``,
+    ``pd_at_pfa``), which the MSE excess does not measure, the row is compared on that metric with the
+    best DSP row and with the model limit: error rates through their Wilson intervals (overlap: a tie)
+    and as a ratio of errors.
 
     Returns
     -------

@@ -18,8 +18,8 @@ from sigbench import plots
 from sigbench.leaderboard import build_leaderboard, leaderboard_text, main_metric_note
 from sigbench.metrics_comms import auc_value, np_pd_known_signal, np_pd_unknown_phase, pam_ser_awgn, roc_curve
 from sigbench.numfmt import eng, metric_cell, metric_value, rate
-from sigbench.report import render_html, render_markdown
-from sigbench.results import Results, load_results
+from sigbench.report import render_html, render_markdown, verdicts
+from sigbench.results import MethodRow, Results, load_results
 
 
 def _texts(fig) -> str:
@@ -275,3 +275,40 @@ def test_no_text_of_the_task_figures_is_clipped(request, which):
     for name in plots.available_figures(res):
         fig = plots.make_figure(res, name)
         assert _overflow(fig) == [], name
+
+
+# -- verdicts on error rates and detection probabilities -----------------------------------------
+def _neural(metrics: dict, grid: dict | None = None) -> MethodRow:
+    return MethodRow(method="dnn", name="dnn", family="neural", seeds=[0], metrics=metrics,
+                     cost={"macs_per_sample": 640.0}, grid=grid or {})
+
+
+def test_equalise_verdict_compares_error_rates_through_wilson_intervals(equalise_sweep):
+    res = load_results(equalise_sweep)
+    at = {"ebn0_db": 2}
+    point = [r for r in res.rows if r.grid == at and r.status == "ok"]
+    best = min((r for r in point if r.family != "neural" and r.role not in ("limit", "oracle")),
+               key=lambda r: float(r.metrics["ber"]))
+    ber = float(best.metrics["ber"]) / 10
+    res.rows.append(_neural({"ber": ber, "ber_ci_low": ber * 0.8, "ber_ci_high": ber * 1.2}, at))
+    text = next(v for v in verdicts(res) if "dnn" in v)
+    assert f"beats {best.method}, the best DSP method" in text
+    assert "10× fewer errors" in text and f"{ber:.2e}" in text
+    limit = next(r for r in point if r.role == "limit")
+    assert f"the {limit.method}" in text
+    # a rate whose Wilson interval overlaps the best DSP row's is a tie, not a win
+    res.rows[-1] = _neural({"ber": float(best.metrics["ber"]) * 0.99,
+                            "ber_ci_low": float(best.metrics["ber_ci_low"]),
+                            "ber_ci_high": float(best.metrics["ber_ci_high"])}, at)
+    assert f"ties {best.method}" in next(v for v in verdicts(res) if "dnn" in v)
+
+
+def test_detect_verdict_names_the_best_detector_and_the_limit(detect_run):
+    res = load_results(detect_run)
+    res.rows.append(_neural({"roc_auc": 0.5, "pd_at_pfa": 0.01}))
+    text = next(v for v in verdicts(res) if v.startswith("dnn"))
+    best = max((r for r in res.rows if r.family != "neural" and r.role != "limit"),
+               key=lambda r: float(r.metrics["roc_auc"]))
+    assert f"does not reach {best.method}, the best DSP method (AUC 0.500 vs " in text
+    assert "does not reach the model limit (matched filter, known tone)" in text
+    assert "no reference or DSP row" not in text
