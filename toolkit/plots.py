@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sigbench.errors import MissingDependencyError, ValidationError
-from sigbench.numfmt import metric_label
+from sigbench.numfmt import PROBABILITY_METRICS, RATE_METRICS, metric_cell, metric_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -442,8 +442,10 @@ def plot_leaderboard(results: Results) -> Figure:
         ax.barh(yi, v, color=colors[row.method], hatch="//" if row.is_reference else None,
                 edgecolor="black" if row.is_reference else None,
                 xerr=float(ci) if _finite(ci) else None, capsize=4, error_kw={"lw": 1.2})
-        ax.text(max(v, base), yi, f" {v:.2f}" + (f" ± {float(ci):.2f}" if _finite(ci) else ""),
-                va="bottom", ha="left", fontsize="small")
+        text = f" {v:.2f}" + (f" ± {float(ci):.2f}" if _finite(ci) else "")
+        if key in RATE_METRICS or key in PROBABILITY_METRICS:  # 4.2e-03, not 0.00; a zero rate with its bound
+            text = " " + metric_cell(key, row.metrics)
+        ax.text(max(v, base), yi, text, va="bottom", ha="left", fontsize="small")
     ax.set_yticks(y, [_label(r) + (" (reference)" if r.is_reference else "") for r in rows])
     for tick, row in zip(ax.get_yticklabels(), rows, strict=True):
         if row.status != "ok":

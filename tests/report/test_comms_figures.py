@@ -312,3 +312,15 @@ def test_detect_verdict_names_the_best_detector_and_the_limit(detect_run):
     assert f"does not reach {best.method}, the best DSP method (AUC 0.500 vs " in text
     assert "does not reach the model limit (matched filter, known tone)" in text
     assert "no reference or DSP row" not in text
+
+
+def test_leaderboard_figure_labels_rates_in_scientific_form(equalise_sweep, results):
+    res = load_results(equalise_sweep)
+    text = _texts(plots.plot_leaderboard(res))
+    for r in res.rows:
+        if r.status == "ok":
+            assert metric_cell("ber", r.metrics) in text
+    assert " 0.00\n" not in text + "\n"
+    # the prediction tasks' bars keep their two decimals
+    ref = next(r for r in results.rows if r.is_reference)
+    assert f" {float(ref.metrics['snr_db']):.2f}" in _texts(plots.plot_leaderboard(results))
