@@ -547,9 +547,32 @@ def plot_cost(results: Results) -> Figure:
         ax.grid(True, alpha=0.3)
     axes[0, 0].set_title("accuracy vs compute", fontsize="medium")
     axes[0, 1].set_title("accuracy vs training time", fontsize="medium")
-    _add_failed_legend(axes[0, 1], results.failed, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if len(axes[0, 1].get_legend_handles_labels()[0]) > _MAX_LEGEND_ROWS:
+        _method_legend(axes[0, 1], results, colors)  # a sweep's cells: one entry per method, not per cell
+    else:
+        _add_failed_legend(axes[0, 1], results.failed, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _note(fig, notes, results.failed)
     return fig
+
+
+#: legend entries beyond which a figure names methods rather than (method, grid point) cells
+_MAX_LEGEND_ROWS = 16
+
+
+def _method_legend(ax: Axes, results: Results, colors: dict[str, Any]) -> None:
+    """One legend entry per method (its colour) plus the Pareto front and failed methods, to the right of
+    ``ax``: a sweep of many grid points would otherwise list every cell and crush the axes."""
+    from matplotlib.lines import Line2D
+
+    methods = list(dict.fromkeys(r.method for r in _ok_rows(results)))
+    handles: list[Any] = [Line2D([], [], ls="none", marker="o", color=colors[m]) for m in methods]
+    labels = [f"{m} (every grid point)" for m in methods]
+    handles.append(Line2D([], [], ls="--", color="black"))
+    labels.append("Pareto front")
+    failed = list(dict.fromkeys(r.method for r in results.failed))
+    handles += [Line2D([], [], linestyle="none", marker="x", color=_FAILED_COLOR) for _ in failed]
+    labels += [f"{m} — failed" for m in failed]
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
 
 
 # -- learning and convergence --------------------------------------------------------------------

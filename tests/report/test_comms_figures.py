@@ -324,3 +324,18 @@ def test_leaderboard_figure_labels_rates_in_scientific_form(equalise_sweep, resu
     # the prediction tasks' bars keep their two decimals
     ref = next(r for r in results.rows if r.is_reference)
     assert f" {float(ref.metrics['snr_db']):.2f}" in _texts(plots.plot_leaderboard(results))
+
+
+def test_cost_legend_of_a_many_cell_sweep_names_methods_not_cells(equalise_sweep):
+    import copy
+
+    res = load_results(equalise_sweep)
+    for extra in (18, 22):  # two more grid points: 5 × 5 cells
+        for row in [r for r in res.rows if r.grid == {"ebn0_db": 14}]:
+            twin = copy.deepcopy(row)
+            twin.grid = {"ebn0_db": extra}
+            res.rows.append(twin)
+    assert len([r for r in res.rows if r.status == "ok"]) > 16
+    labels = [t.get_text() for t in plots.plot_cost(res).axes[1].get_legend().get_texts()]
+    methods = list(dict.fromkeys(r.method for r in res.rows))
+    assert labels == [f"{m} (every grid point)" for m in methods] + ["Pareto front"]
