@@ -92,6 +92,8 @@ class TaskContext:
     target_type : {"real", "symbol", "class"}
         What the targets are (:attr:`sigbench.tasks.Task.target_type`): real values, symbols of an alphabet
         (the task decides soft outputs) or 0/1 class labels (the output is a score for class 1).
+    alphabet : tuple of float
+        ``symbol`` tasks: the symbol levels (ascending) the task decides on; empty otherwise.
     """
 
     task: str = ""
@@ -105,6 +107,7 @@ class TaskContext:
     validation_fraction: float = 0.0
     fit_rows: int = 0
     target_type: str = "real"
+    alphabet: tuple[float, ...] = ()
 
 
 def _as_rows(x: Any, lazy_ok: bool) -> Any:

@@ -42,6 +42,16 @@ def test_equalise_rows_carry_symbols_decisions_and_the_mlse_limit(host):
     assert "naive" not in rows
 
 
+def test_equalisers_take_the_alphabet_of_the_run(host):
+    sig = sb.generate("channel", n=8000, channel="proakis-b", levels=4, ebn0_db=16, seed=0)
+    res = sb.compare(sig, "equalise", ["dfe:feedback_taps=1", "dfe:feedback_taps=1,levels=2"], window=8, seeds=1)
+    rows = _by(res)
+    assert rows["dfe:feedback_taps=1"].describe["levels"] == 4  # from context.alphabet
+    assert rows["model limit (MLSE, true channel)"].describe["levels"] == 4
+    # deciding on the wrong alphabet feeds wrong symbols back: far worse than the DFE on the run's
+    assert rows["dfe:feedback_taps=1"].metrics["ser_ci_high"] < rows["dfe:feedback_taps=1,levels=2"].metrics["ser"] / 4
+
+
 @pytest.mark.parametrize("ebn0_db", [2.0, 4.0, 6.0])
 def test_mmse_equaliser_without_isi_reaches_the_awgn_bound(host, ebn0_db):
     sig = sb.generate("channel", n=60_000, channel="identity", ebn0_db=ebn0_db, seed=int(ebn0_db))

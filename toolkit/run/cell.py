@@ -136,7 +136,8 @@ class CellPlan:
                            sample_rate_hz=source.sample_rate_hz, seed=seed,
                            mode="prequential" if self.prequential else "offline",
                            validation_fraction=round(val / rows, 6) if rows else 0.0, fit_rows=rows,
-                           target_type=self.target_type)
+                           target_type=self.target_type,
+                           alphabet=tuple(float(v) for v in getattr(source, "metric_context", {}).get("alphabet", ())))
 
 
 class MethodFailed(Exception):
