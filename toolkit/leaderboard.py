@@ -57,6 +57,7 @@ REFERENCES: dict[str, tuple[str, str]] = {
     "oracle": ("oracle", "the linear oracle (the same FIR fitted on the test rows: the best linear filter there)"),
     "limit": ("limit", "the model limit (an estimator that knows the source's generative model, not its "
                        "realisation; below it a method uses structure beyond that model)"),
+    "float32": ("float32", "the exact target stored in float32: the least error any float32 output can have"),
 }
 _EXCESS = re.compile(r"^excess(?:_(?P<name>[a-z0-9_]+?))?_db$")
 #: what the naive row is, said once under every table that has one

@@ -265,7 +265,7 @@ def _verdict(results: Results, row: MethodRow, rows: list[MethodRow]) -> str:
             (lambda r: f"{r} the fit time" if r else None)(_ratio(row.cost.get("fit_s"), ref.cost.get("fit_s"))),
         ) if c]
         parts.append(claim + (f" at {' and '.join(costs)}" if costs else ""))
-    elif ref is None and isinstance(value, (int, float)) and not math.isnan(float(value)):
+    elif (ref is None or not _finite(excess)) and isinstance(value, (int, float)) and not math.isnan(float(value)):
         parts.append(_versus_best_dsp(results, row, rows, float(value)))
     parts.extend(_beyond_linear(row, rows))
     adaptive = [r for r in rows if r.name in ("lms", "nlms", "rls") and r.status == "ok" and not r.role

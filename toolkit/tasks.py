@@ -121,7 +121,8 @@ class Task:
         Add the linear oracle (the reference FIR fitted on the test rows) when the reference is a least-squares
         FIR. False where fitting the test targets is no bound of the main metric (class labels).
     ``excess_roles`` [("reference", "oracle", "limit")]
-        The references whose MSE ratio is an ``excess_*`` column. A bound whose MSE is 0 (exact) gives no column.
+        The references whose MSE ratio is an ``excess_*`` column. A bound whose MSE is 0 or at rounding level
+        (exact: :func:`sigbench.metrics.finite_excess`) gives no column.
     ``excess_residual`` [None]
         A per-row context key subtracted from the target before the MSE of the excess columns (``cancel``:
         ``clean_at_target``, so that they compare the interference left, not the wanted signal).

@@ -142,8 +142,6 @@ def test_verdict_when_the_network_loses(results: Results):
     assert verdicts(results) == [f"{NEURAL}: failed — ProcessorError: out of memory"]
 
 
-@pytest.mark.xfail(strict=True, reason="toolkit/report.py::_verdict must compare with the best DSP row when the "
-                   "reference is exact (the spectrum task's fft: no finite excess_db); today it says 'no reference'")
 def test_verdict_without_a_bound_compares_with_the_best_dsp_row(spectrum_run):
     res = load_results(spectrum_run)
     assert verdicts(res) == []  # no neural row

@@ -60,8 +60,7 @@ CenteredOpt = _opt(False, "--centered", help="denoise: target the window's centr
 ChannelOpt = _opt("0", "--channel", metavar="INDEX|NAME", help="Channel of a multi-channel signal.")
 TargetOpt = _opt("auto", "--target", metavar="auto|observed",
                  help="auto (the clean signal when known) or observed.")
-HopOpt = _opt(None, "--hop", min=1, metavar="INT", help="Samples between windows (default 1; spectrum: the window; "
-              "detect: the segment).")
+HopOpt = _opt(None, "--hop", min=1, metavar="INT", help="Samples between windows (default 1; detect: the segment).")
 DelayOpt = _opt(None, "--delay", min=0, metavar="INT", help="equalise: decision delay in samples (default: the "
                 "centre of the window and the channel).")
 SplitOpt = _opt("0.6,0.2,0.2", "--split", metavar="TRAIN,VAL,TEST", help="Chronological split fractions.")
@@ -74,7 +73,8 @@ SeedOpt = _opt(0, "--seed", min=0, metavar="INT",
 SeedsOpt = _opt(3, "--seeds", min=1, metavar="INT", help="Runs of each stochastic method.")
 SignalOpt = _opt(None, "--signal", metavar="NAME", help="Signal name in a file that holds several.")
 ReferenceOpt = _opt(None, "--reference", metavar="SPEC",
-                    help="Method whose MSE is the reference of every excess column (default: the task's, wiener).")
+                    help="Method whose MSE is the reference of every excess column (default: the task's: wiener; "
+                         "spectrum: fft).")
 ResumeOpt = _opt(False, "--resume", help="Keep what an interrupted run of the same command finished in OUTPUT; "
                  "run the rest.")
 ReportOpt = _opt(None, "--report", dir_okay=False, metavar="FILE",

@@ -238,9 +238,13 @@ def _announce_defaults(task: str, methods: list[str], src: Any, *, signal_name: 
     """Without ``-m``: say which methods will run and roughly for how long, before starting."""
     if methods or is_quiet():
         return
-    from sigbench.run import DEFAULT_METHODS
+    from sigbench.host import get_host
+    from sigbench.run.plan import default_methods
 
-    chosen = list(DEFAULT_METHODS.get(task, ("wiener",)))
+    try:
+        chosen = list(default_methods(get_host().registry.get("tasks", task).obj))
+    except Exception:  # an unknown task: the run itself reports it
+        return
     try:
         from sigbench.h5 import open_signal
 
