@@ -254,8 +254,9 @@ def _announce_defaults(task: str, methods: list[str], src: Any, *, signal_name: 
         n = 5000
     rows = (train_samples if train_samples else int(n * _split(split)[0])) - window
     seconds = estimate_fit_seconds(chosen, train_rows=max(rows, 1), seeds=seeds)
-    get_console().print(escape(f"{lead.format(task=task)}: {', '.join(chosen)} ({seeds} seeds of each network); "
-                               f"roughly {_duration(seconds)} on one core. {hint}"), soft_wrap=True)
+    plural = "s" if seeds != 1 else ""
+    get_console().print(escape(f"{lead.format(task=task)}: {', '.join(chosen)} ({seeds} seed{plural} of each "
+                               f"network); roughly {_duration(seconds)} on one core. {hint}"), soft_wrap=True)
 
 
 def _duration(seconds: float) -> str:
