@@ -1432,9 +1432,11 @@ def plot_canceller(results: Results, *, seed: int | None = None, width: int = 10
         sample 0), then on the test segment :math:`10\\log_{10}` of the ``width``-sample moving mean of
         :math:`e^2` for every method, with the primary's own power (no cancellation) in grey; the
         model-limit row (the true noise path) leaves only the wanted signal: its curve is the floor.
-        Right, when the model-limit row is stored: the interference left in each output,
-        :math:`\\hat d_{limit} - \\hat d` (the limit's prediction *is* the interference), over the
-        interference at the primary, both as moving means, in dB: minus the SNR improvement, over time.
+        Right: the interference left in each output over the interference at the primary, both as moving
+        means, in dB — minus the SNR improvement, over time. With the wanted signal stored
+        (``results.test["clean_at_target"]``, :math:`s`): :math:`e - s` over :math:`d - s`; else, when the
+        model-limit row is stored, :math:`\\hat d_{limit} - \\hat d` (the limit's prediction *is* the
+        interference) over :math:`d - \\hat d_{limit}`.
 
     Raises
     ------
@@ -1453,7 +1455,10 @@ def plot_canceller(results: Results, *, seed: int | None = None, width: int = 10
     if not outputs:
         raise ValidationError("expected stored test predictions for the canceller's learning curve; received: none")
     limit = next((r for r in rows if r.role == "limit" and r.method in outputs), None)
-    fig, axes = _new_figure(1, 2 if limit is not None else 1, figsize=(11.0 if limit is not None else 8.0, 4.8))
+    clean = results.test.get("clean_at_target")
+    clean = None if clean is None or np.shape(clean)[0] != d.shape[0] else _first_column(np.asarray(clean, float))
+    second = clean is not None or limit is not None
+    fig, axes = _new_figure(1, 2 if second else 1, figsize=(11.0 if second else 8.0, 4.8))
     ax = axes[0, 0]
     width = max(1, min(int(width), d.size))
     k = np.asarray(index, dtype=np.float64)[width - 1:]
@@ -1482,21 +1487,24 @@ def plot_canceller(results: Results, *, seed: int | None = None, width: int = 10
     ax.set_title("canceller output e = d − d̂: learning curve", fontsize="medium")
     ax.grid(True, alpha=0.3)
     _add_failed_legend(ax, results.failed, **_BELOW)
-    if limit is not None:
+    if second:
         rax = axes[0, 1]
-        interference = d - outputs[limit.method]  # the limit's prediction: the interference itself
-        p_int = _moving_power_db(interference, width)
-        for method, e in outputs.items():
-            if method == limit.method:
-                continue
-            residual = outputs[limit.method] - e  # = d̂ − d̂_limit: interference the method left in
+        if clean is not None:  # the wanted signal is known: e − s is everything the canceller left in
+            p_int = _moving_power_db(d - clean, width)
+            left = {m: e - clean for m, e in outputs.items()}
+            title = "residual interference e − s over the interference at the primary d − s"
+        else:
+            assert limit is not None
+            p_int = _moving_power_db(d - outputs[limit.method], width)  # the limit's prediction: the interference
+            left = {m: outputs[limit.method] - e for m, e in outputs.items() if m != limit.method}
+            title = f"residual interference (the {limit.method} row's prediction is the interference)"
+        for method, residual in left.items():
             row = next(r for r in rows if r.method == method)
             rax.plot(k, _moving_power_db(residual, width) - p_int, color=colors[method],
-                     lw=1.1, ls=":" if row.is_reference else "-", label=method)
+                     lw=1.8 if row.role == "limit" else 1.1, ls=":" if row.is_reference else "-", label=method)
         rax.set_xlabel(f"sample of the primary (test: {width}-sample moving means)")
         rax.set_ylabel("interference left / interference in (dB)")
-        rax.set_title(f"residual interference (the {limit.method} row's prediction is the interference)",
-                      fontsize="medium", wrap=True)
+        rax.set_title(title, fontsize="medium", wrap=True)
         rax.grid(True, alpha=0.3)
     prequential = results.protocol.get("mode") == "prequential"
     _note(fig, ["prequential protocol: the online methods keep adapting on the test rows" if prequential

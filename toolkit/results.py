@@ -15,6 +15,7 @@ Layout of one run in a result file (format 1)::
     /runs/<run_id>/test/targets     (rows,) or (rows, outputs): the test targets
     /runs/<run_id>/test/target_index (rows,): sample index of each target
     /runs/<run_id>/test/observed    (rows,): noisy observation at each target (when defined)
+    /runs/<run_id>/test/<key>       (rows,): the task's per-row metric context (``cancel``: clean_at_target)
     /runs/<run_id>/methods/mNN/     attrs: label, status; datasets seed_<k> = test predictions
 """
 
@@ -205,7 +206,8 @@ class Results:
     predictions : dict
         ``{(method, seed): ndarray}`` test predictions.
     test : dict
-        ``targets``, ``target_index`` and ``observed`` arrays of the test rows.
+        ``targets``, ``target_index`` and ``observed`` arrays of the test rows, and the task's per-row metric
+        context (:attr:`sigbench.TaskData.row_context`, e.g. ``clean_at_target``).
     """
 
     run_id: str

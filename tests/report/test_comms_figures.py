@@ -248,6 +248,24 @@ def test_canceller_residual_panel_averages_to_minus_the_snr_improvement(cancel_r
     assert "interference left" in rax.get_ylabel()
 
 
+def test_canceller_residual_panel_uses_the_stored_wanted_signal(cancel_run):
+    res = load_results(cancel_run)
+    s = res.test["clean_at_target"]  # the task's per-row context, stored with the test rows
+    d = res.test["targets"]
+    assert s.shape == d.shape
+    fig = plots.plot_canceller(res, width=50)
+    rax = fig.axes[1]
+    assert "e − s" in rax.get_title()
+    for method in ("lms", "nlms"):
+        e = d - res.predictions[(method, 0)]
+        expected = plots._moving_power_db(e - s, 50) - plots._moving_power_db(d - s, 50)
+        line = next(ln for ln in rax.get_lines() if ln.get_label() == method)
+        np.testing.assert_allclose(line.get_data()[1], expected)
+        # its power ratio over the whole test segment is the row's SNR improvement, sign flipped
+        improvement = 10 * np.log10(np.sum((d - s) ** 2) / np.sum((e - s) ** 2))
+        assert improvement == pytest.approx(float(res.row(method).metrics["snr_improvement_db"]), abs=1e-9)
+
+
 def test_canceller_draws_the_training_time_curve_when_stored(cancel_run):
     res = load_results(cancel_run)
     lms = res.row("lms")

@@ -229,10 +229,12 @@ class Run:
         kept: dict[str, list[np.ndarray]] = {"targets": [], "target_index": [], "observed": []}
         for blk in pt.source.blocks(t0, t1, pt.plan.rows_per_block):
             arrays = {"targets": np.asarray(blk.targets), "target_index": np.asarray(blk.target_index, dtype=np.int64),
-                      "observed": None if blk.observed is None else np.asarray(blk.observed)}
+                      "observed": None if blk.observed is None else np.asarray(blk.observed),
+                      **{k: np.asarray(v) for k, v in blk.extras.items()}}  # the task's per-row context
             for name, values in arrays.items():
                 if values is None:
                     continue
+                kept.setdefault(name, [])
                 if not self.writer.test_written:
                     self.writer.append(f"test_{name}", values)
                 if self.in_memory:
