@@ -385,8 +385,16 @@ class Results:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Results:
-        """Inverse of :meth:`to_json` (metrics and rows; predictions and test arrays are not in the document)."""
+        """Inverse of :meth:`to_json` (metrics and rows; predictions and test arrays are not in the document).
+        Values a strict JSON encoding listed under ``"non_finite"`` (``inf``, ``nan``) are put back, also when the
+        document was decoded by the standard ``json.loads``."""
+        from sigbench._json import NON_FINITE_KEY, restore_non_finite
         from sigbench.host import get_host
+
+        if NON_FINITE_KEY in doc:
+            import copy
+
+            doc = restore_non_finite(copy.deepcopy(doc))  # the caller's document stays as it was
 
         res = cls(run_id=doc["run_id"], kind=doc["kind"], task=doc["task"], main_metric=doc["main_metric"],
                   higher_is_better=True, signal=dict(doc["signal"]), protocol=dict(doc["protocol"]),
