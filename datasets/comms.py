@@ -493,11 +493,11 @@ def tone_detect(
 @hookimpl
 def register_sources(register: Callable[..., None]) -> None:
     """Register ``channel``, ``anc`` and ``tone-detect``."""
-    register("channel", channel, kind="generator",
+    register("channel", channel, kind="generator", oracle="mlse",
              description="M-PAM symbols through an FIR channel (proakis-b, cgc, …), optional cubic nonlinearity, "
                          "AWGN at Eb/N0; symbols as clean, taps in metadata")
-    register("anc", anc, kind="generator",
+    register("anc", anc, kind="generator", oracle="known-fir",
              description="Noise-cancellation pair: primary = tones + noise through an unknown FIR path, "
                          "reference = the noise; true path in metadata")
-    register("tone-detect", tone_detect, kind="generator",
+    register("tone-detect", tone_detect, kind="generator", oracle="matched-filter",
              description="Labelled segments of noise, a tone present with a given prior and SNR (aux 'label')")

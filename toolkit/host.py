@@ -71,6 +71,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "sigbench.plugins.neural.cnn_lstm",
     "sigbench.plugins.neural.rnn",
     "sigbench.tasks",
+    "sigbench.tasks_comms",
     "sigbench.metrics",
     "sigbench.metrics_comms",
 )

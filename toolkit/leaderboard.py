@@ -33,11 +33,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sigbench.console import escape
-from sigbench.numfmt import MISSING, eng, fixed, metric_label, metric_value
+from sigbench.numfmt import (
+    MISSING,
+    PROBABILITY_METRICS,
+    RATE_METRICS,
+    eng,
+    fixed,
+    is_rate,
+    metric_cell,
+    metric_label,
+    metric_value,
+    rate,
+)
 from sigbench.results import MethodRow, Results, grid_sort_key
 
-__all__ = ["REFERENCES", "Leaderboard", "ReferenceColumn", "build_leaderboard", "leaderboard_text", "print_leaderboard",
-           "reference_columns"]
+__all__ = ["REFERENCES", "Leaderboard", "ReferenceColumn", "build_leaderboard", "describe_metric", "leaderboard_text",
+           "main_metric_note",
+           "print_leaderboard", "reference_columns", "wilson_cell"]
 
 #: ``excess_<name>_db`` → (short label, description); ``""`` is ``excess_db``, the linear reference
 REFERENCES: dict[str, tuple[str, str]] = {
@@ -45,6 +57,7 @@ REFERENCES: dict[str, tuple[str, str]] = {
     "oracle": ("oracle", "the linear oracle (the same FIR fitted on the test rows: the best linear filter there)"),
     "limit": ("limit", "the model limit (an estimator that knows the source's generative model, not its "
                        "realisation; below it a method uses structure beyond that model)"),
+    "float32": ("float32", "the exact target stored in float32: the least error any float32 output can have"),
 }
 _EXCESS = re.compile(r"^excess(?:_(?P<name>[a-z0-9_]+?))?_db$")
 #: what the naive row is, said once under every table that has one
@@ -88,6 +101,59 @@ def reference_columns(results: Results) -> list[ReferenceColumn]:
             description = description.replace("Wiener FIR", f"{results.bound['method']}")
         cols.append(ReferenceColumn(key, short, description))
     return cols
+
+
+#: metrics shown beside the main one whenever the rows have them (detection probability, symbol error rate)
+SECONDARY_METRICS = ("pd_at_pfa", "roc_auc", "ser")
+#: the prediction metrics whose column label already says what they are: their note stays ``label: name``
+#: (the README's recorded demo table shows it)
+_SHORT_NOTE = frozenset({"snr_db", "snr_gain_db", "mse", "rmse", "mae", "nmse_db", "max_abs_error"})
+
+
+def _metric_description(name: str) -> str | None:
+    """The description a plugin registered with metric ``name`` (``None`` when unknown or not loaded)."""
+    from sigbench.host import get_host
+
+    entry = get_host().registry.entries.get("metrics", {}).get(name)
+    text = entry.info.get("description") if entry is not None else None
+    return str(text) if text else None
+
+
+def describe_metric(name: str) -> str:
+    """``label (name): description`` from the metric registry, or ``label: name`` for the prediction metrics
+    whose label says it all (``snr_db``, ``mse``, …).
+
+    Examples
+    --------
+    >>> describe_metric("snr_db")
+    'SNR dB: snr_db'
+    """
+    label = metric_label(name)
+    description = None if name in _SHORT_NOTE else _metric_description(name)
+    return f"{label} ({name}): {description}" if description else f"{label}: {name}"
+
+
+def main_metric_note(name: str) -> str:
+    """What the main metric column holds, said once under the table.
+
+    The built-in prediction metrics keep their short note (``SNR dB: snr_db, mean ± …``); any other metric
+    is described by the text it was registered with (the metric registry), e.g. ``BER: bit error rate,
+    Gray-coded PAM (…) (ber), mean ± 95 % interval over seeds (Student t); 0 (< x): no error, below x at
+    95 % (Wilson)``.
+    """
+    label = metric_label(name)
+    text = f"{describe_metric(name)}, mean ± 95 % interval over seeds (Student t)"
+    if is_rate(name):
+        text += f"; 0 (< x): no error in the test rows, the {label} is below x (95 % Wilson upper bound)"
+    return text
+
+
+def wilson_cell(name: str, metrics: dict[str, Any]) -> str:
+    """``[low, high]`` of an error rate's Wilson interval (``<name>_ci_low``/``_ci_high``), or ``""``."""
+    low, high = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
+    if low is None or high is None:
+        return ""
+    return f"[{rate(low, 2)}, {rate(high, 2)}]"
 
 
 @dataclass
@@ -144,13 +210,12 @@ def _columns(results: Results, rows: list[MethodRow], labels: list[str],
         if r.status != "ok":
             main_cells.append(f"[red]failed ({notes[i]})[/]")
             continue
-        text = metric_value(main, r.metrics.get(main))
-        ci = r.metrics.get(f"{main}_ci")
-        if ci is not None:
-            text += f" ± {metric_value(main, ci)}"
-        main_cells.append(text)
-    cols.append(_Column(metric_label(main), main_cells, note=f"{metric_label(main)}: {main}, mean ± 95 % "
-                                                            "interval over seeds (Student t)"))
+        main_cells.append(metric_cell(main, r.metrics))
+    cols.append(_Column(metric_label(main), main_cells, note=main_metric_note(main)))
+    for key in SECONDARY_METRICS:  # the task's other headline metrics (Pd beside AUC, SER beside BER)
+        if key != main and any(key in r.metrics for r in rows):
+            cols.append(_Column(metric_label(key), [metric_cell(key, r.metrics) if r.status == "ok" else ""
+                                                    for r in rows], note=describe_metric(key), compact=key != "ser"))
     for ref in reference_columns(results):
         cols.append(_Column(ref.header, [fixed(r.metrics.get(ref.key)) if r.status == "ok" else "" for r in rows]))
     cols.append(_Column("MACs", [_cost(r, "macs_per_sample", eng) for r in rows],
@@ -159,6 +224,10 @@ def _columns(results: Results, rows: list[MethodRow], labels: list[str],
                         note="fit: training time, mean over seeds"))
     # secondary columns, in the order they are added when there is room
     extra = [
+        *([(f"{metric_label(main)} 95 % (Wilson)", [wilson_cell(main, r.metrics) if r.status == "ok" else ""
+                                                     for r in rows], "right",
+            f"{metric_label(main)} 95 % (Wilson): the interval of the error rate over the test rows")]
+          if is_rate(main) else []),
         ("family", [escape(r.family) for r in rows], "left", ""),
         ("seeds", [str(len(r.seeds)) if r.seeds else "" for r in rows], "right", ""),
         (metric_label("snr_gain_db"), [fixed(r.metrics.get("snr_gain_db")) if r.status == "ok" else ""
@@ -314,8 +383,11 @@ def print_leaderboard(results: Results, console: Any = None, *, wide: bool | Non
         console.print(line)
     bound = results.bound
     if bound.get("mse") is not None and not any(r.grid for r in results.rows):  # a sweep: one bound per point
+        main = results.main_metric
+        value = fixed(bound.get(main)) if main not in RATE_METRICS | PROBABILITY_METRICS else \
+            metric_value(main, bound.get(main))
         console.print(f"Reference: {escape(str(bound['method']))}, MSE {_eng(bound['mse'])}, "
-                      f"{metric_label(results.main_metric)} {fixed(bound.get(results.main_metric))}.")
+                      f"{metric_label(main)} {value}.")
     for w in results.warnings:
         console.print(f"[yellow]Warning:[/] {escape(w)}")
 

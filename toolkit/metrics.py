@@ -19,7 +19,23 @@ excess_db         10·log10(mse / mse of the Wiener bound) (``context["bound_mse
 log_spectral_distance_db
                   RMS over bins of 20·log10(|Ŷ|/|Y|) for the ``spectrum`` task (complex bins
                   rebuilt from the real/imaginary layout), floors at 1e-12
+excess_float32_db 10·log10(Σe² / Σ(y_true − fl32(y_true))²), fl32 rounding to the nearest float32: the
+                  error over that of the *exact* target stored in float32 — the least error any method
+                  whose outputs are float32 numbers can have (a float32 network), so ≥ 0 dB for such a
+                  method up to the float64 scaling of its outputs; 0 dB is "as exact as float32 allows",
+                  negative values need more precision than float32 (a float64 FFT or least-squares map;
+                  −inf for a bit-exact one), +inf when every target is a float32 number. For tasks whose
+                  target is computed exactly (``spectrum``), where an exact reference leaves no finite
+                  ``excess_db``
 ================  ==========================================================================
+
+Exact references. A reference whose MSE is at most :data:`EXACT_NMSE_DB` (−200 dB) below the test targets'
+variance — ``mse ≤ 10^(−20)·var(y_true)`` — is *exact*: its error is arithmetic rounding (float64 rounding of
+a 64-point FFT or least-squares fit lies near −290 dB; float32 rounding between −150 dB, storing the exact
+value, and −140 dB, a float32 FFT: far above the threshold). An excess over an exact reference would only
+measure that rounding (about +250 dB for a float32 network), so
+the engine derives no ``excess_*`` column over it (:func:`finite_excess`); ``excess_float32_db`` says
+instead how far a method is from what its arithmetic allows.
 
 A metric whose value cannot be defined (``snr_db`` of a perfect prediction is +inf) returns ``inf``;
 the engine stores it as such and never turns a failure into NaN.
@@ -38,7 +54,8 @@ import numpy as np
 
 from sigbench.hookspecs import hookimpl
 
-__all__ = ["METRICS", "ErrorSums", "RunningMoments", "db_ratio"]
+__all__ = ["EXACT_NMSE_DB", "METRICS", "ErrorSums", "RunningMoments", "db_ratio", "finite_excess",
+           "variance_from_metrics"]
 
 
 def db_ratio(num: float, den: float) -> float:
@@ -48,6 +65,50 @@ def db_ratio(num: float, den: float) -> float:
     if num <= 0:
         return -math.inf
     return 10.0 * math.log10(num / den)
+
+
+#: a reference at most this far (dB) below the test targets' variance is exact: its error is rounding
+EXACT_NMSE_DB = -200.0
+
+
+def variance_from_metrics(metrics: dict[str, Any]) -> float | None:
+    """The test targets' variance (pooled over outputs) recovered from a row's ``mse`` and ``nmse_db``
+    (``nmse = Σe² / Σ(y − ȳ_test)²``, so ``var = mse / 10^(nmse_db/10)``), or ``None`` when they cannot give
+    it (a metric missing, an exact row: ``mse = 0``)."""
+    mse_value, nmse = metrics.get("mse"), metrics.get("nmse_db")
+    if not isinstance(mse_value, (int, float)) or not isinstance(nmse, (int, float)):
+        return None
+    if not (math.isfinite(mse_value) and math.isfinite(nmse)) or mse_value <= 0:
+        return None
+    return float(mse_value) / 10.0 ** (float(nmse) / 10.0)
+
+
+def finite_excess(bound_mse: float | None, variance: float | None = None) -> bool:
+    """Whether an excess over a reference of MSE ``bound_mse`` is a finite, meaningful number.
+
+    Parameters
+    ----------
+    bound_mse : float or None
+        The reference's MSE (``None``: no reference).
+    variance : float, optional
+        The test targets' variance (:func:`variance_from_metrics`); without it only an MSE of exactly 0 is exact.
+
+    Returns
+    -------
+    bool
+        False for no reference, a non-finite MSE, or an *exact* one: ``bound_mse ≤ 10^(EXACT_NMSE_DB/10)·variance``
+        (0 when the variance is unknown).
+
+    Examples
+    --------
+    >>> finite_excess(1e-3, 1.0), finite_excess(2e-30, 1.0), finite_excess(0.0), finite_excess(2e-30)
+    (True, False, False, True)
+    """
+    if bound_mse is None or not math.isfinite(bound_mse) or bound_mse <= 0:
+        return False
+    if variance is None or not math.isfinite(variance) or variance <= 0:
+        return True
+    return bound_mse > 10.0 ** (EXACT_NMSE_DB / 10.0) * variance
 
 
 
@@ -153,6 +214,17 @@ def log_spectral_distance_db(y_true: np.ndarray, y_pred: np.ndarray, context: di
     return float(np.sqrt(np.mean(np.square(d))))
 
 
+def float32_rounding_sse(y_true: Any) -> float:
+    """Σ(y − fl32(y))²: the squared error of the exact targets stored in float32 (round to nearest)."""
+    yt = np.asarray(y_true, dtype=np.float64)
+    return float(np.sum(np.square(yt - yt.astype(np.float32).astype(np.float64))))
+
+
+def excess_float32_db(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str, Any]) -> float:
+    """Error energy over that of the exact targets rounded to float32, in dB (the float32 floor)."""
+    return db_ratio(float(np.sum(np.square(_err(y_true, y_pred)))), float32_rounding_sse(y_true))
+
+
 class ErrorSums:
     """Sufficient statistics of the error metrics, accumulated block by block (the metric accumulator protocol:
     ``add(y_true, y_pred, context)``, ``value(context)``); :meth:`for_metric` makes one per metric."""
@@ -163,6 +235,7 @@ class ErrorSums:
         self.sae = 0.0
         self.max_abs = 0.0
         self.sse_observed = 0.0
+        self.sse_float32 = 0.0
         self.observed = True
         self.y = RunningMoments()
         self.columns: list[RunningMoments] = []
@@ -179,6 +252,8 @@ class ErrorSums:
         self.sse += float(np.sum(np.square(e)))
         self.sae += float(np.sum(np.abs(e)))
         self.max_abs = max(self.max_abs, float(np.max(np.abs(e))) if e.size else 0.0)
+        if self.metric == "excess_float32_db":
+            self.sse_float32 += float32_rounding_sse(yt)
         observed = context.get("observed_at_target")
         if observed is None:
             self.observed = False
@@ -217,6 +292,8 @@ class ErrorSums:
             return db_ratio(self.sse, self.y.m2)
         if self.metric == "snr_db":
             return snr
+        if self.metric == "excess_float32_db":
+            return db_ratio(self.sse, self.sse_float32)
         if self.metric == "snr_gain_db":
             if not self.observed:
                 raise ValueError("snr_gain_db needs context['observed_at_target']")
@@ -225,7 +302,7 @@ class ErrorSums:
 
 
 #: metrics with an accumulated (out-of-core) form
-BLOCKWISE = ("mse", "rmse", "mae", "max_abs_error", "nmse_db", "snr_db", "snr_gain_db")
+BLOCKWISE = ("mse", "rmse", "mae", "max_abs_error", "nmse_db", "snr_db", "snr_gain_db", "excess_float32_db")
 
 
 #: name → (function, higher_is_better, unit, description)
@@ -239,6 +316,8 @@ METRICS: dict[str, tuple[Any, bool, str, str]] = {
     "snr_gain_db": (snr_gain_db, True, "dB", "prediction SNR minus the baseline's (noisy input, or naive)"),
     "excess_db": (excess_db, False, "dB", "MSE over the Wiener bound's MSE"),
     "log_spectral_distance_db": (log_spectral_distance_db, False, "dB", "RMS log-spectral distance"),
+    "excess_float32_db": (excess_float32_db, False, "dB",
+                          "error energy over that of the exact target rounded to float32 (the float32 floor)"),
 }
 
 

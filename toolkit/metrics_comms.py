@@ -75,8 +75,11 @@ from sigbench.errors import ValidationError
 from sigbench.hookspecs import hookimpl
 
 __all__ = [
+    "ACCUMULATORS",
     "COMMS_METRICS",
     "ErrorRate",
+    "ImprovementSums",
+    "RateCounts",
     "auc_value",
     "bit_error_rate",
     "decide",
@@ -530,6 +533,73 @@ def snr_improvement_db(y_true: np.ndarray, y_pred: np.ndarray, context: dict[str
     return snr_improvement(y_true, y_pred, context.get("clean_at_target"))
 
 
+# -- accumulated forms (rows read from a file: memory stays flat) -------------------------------------
+class RateCounts:
+    """Errors and trials of ``ser``/``ber`` (and their Wilson bounds) counted block by block: the metric
+    accumulator protocol (``add(y_true, y_pred, context)``, ``value(context)``). Equal to the whole-array metric
+    when the context names the alphabet (the ``equalise`` task's does)."""
+
+    def __init__(self, metric: str) -> None:
+        self.metric = metric
+        self.unit = "symbol" if metric.startswith("ser") else "bit"
+        self.errors = 0
+        self.trials = 0
+
+    @classmethod
+    def for_metric(cls, metric: str) -> Any:
+        """A factory of accumulators of ``metric``."""
+        return lambda: cls(metric)
+
+    def add(self, y_true: Any, y_pred: Any, context: dict[str, Any]) -> None:
+        """Count one block's errors."""
+        rate = _rate(np.asarray(y_true), np.asarray(y_pred), context, self.unit)
+        self.errors += rate.errors
+        self.trials += rate.trials
+
+    def value(self, context: dict[str, Any]) -> float:
+        """The rate, or its lower/upper Wilson bound, over every block."""
+        if self.trials == 0:
+            raise ValueError(f"{self.metric}: no rows")
+        low, high = wilson_interval(self.errors, self.trials, float(context.get("confidence", DEFAULT_CONFIDENCE)))
+        if self.metric.endswith("_ci_low"):
+            return low
+        if self.metric.endswith("_ci_high"):
+            return high
+        return self.errors / self.trials
+
+
+class ImprovementSums:
+    """The two power sums of ``snr_improvement_db`` accumulated block by block (with ``clean_at_target`` per
+    block when the task gives it, as :func:`snr_improvement`)."""
+
+    def __init__(self) -> None:
+        self.before = 0.0
+        self.after = 0.0
+
+    def add(self, y_true: Any, y_pred: Any, context: dict[str, Any]) -> None:
+        """Fold one block in."""
+        d = np.asarray(y_true, dtype=np.float64)
+        e = d - np.asarray(y_pred, dtype=np.float64)
+        clean = context.get("clean_at_target")
+        s = np.zeros_like(d) if clean is None else np.asarray(clean, dtype=np.float64).reshape(d.shape)
+        self.before += float(np.sum((d - s) ** 2))
+        self.after += float(np.sum((e - s) ** 2))
+
+    def value(self, context: dict[str, Any]) -> float:
+        """10·log10(before/after)."""
+        from sigbench.metrics import db_ratio
+
+        return db_ratio(self.before, self.after)
+
+
+#: name → accumulator factory of the metrics that have one
+ACCUMULATORS: dict[str, Any] = {
+    **{name: RateCounts.for_metric(name) for name in ("ser", "ser_ci_low", "ser_ci_high", "ber", "ber_ci_low",
+                                                       "ber_ci_high")},
+    "snr_improvement_db": ImprovementSums,
+}
+
+
 #: name → (function, higher_is_better, unit, description)
 COMMS_METRICS: dict[str, tuple[Any, bool, str, str]] = {
     "ser": (ser, False, "", "symbol error rate (0 means: no error in N symbols, read with ser_ci_high)"),
@@ -548,4 +618,5 @@ COMMS_METRICS: dict[str, tuple[Any, bool, str, str]] = {
 def register_metrics(register: Any) -> None:
     """Register the communications and detection metrics."""
     for name, (fn, higher, unit, description) in COMMS_METRICS.items():
-        register(name, fn, higher_is_better=higher, unit=unit, description=description)
+        register(name, fn, higher_is_better=higher, unit=unit, description=description,
+                 accumulator=ACCUMULATORS.get(name))

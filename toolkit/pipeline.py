@@ -52,7 +52,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
          "sweep": "table", "output": "table"},
     "signal": {"source": "str", "file": "str", "name": "str", "n": "int", "seed": "int", "params": "table"},
     "task": {"name": "str", "window": "int", "horizon": "int", "centered": "bool", "channel": "int|str",
-             "target": "str", "hop": "int"},
+             "target": "str", "hop": "int", "delay": "int"},
     "protocol": {"split": "array", "train_samples": "int", "seeds": "int", "seed": "int", "mode": "str",
                  "reference": "str", "transient": "float", "include_naive": "bool"},
     "output": {"results": "str", "report": "str", "report_format": "str"},
@@ -63,7 +63,7 @@ _TYPE_WORDS = {"str": "a string", "int": "an integer", "float": "a number", "boo
                "table": "a table", "array": "an array", "int|str": "an integer or a string"}
 _TASK_DEFAULTS: dict[str, Any] = {"window": 64, "horizon": 1, "centered": False, "channel": 0, "target": "auto",
                                   "hop": None}
-_SWEEP_TASK_KEYS = ("window", "horizon", "hop", "centered")
+_SWEEP_TASK_KEYS = ("window", "horizon", "hop", "centered", "delay")
 
 Path_ = tuple[Any, ...]
 
@@ -477,6 +477,7 @@ def _validate(doc: dict[str, Any], ck: _Checker, base_dir: Path, *, from_results
         raise ck.fail(("task", "name"), str(exc)) from None
     for key in ("window", "horizon", "hop"):
         ck.at_least(td.get(key), ("task", key), 1)
+    ck.at_least(td.get("delay"), ("task", "delay"), 0)
     task_options = {**_TASK_DEFAULTS, **{k: v for k, v in td.items() if k != "name"}}
 
     # [protocol] ------------------------------------------------------------------------------------
@@ -495,7 +496,8 @@ def _validate(doc: dict[str, Any], ck: _Checker, base_dir: Path, *, from_results
                                             f"mode={pd['mode']!r}")
     protocol = {"split": tuple(float(f) for f in split), "train_samples": pd.get("train_samples"),
                 "seeds": pd.get("seeds", 3), "seed": pd.get("seed", 0), "mode": pd.get("mode", "prequential"),
-                "reference": pd.get("reference", "wiener"), "transient": float(pd.get("transient", 0.1)),
+                "reference": pd.get("reference", str(getattr(task_obj, "reference", "wiener"))),
+                "transient": float(pd.get("transient", 0.1)),
                 "include_naive": pd.get("include_naive", True)}
     try:
         Protocol(*protocol["split"], train_samples=protocol["train_samples"], mode=protocol["mode"],

@@ -16,6 +16,11 @@ cost           main metric against MACs per sample and against fit time, the Par
 learning       neural loss per epoch (train and validation); adaptive-filter error in dB against sample
 response       CNN learned kernels, FIR-bank designed bands, Wiener response; input spectrum underneath
 sweep          main metric against the grid parameter per method, with 95 % intervals
+waterfall      error rate (BER/SER) against the grid parameter (Eb/N0) on a log axis, Wilson intervals, a
+               no-error point as an upper-bound marker, the AWGN bound without ISI
+roc            detection: ROC per method from the stored scores and labels, with the Neyman-Pearson curve
+canceller      noise cancellation: output power of each canceller against sample (its learning curve) and
+               the interference it leaves
 spectrum       ``spectrum`` task: a network's DFT magnitude against the FFT's on the same test frames
 =============  ==========================================================================================
 
@@ -40,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sigbench.errors import MissingDependencyError, ValidationError
-from sigbench.numfmt import metric_label
+from sigbench.numfmt import PROBABILITY_METRICS, RATE_METRICS, metric_cell, metric_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -51,7 +56,10 @@ if TYPE_CHECKING:
 __all__ = [
     "FIGURES",
     "available_figures",
+    "awgn_bound",
+    "detection_deflection",
     "make_figure",
+    "plot_canceller",
     "plot_cost",
     "plot_errors",
     "plot_leaderboard",
@@ -59,8 +67,10 @@ __all__ = [
     "plot_overlay",
     "plot_residual",
     "plot_response",
+    "plot_roc",
     "plot_spectrum",
     "plot_sweep",
+    "plot_waterfall",
     "require_matplotlib",
     "save_figure",
 ]
@@ -432,8 +442,10 @@ def plot_leaderboard(results: Results) -> Figure:
         ax.barh(yi, v, color=colors[row.method], hatch="//" if row.is_reference else None,
                 edgecolor="black" if row.is_reference else None,
                 xerr=float(ci) if _finite(ci) else None, capsize=4, error_kw={"lw": 1.2})
-        ax.text(max(v, base), yi, f" {v:.2f}" + (f" ± {float(ci):.2f}" if _finite(ci) else ""),
-                va="bottom", ha="left", fontsize="small")
+        text = f" {v:.2f}" + (f" ± {float(ci):.2f}" if _finite(ci) else "")
+        if key in RATE_METRICS or key in PROBABILITY_METRICS:  # 4.2e-03, not 0.00; a zero rate with its bound
+            text = " " + metric_cell(key, row.metrics)
+        ax.text(max(v, base), yi, text, va="bottom", ha="left", fontsize="small")
     ax.set_yticks(y, [_label(r) + (" (reference)" if r.is_reference else "") for r in rows])
     for tick, row in zip(ax.get_yticklabels(), rows, strict=True):
         if row.status != "ok":
@@ -535,9 +547,32 @@ def plot_cost(results: Results) -> Figure:
         ax.grid(True, alpha=0.3)
     axes[0, 0].set_title("accuracy vs compute", fontsize="medium")
     axes[0, 1].set_title("accuracy vs training time", fontsize="medium")
-    _add_failed_legend(axes[0, 1], results.failed, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if len(axes[0, 1].get_legend_handles_labels()[0]) > _MAX_LEGEND_ROWS:
+        _method_legend(axes[0, 1], results, colors)  # a sweep's cells: one entry per method, not per cell
+    else:
+        _add_failed_legend(axes[0, 1], results.failed, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _note(fig, notes, results.failed)
     return fig
+
+
+#: legend entries beyond which a figure names methods rather than (method, grid point) cells
+_MAX_LEGEND_ROWS = 16
+
+
+def _method_legend(ax: Axes, results: Results, colors: dict[str, Any]) -> None:
+    """One legend entry per method (its colour) plus the Pareto front and failed methods, to the right of
+    ``ax``: a sweep of many grid points would otherwise list every cell and crush the axes."""
+    from matplotlib.lines import Line2D
+
+    methods = list(dict.fromkeys(r.method for r in _ok_rows(results)))
+    handles: list[Any] = [Line2D([], [], ls="none", marker="o", color=colors[m]) for m in methods]
+    labels = [f"{m} (every grid point)" for m in methods]
+    handles.append(Line2D([], [], ls="--", color="black"))
+    labels.append("Pareto front")
+    failed = list(dict.fromkeys(r.method for r in results.failed))
+    handles += [Line2D([], [], linestyle="none", marker="x", color=_FAILED_COLOR) for _ in failed]
+    labels += [f"{m} — failed" for m in failed]
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
 
 
 # -- learning and convergence --------------------------------------------------------------------
@@ -1081,6 +1116,401 @@ def plot_spectrum(results: Results, *, frame: int = 0, seed: int | None = None) 
     return fig
 
 
+# -- communications and detection tasks ----------------------------------------------------------
+#: error rates drawn by the waterfall (the main metric when it is one of them)
+ERROR_RATES = ("ber", "ser")
+
+
+def _rate_key(results: Results, metric: str | None) -> str:
+    key = metric or (results.main_metric if results.main_metric in ERROR_RATES else "ber")
+    if key not in ERROR_RATES:
+        raise ValidationError(f"expected an error rate among {', '.join(ERROR_RATES)}; received: metric={key!r}")
+    if not any(key in r.metrics for r in results.rows):
+        raise ValidationError(f"expected rows with the error rate {key!r} (an equalise run); received: metrics "
+                              f"{sorted({k for r in results.rows for k in r.metrics})[:8] or 'none'}")
+    return key
+
+
+def _levels(results: Results) -> int:
+    """The PAM order M recorded with the signal (``params["levels"]``); 2 (BPSK) when not recorded."""
+    levels: Any = (results.signal.get("params") or {}).get("levels")
+    return int(levels) if _finite(levels) and int(levels) >= 2 else 2
+
+
+def awgn_bound(ebn0_db: Any, levels: int = 2, metric: str = "ber") -> np.ndarray:
+    """The waterfall's theory curve: M-PAM in white Gaussian noise without ISI (the matched-filter bound).
+
+    Parameters
+    ----------
+    ebn0_db : array_like
+        :math:`E_b/N_0` in dB.
+    levels : int, default 2
+        M (2: BPSK, where the bit and symbol error rates are both :math:`Q(\\sqrt{2E_b/N_0})`).
+    metric : {"ber", "ser"}, default "ber"
+        ``"ser"``: :func:`~sigbench.metrics_comms.pam_ser_awgn`; ``"ber"``: with Gray coding, at most one bit
+        of the :math:`\\log_2 M` errs per symbol error at useful SNRs, so :math:`P_b \\approx P_s/\\log_2 M`.
+
+    Returns
+    -------
+    ndarray, the shape of ``ebn0_db``
+    """
+    from sigbench.metrics_comms import pam_ser_awgn
+
+    ser = np.asarray(pam_ser_awgn(np.asarray(ebn0_db, dtype=np.float64), int(levels)), dtype=np.float64)
+    return ser if metric == "ser" else ser / max(1.0, math.log2(int(levels)))
+
+
+@_figure_function
+def plot_waterfall(results: Results, *, parameter: str | None = None, metric: str | None = None) -> Figure:
+    """Error rate against the grid parameter on a log axis, one line per method: the waterfall.
+
+    Parameters
+    ----------
+    results : Results
+        A ``sweep`` of a task with error rates (``equalise``): rows carry ``grid`` and ``ber``/``ser`` with
+        their Wilson bounds ``<metric>_ci_low``/``<metric>_ci_high``.
+    parameter : str, optional
+        Grid key on the x axis; default the first key of the sweep configuration.
+    metric : {"ber", "ser"}, optional
+        Default: the main metric when it is an error rate, else ``ber``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes, log y. Each method: its error rates as points joined by a line, the Wilson interval as
+        error bars; a point with no error (rate 0, whose log is −∞) is drawn as a downward triangle at its
+        upper bound ``<metric>_ci_high`` ("below this, at 95 %"), never dropped. When the grid key is
+        ``ebn0_db``, the AWGN bound without ISI (:func:`awgn_bound`, the M-PAM order from the signal's
+        parameters) is drawn as a black dashed curve. Failed cells are named in the legend.
+
+    Raises
+    ------
+    ValidationError
+        The rows carry no grid or no error rate, or ``parameter`` is not a grid key.
+    """
+    key = _rate_key(results, metric)
+    keys = sorted({k for r in results.rows for k in r.grid})
+    if not keys:
+        raise ValidationError(f"expected a sweep result (rows with a grid); received: kind={results.kind!r}")
+    configured = list((results.config.get("grid") or {}).keys())
+    param = parameter or next((k for k in configured if k in keys), keys[0])
+    if param not in keys:
+        raise ValidationError(f"expected a grid key among {', '.join(keys)}; received: parameter={param!r}")
+    if not all(_finite(r.grid.get(param)) for r in results.rows):
+        raise ValidationError(f"expected numeric values of the grid key {param!r} for the waterfall")
+    others = [k for k in keys if k != param]
+    colors = _colors(results)
+    styles = ["-", "--", ":", "-."]
+    fig, axes = _new_figure()
+    ax = axes[0, 0]
+    groups: dict[tuple[str, str], list[MethodRow]] = {}
+    for r in results.rows:
+        rest = ", ".join(f"{k}={r.grid.get(k)}" for k in others)
+        groups.setdefault((r.method, rest), []).append(r)
+    rests = sorted({rest for _, rest in groups})
+    failed = [r for r in results.rows if r.status != "ok"]
+    bounded = False
+    positive: list[float] = []
+    for (method, rest), rows in groups.items():
+        pts = sorted(((float(r.grid[param]), r) for r in rows if r.status == "ok" and _finite(r.metrics.get(key))),
+                     key=lambda xr: xr[0])
+        if not pts:
+            continue
+        label = method + (" (reference)" if rows[0].is_reference else "") + (f" ({rest})" if rest else "")
+        color = colors[method]
+        ls = styles[rests.index(rest) % len(styles)]
+        xs = np.array([x for x, _ in pts])
+        ys = np.array([float(r.metrics[key]) for _, r in pts])  # type: ignore[arg-type]
+        low = np.array([float(r.metrics.get(f"{key}_ci_low", v)) if _finite(r.metrics.get(f"{key}_ci_low"))  # type: ignore[arg-type]
+                        else v for (_, r), v in zip(pts, ys, strict=True)])
+        high = np.array([float(r.metrics.get(f"{key}_ci_high", v)) if _finite(r.metrics.get(f"{key}_ci_high"))  # type: ignore[arg-type]
+                         else v for (_, r), v in zip(pts, ys, strict=True)])
+        zero = ys <= 0.0
+        # the line runs through the measured rates, and through the upper bound where nothing erred
+        line_y = np.where(zero, high, ys)
+        ax.plot(xs, line_y, ls=ls, color=color, lw=1.6 if rows[0].role else 1.3,
+                zorder=5 if rows[0].role == "limit" else 2)
+        ok = ~zero
+        if ok.any():
+            ax.errorbar(xs[ok], ys[ok], yerr=[ys[ok] - low[ok], high[ok] - ys[ok]], fmt="o", ms=5, capsize=3,
+                        color=color, ls="none", label=label)
+            positive += list(low[ok][low[ok] > 0]) + list(ys[ok])
+        else:  # only upper bounds: the legend entry carries the colour
+            ax.plot([], [], marker="o", ls=ls, color=color, label=label)
+        if zero.any():
+            ax.plot(xs[zero], high[zero], ls="none", marker="v", ms=9, mfc="white", mec=color, mew=1.6,
+                    zorder=6, gid="no-error-bound")
+            positive += list(high[zero])
+            bounded = True
+    if not positive:
+        raise ValidationError(f"expected at least one finite {key} in the rows; received: none")
+    xs_all = np.array(sorted({float(r.grid[param]) for r in results.rows}))
+    if param == "ebn0_db":
+        grid = np.linspace(xs_all.min(), xs_all.max(), 200) if xs_all.size > 1 else xs_all
+        levels = _levels(results)
+        theory = awgn_bound(grid, levels, key)
+        name = "BPSK" if levels == 2 else f"{levels}-PAM"
+        ax.plot(grid, theory, color="black", ls="--", lw=1.2, zorder=4,
+                label=f"AWGN bound, no ISI ({name}: {'Q(√(2Eb/N0))' if levels == 2 else 'pam_ser_awgn'})")
+        positive += [float(v) for v in theory if v > 0 and v >= min(positive) / 10]
+    if bounded:
+        from matplotlib.lines import Line2D
+
+        ax.add_line(Line2D([], [], ls="none", marker="v", mfc="white", mec="0.3", label="no error: 95 % upper "
+                                                                                        "bound (Wilson)"))
+    ax.set_yscale("log")
+    lo = min(positive)
+    ax.set_ylim(10 ** math.floor(math.log10(lo) - 0.2), min(1.0, 10 ** math.ceil(math.log10(max(positive)) + 0.1)))
+    rate_name = "bit" if key == "ber" else "symbol"
+    ax.set_ylabel(f"{rate_name} error rate ({key.upper()}, errors / {rate_name}s)")
+    unit = " (dB)" if param.endswith("_db") else ""
+    ax.set_xlabel(("Eb/N0" if param == "ebn0_db" else f"grid parameter {param}") + unit)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title(f"{results.task} on {results.signal.get('name')}: {key.upper()} waterfall, error bars: 95 % "
+                 "Wilson", fontsize="medium")
+    _add_failed_legend(ax, failed, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _note(fig, [], failed)
+    return fig
+
+
+def _labels_of(results: Results) -> np.ndarray:
+    _, targets, _ = _test_arrays(results)
+    labels = _first_column(np.asarray(targets, dtype=np.float64))
+    if not (np.any(labels >= 0.5) and np.any(labels < 0.5)):
+        raise ValidationError(f"expected both classes among the test labels; received: {int(np.sum(labels >= 0.5))} "
+                              f"positive of {labels.size}")
+    return labels
+
+
+def detection_deflection(results: Results) -> tuple[float, str] | None:
+    """The deflection :math:`d = \\sqrt{E}/\\sigma` and phase (``"known"``/``"random"``) of a tone-detect signal.
+
+    Read from the signal's recorded source parameters: :math:`A = \\sigma\\sqrt{2\\cdot10^{\\mathrm{SNR}/10}}`,
+    :math:`E = \\sum_{m=0}^{S-1} (A\\cos(2\\pi f m/f_s))^2` over the segment of :math:`S` samples (the
+    ``tone-detect`` source's definition, ``metadata["deflection"]``).
+
+    Returns
+    -------
+    (d, phase) or None
+        ``None`` when the parameters (``snr_db``, ``frequency_hz``, ``segment``, ``sample_rate_hz``) are not
+        recorded.
+    """
+    params = results.signal.get("params") or {}
+    snr, freq, seg = params.get("snr_db"), params.get("frequency_hz"), params.get("segment")
+    rate = params.get("sample_rate_hz", results.signal.get("sample_rate_hz"))
+    if not all(_finite(v) for v in (snr, freq, seg, rate)) or float(rate) <= 0 or int(seg) < 1:  # type: ignore[arg-type]
+        return None
+    sigma = float(params["noise_std"]) if _finite(params.get("noise_std")) else 1.0
+    amplitude = sigma * math.sqrt(2.0 * 10.0 ** (float(snr) / 10.0))  # type: ignore[arg-type]
+    m = np.arange(int(seg))  # type: ignore[arg-type]
+    energy = float(np.sum(np.square(amplitude * np.cos(2.0 * math.pi * float(freq) * m / float(rate)))))  # type: ignore[arg-type]
+    phase = str(params.get("phase") or "known")
+    return math.sqrt(energy) / sigma, phase
+
+
+@_figure_function
+def plot_roc(results: Results, *, seed: int | None = None, pfa: float = 1e-2) -> Figure:
+    """ROC curves of each detector from the stored test scores and labels, with the Neyman-Pearson curve.
+
+    Parameters
+    ----------
+    results : Results
+        A ``compare`` or ``run`` result of a detection task: test targets are labels (``>= 0.5``: present),
+        predictions are scores (larger: more likely present).
+    seed : int, optional
+        Seed whose scores are used; default the first stored seed.
+    pfa : float, default 1e-2
+        The false-alarm rate of the ``pd_at_pfa`` metric, marked by a dotted vertical line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: empirical ROC (:func:`~sigbench.metrics_comms.roc_curve`) per method, detection probability
+        against false-alarm probability on linear axes, each labelled with its AUC; the theoretical curve
+        for the signal's deflection :math:`d` (:func:`detection_deflection`) dashed black: the matched
+        filter's :math:`P_D = Q(Q^{-1}(P_{FA}) - d)` (:func:`~sigbench.metrics_comms.np_pd_known_signal`)
+        for a known phase, :math:`Q_1(d, \\sqrt{-2\\ln P_{FA}})`
+        (:func:`~sigbench.metrics_comms.np_pd_unknown_phase`) for a random one; the chance diagonal grey.
+        Right: the same curves with a log false-alarm axis, from one negative test row to 1 (where
+        ``pd_at_pfa`` is read).
+
+    Raises
+    ------
+    ValidationError
+        No test labels stored, or only one class among them, or no stored scores.
+    """
+    from sigbench.metrics_comms import auc_value, np_pd_known_signal, np_pd_unknown_phase, roc_curve
+
+    labels = _labels_of(results)
+    colors = _colors(results)
+    fig, axes = _new_figure(1, 2, figsize=(10.0, 4.8))
+    lin, log = axes[0, 0], axes[0, 1]
+    negatives = int(np.sum(labels < 0.5))
+    notes: list[str] = []
+    drawn = 0
+    for row in _ok_rows(results):
+        pred = _prediction(results, row, seed)
+        if pred is None or pred.shape[0] != labels.shape[0] or not np.all(np.isfinite(pred)):
+            notes.append(f"{row.method}: no stored finite scores")
+            continue
+        scores = _first_column(pred)
+        fa, pd, _ = roc_curve(labels, scores)
+        label = f"{row.method}{' (reference)' if row.is_reference else ''}: AUC {auc_value(labels, scores):.3f}"
+        style = {"color": colors[row.method], "lw": 1.8 if row.role == "limit" else 1.3,
+                 "ls": ":" if row.is_reference else "-", "drawstyle": "steps-post"}
+        lin.plot(fa, pd, label=label, **style)
+        log.plot(np.maximum(fa, 0.5 / max(negatives, 1)), pd, **style)
+        drawn += 1
+    if not drawn:
+        raise ValidationError("expected stored test scores for the ROC; received: none")
+    theory = detection_deflection(results)
+    grid = np.logspace(math.log10(0.5 / max(negatives, 1)), 0.0, 400)
+    if theory is not None:
+        d, phase = theory
+        pd_theory = np_pd_unknown_phase(grid, d) if phase == "random" else np_pd_known_signal(grid, d)
+        name = ("energy detector, random phase: Q1(d, √(−2 ln Pfa))" if phase == "random"
+                else "matched filter, known phase: Q(Q⁻¹(Pfa) − d)")
+        for ax in (lin, log):
+            ax.plot(np.r_[0.0, grid] if ax is lin else grid, np.r_[0.0, pd_theory] if ax is lin else pd_theory,
+                    color="black", ls="--", lw=1.3, zorder=6, gid="np-theory",
+                    label=f"theory, {name}, d = {d:.2f}" if ax is lin else None)
+    else:
+        notes.append("theoretical curve not drawn: the signal's snr_db, frequency_hz, segment and sample rate are "
+                     "not recorded")
+    lin.plot([0, 1], [0, 1], color="0.6", lw=0.8, label="chance")
+    for ax in (lin, log):
+        ax.axvline(pfa, color="0.4", ls=":", lw=1.0)
+        ax.set_ylabel("detection probability Pd")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(True, alpha=0.3)
+    lin.set_xlabel("false-alarm probability Pfa")
+    lin.set_xlim(-0.02, 1.02)
+    log.set_xscale("log")
+    log.set_xlabel("false-alarm probability Pfa (log)")
+    lin.set_title(f"ROC on {labels.size} test segments ({negatives} without the tone)", fontsize="medium")
+    log.set_title(f"low false-alarm end (dotted: Pfa = {pfa:g})", fontsize="medium")
+    from matplotlib.lines import Line2D
+
+    handles, names = lin.get_legend_handles_labels()
+    for row in results.failed:
+        handles.append(Line2D([], [], linestyle="none", marker="x", color=_FAILED_COLOR))
+        names.append(_failed_short(row))
+    fig.legend(handles, names, loc="outside lower center", ncols=2, fontsize="small")
+    _note(fig, notes, results.failed)
+    return fig
+
+
+def _moving_power_db(x: np.ndarray, width: int) -> np.ndarray:
+    """``10·log10`` of the ``width``-sample moving average of ``x²`` ('valid' part)."""
+    sq = np.square(np.asarray(x, dtype=np.float64))
+    width = max(1, min(width, sq.size))
+    smooth = np.convolve(sq, np.ones(width) / width, mode="valid")
+    return 10.0 * np.log10(np.maximum(smooth, 1e-300))
+
+
+@_figure_function
+def plot_canceller(results: Results, *, seed: int | None = None, width: int = 100) -> Figure:
+    """The canceller's learning curve: output power against sample, per method, in dB.
+
+    The canceller output is :math:`e[k] = d[k] - \\hat d[k]` (primary minus the method's prediction of it
+    from the reference); it tends to the wanted signal as the interference is cancelled.
+
+    Parameters
+    ----------
+    results : Results
+        A ``compare`` or ``run`` result of the ``cancel`` task (test targets: the primary :math:`d`).
+    seed : int, optional
+        Seed whose prediction is used; default the first stored seed.
+    width : int, default 100
+        Moving-average width (samples) of the squared output on the test segment.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left, against the sample index of the primary: while training, the adaptive filters' a-priori
+        output power per block from ``describe["convergence"]`` (``sample``, ``error_db``; the curve from
+        sample 0), then on the test segment :math:`10\\log_{10}` of the ``width``-sample moving mean of
+        :math:`e^2` for every method, with the primary's own power (no cancellation) in grey; the
+        model-limit row (the true noise path) leaves only the wanted signal: its curve is the floor.
+        Right: the interference left in each output over the interference at the primary, both as moving
+        means, in dB — minus the SNR improvement, over time. With the wanted signal stored
+        (``results.test["clean_at_target"]``, :math:`s`): :math:`e - s` over :math:`d - s`; else, when the
+        model-limit row is stored, :math:`\\hat d_{limit} - \\hat d` (the limit's prediction *is* the
+        interference) over :math:`d - \\hat d_{limit}`.
+
+    Raises
+    ------
+    ValidationError
+        No test targets, or no stored prediction.
+    """
+    index, targets, _ = _test_arrays(results)
+    d = _first_column(np.asarray(targets, dtype=np.float64))
+    colors = _colors(results)
+    outputs: dict[str, np.ndarray] = {}
+    rows = _ok_rows(results)
+    for row in rows:
+        pred = _prediction(results, row, seed)
+        if pred is not None and pred.shape[0] == d.shape[0] and np.all(np.isfinite(pred)):
+            outputs[row.method] = d - _first_column(pred)
+    if not outputs:
+        raise ValidationError("expected stored test predictions for the canceller's learning curve; received: none")
+    limit = next((r for r in rows if r.role == "limit" and r.method in outputs), None)
+    clean = results.test.get("clean_at_target")
+    clean = None if clean is None or np.shape(clean)[0] != d.shape[0] else _first_column(np.asarray(clean, float))
+    second = clean is not None or limit is not None
+    fig, axes = _new_figure(1, 2 if second else 1, figsize=(11.0 if second else 8.0, 4.8))
+    ax = axes[0, 0]
+    width = max(1, min(int(width), d.size))
+    k = np.asarray(index, dtype=np.float64)[width - 1:]
+    window = int((results.config.get("task_options") or {}).get("window") or 1)
+    trained = False
+    for row in rows:
+        conv = row.describe.get("convergence")
+        if isinstance(conv, dict) and conv.get("error_db"):
+            err_db = np.asarray(conv["error_db"], dtype=np.float64)
+            rows_seen = np.asarray(conv.get("sample", np.arange(1, err_db.size + 1)), dtype=np.float64)
+            ax.plot(rows_seen[: err_db.size] + window - 1, err_db, color=colors[row.method], lw=1.0, marker=".",
+                    ms=4, alpha=0.9)
+            trained = True
+    ax.plot(k, _moving_power_db(d, width), color="0.6", lw=1.0, label="primary input (no cancellation)")
+    for method, e in outputs.items():
+        row = next(r for r in rows if r.method == method)
+        ax.plot(k, _moving_power_db(e, width), color=colors[method], lw=1.8 if row.role == "limit" else 1.1,
+                ls=":" if row.is_reference else "-", zorder=5 if row.role == "limit" else 2,
+                label=method + (" (reference)" if row.is_reference else ""))
+    ax.axvline(float(index[0]), color="0.3", ls="--", lw=0.9)
+    ax.text(float(index[0]), 1.0, " test", transform=ax.get_xaxis_transform(), va="top", ha="left",
+            fontsize="small", color="0.3")
+    ax.set_xlabel("sample of the primary" + (" (training: block means; test: " if trained else " (test: ")
+                  + f"{width}-sample moving mean)")
+    ax.set_ylabel("output power e² (dB)")
+    ax.set_title("canceller output e = d − d̂: learning curve", fontsize="medium")
+    ax.grid(True, alpha=0.3)
+    _add_failed_legend(ax, results.failed, **_BELOW)
+    if second:
+        rax = axes[0, 1]
+        if clean is not None:  # the wanted signal is known: e − s is everything the canceller left in
+            p_int = _moving_power_db(d - clean, width)
+            left = {m: e - clean for m, e in outputs.items()}
+            title = "residual interference e − s over the interference at the primary d − s"
+        else:
+            assert limit is not None
+            p_int = _moving_power_db(d - outputs[limit.method], width)  # the limit's prediction: the interference
+            left = {m: outputs[limit.method] - e for m, e in outputs.items() if m != limit.method}
+            title = f"residual interference (the {limit.method} row's prediction is the interference)"
+        for method, residual in left.items():
+            row = next(r for r in rows if r.method == method)
+            rax.plot(k, _moving_power_db(residual, width) - p_int, color=colors[method],
+                     lw=1.8 if row.role == "limit" else 1.1, ls=":" if row.is_reference else "-", label=method)
+        rax.set_xlabel(f"sample of the primary (test: {width}-sample moving means)")
+        rax.set_ylabel("interference left / interference in (dB)")
+        rax.set_title(title, fontsize="medium", wrap=True)
+        rax.grid(True, alpha=0.3)
+    prequential = results.protocol.get("mode") == "prequential"
+    _note(fig, ["prequential protocol: the online methods keep adapting on the test rows" if prequential
+                else "offline protocol: weights frozen after training"], results.failed)
+    return fig
+
 # -- registry and saving -------------------------------------------------------------------------
 #: ``--what`` name → figure function
 FIGURES: dict[str, Callable[..., Figure]] = {
@@ -1093,6 +1523,9 @@ FIGURES: dict[str, Callable[..., Figure]] = {
     "residual": plot_residual,
     "sweep": plot_sweep,
     "spectrum": plot_spectrum,
+    "waterfall": plot_waterfall,
+    "roc": plot_roc,
+    "canceller": plot_canceller,
 }
 
 
@@ -1102,11 +1535,16 @@ def available_figures(results: Results) -> list[str]:
     Examples
     --------
     A sweep keeps no test targets, so it gets ``leaderboard``, ``cost``, ``learning`` (when it has
-    neural or adaptive rows) and ``sweep``.
+    neural or adaptive rows) and ``sweep`` (``waterfall`` when the main metric is an error rate, ``ber`` or
+    ``ser``). A detection run (main metric ``roc_auc``) gets ``leaderboard``, ``cost`` and ``roc``; a
+    cancellation run (``snr_improvement_db``) adds ``canceller`` to the figures of a compare run.
     """
     has_test = "targets" in results.test and "target_index" in results.test
     names = ["leaderboard", "cost"]
     spectrum = results.task == "spectrum"
+    main = results.main_metric
+    if main == "roc_auc":  # detection: targets are labels and predictions scores, no waveform to overlay
+        return [*names, "roc"] if has_test else names
     if has_test and not spectrum:
         names = ["overlay", *names, "errors"]
         if np.ndim(results.test["targets"]) == 1 and results.predictions:
@@ -1119,9 +1557,11 @@ def available_figures(results: Results) -> list[str]:
             r.is_reference or r.name in ("wiener", "cnn", "fir-bank") or "taps" in r.describe for r in ok):
         names.append("response")
     if any(r.grid for r in results.rows):
-        names.append("sweep")
+        names.append("waterfall" if main in ERROR_RATES else "sweep")
     if spectrum and has_test:
         names.append("spectrum")
+    if main == "snr_improvement_db" and has_test and results.predictions:
+        names.append("canceller")
     return names
 
 

@@ -89,6 +89,11 @@ class TaskContext:
         processor that holds rows out for early stopping uses it unless told otherwise.
     fit_rows : int
         Number of fit rows (train + validation).
+    target_type : {"real", "symbol", "class"}
+        What the targets are (:attr:`sigbench.tasks.Task.target_type`): real values, symbols of an alphabet
+        (the task decides soft outputs) or 0/1 class labels (the output is a score for class 1).
+    alphabet : tuple of float
+        ``symbol`` tasks: the symbol levels (ascending) the task decides on; empty otherwise.
     """
 
     task: str = ""
@@ -101,6 +106,8 @@ class TaskContext:
     mode: str = "offline"
     validation_fraction: float = 0.0
     fit_rows: int = 0
+    target_type: str = "real"
+    alphabet: tuple[float, ...] = ()
 
 
 def _as_rows(x: Any, lazy_ok: bool) -> Any:

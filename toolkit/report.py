@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from sigbench.deploy.report import deployment_section
 from sigbench.errors import SigbenchError, ValidationError, WriteError
-from sigbench.numfmt import eng, fixed, metric_label, metric_value
+from sigbench.numfmt import PROBABILITY_METRICS, eng, fixed, is_rate, metric_cell, metric_label
 from sigbench.outputs import is_hdf5_file, writable_target
 
 if TYPE_CHECKING:
@@ -64,6 +64,18 @@ _CAPTIONS = {
     "sweep": "Main metric of each method against the grid parameter (numeric order), with 95 % intervals; naive "
              "repeats the last sample.",
     "spectrum": "spectrum task: each method's DFT magnitude against the exact DFT on the same frames.",
+    "waterfall": "Bit (or symbol) error rate against the grid parameter on a log axis, one line per method; error "
+                 "bars: 95 % Wilson interval over the test symbols; a hollow down-triangle: no error in the test "
+                 "symbols, drawn at the 95 % upper bound; dashed: the AWGN bound without ISI (M-PAM, Gray coding) "
+                 "when the grid parameter is Eb/N0.",
+    "roc": "ROC of each detector on the test segments (detection against false-alarm probability), from the stored "
+           "scores and labels; dashed: the theoretical Neyman-Pearson curve for the signal's deflection d = √E/σ "
+           "(matched filter for a known phase, energy detector for a random one); right: the low false-alarm end "
+           "on a log axis.",
+    "canceller": "Canceller learning curve: moving-average power of each output e = d − d̂ (primary minus the "
+                 "prediction from the reference) in dB against time on the test segment, the primary's power in "
+                 "grey; right: the interference each method leaves, relative to the interference at the primary "
+                 "(the true noise path's prediction is the interference).",
 }
 
 _CSS = """
@@ -168,10 +180,67 @@ def _versus_best_dsp(results: Results, row: MethodRow, rows: list[MethodRow], va
     return clause + (f" at {ratio} its MACs per sample" if ratio else "")
 
 
+def _compare_clause(results: Results, row: MethodRow, other: MethodRow, what: str) -> str:
+    """``row`` against ``other`` on an error rate or a probability main metric, in the metric's own terms.
+
+    Error rates are compared through their Wilson intervals (overlapping: a tie) and as a ratio of error
+    counts; probabilities (AUC, Pd) as plain differences, a tie when within the row's interval over seeds.
+    """
+    key = results.main_metric
+    label = metric_label(key)
+    a, b = float(row.metrics[key]), float(other.metrics[key])  # type: ignore[arg-type]
+    pair = f"{label} {metric_cell(key, row.metrics, interval=False)} vs " \
+           f"{metric_cell(key, other.metrics, interval=False)}"
+    if is_rate(key):
+        lo_a, hi_a = row.metrics.get(f"{key}_ci_low"), row.metrics.get(f"{key}_ci_high")
+        lo_b, hi_b = other.metrics.get(f"{key}_ci_low"), other.metrics.get(f"{key}_ci_high")
+        if all(_finite(v) for v in (lo_a, hi_a, lo_b, hi_b)) and float(lo_a) <= float(hi_b) \
+                and float(lo_b) <= float(hi_a):  # type: ignore[arg-type]
+            return f"ties {what} ({pair}: the 95 % Wilson intervals overlap)"
+        if a < b:
+            times = f", {b / a:.2g}× fewer errors" if a > 0 else ""
+            return f"beats {what} ({pair}{times})"
+        times = f", {a / b:.2g}× more errors" if b > 0 else ""
+        return f"does not reach {what} ({pair}{times})"
+    ci = row.metrics.get(f"{key}_ci")
+    sign = 1.0 if results.higher_is_better else -1.0
+    if _finite(ci) and abs(a - b) <= float(ci):  # type: ignore[arg-type]
+        return f"ties {what} ({pair}, within its 95 % interval over seeds)"
+    return f"{'beats' if sign * (a - b) > 0 else 'does not reach'} {what} ({pair})"
+
+
+def _decision_verdict(results: Results, row: MethodRow, rows: list[MethodRow]) -> list[str]:
+    """Verdict clauses for a main metric that is an error rate or a detection probability (``equalise``,
+    ``detect``): against the best DSP row and the model limit on that metric, since the MSE excess does not
+    measure it."""
+    key = results.main_metric
+    sign = 1.0 if results.higher_is_better else -1.0
+    usable = [r for r in rows if r is not row and r.status == "ok" and _finite(r.metrics.get(key))]
+    dsp = [r for r in usable if r.family != "neural" and r.role not in ("limit", "oracle")]
+    parts: list[str] = []
+    if dsp:
+        best = max(dsp, key=lambda r: sign * float(r.metrics[key]))  # type: ignore[arg-type]
+        name = f"{best.method}, the best DSP method" + (" (the linear reference)" if best.is_reference else "")
+        clause = _compare_clause(results, row, best, name)
+        ratio = _ratio(row.cost.get("macs_per_sample"), best.cost.get("macs_per_sample"))
+        parts.append(clause + (f" at {ratio} its MACs per sample" if ratio else ""))
+    limit = next((r for r in usable if r.role == "limit"), None)
+    if limit is not None:
+        what = f"the {limit.method}" if limit.method.startswith("model limit") else \
+            f"the model limit, {limit.method}"
+        parts.append(_compare_clause(results, row, limit, what))
+    return parts
+
+
 def _verdict(results: Results, row: MethodRow, rows: list[MethodRow]) -> str:
     key = results.main_metric
     if row.status != "ok":
         return f"{row.method}: failed — {row.error or 'unknown error'}"
+    if (is_rate(key) or key in PROBABILITY_METRICS) and _finite(row.metrics.get(key)):
+        clauses = _decision_verdict(results, row, rows)
+        if clauses:
+            seeds = len(row.seeds)
+            return f"{row.method}: " + "; ".join(clauses) + f" ({seeds} seed{'s' if seeds != 1 else ''})."
     value = row.metrics.get(key)
     ci = row.metrics.get(f"{key}_ci")
     ci_f = float(ci) if _finite(ci) else None
@@ -196,7 +265,7 @@ def _verdict(results: Results, row: MethodRow, rows: list[MethodRow]) -> str:
             (lambda r: f"{r} the fit time" if r else None)(_ratio(row.cost.get("fit_s"), ref.cost.get("fit_s"))),
         ) if c]
         parts.append(claim + (f" at {' and '.join(costs)}" if costs else ""))
-    elif ref is None and isinstance(value, (int, float)) and not math.isnan(float(value)):
+    elif (ref is None or not _finite(excess)) and isinstance(value, (int, float)) and not math.isnan(float(value)):
         parts.append(_versus_best_dsp(results, row, rows, float(value)))
     parts.extend(_beyond_linear(row, rows))
     adaptive = [r for r in rows if r.name in ("lms", "nlms", "rls") and r.status == "ok" and not r.role
@@ -250,6 +319,10 @@ def verdicts(results: Results) -> list[str]:
     in dB, with its 95 % interval when there are several seeds), with the cost of the reference (MACs
     per sample and fit time ratios), and with the best adaptive filter (LMS, NLMS or RLS) in the run.
     Without a reference row the best DSP row stands in. Failed neural rows say so with their error.
+    When the main metric is an error rate (``ber``, ``ser``) or a detection probability (``roc_auc``,
+    ``pd_at_pfa``), which the MSE excess does not measure, the row is compared on that metric with the
+    best DSP row and with the model limit: error rates through their Wilson intervals (overlap: a tie)
+    and as a ratio of errors.
 
     Returns
     -------
@@ -296,13 +369,15 @@ def _ordered_rows(results: Results) -> list[MethodRow]:
 def _leaderboard_rows(results: Results) -> tuple[list[str], list[tuple[MethodRow, list[str]]]]:
     """The main table: the terminal's compact columns (grid, rank, method, metric ± CI, one excess column
     per reference, MACs per sample, fit time), with the same number formats."""
-    from sigbench.leaderboard import reference_columns
+    from sigbench.leaderboard import SECONDARY_METRICS, reference_columns
 
     key = results.main_metric
     grid_keys = sorted({k for r in results.rows for k in r.grid})
     refs = reference_columns(results)
+    others = [k for k in SECONDARY_METRICS if k != key and any(k in r.metrics for r in results.rows)]
     header = [*(f"grid {k}" for k in grid_keys), "#", "method", f"{metric_label(key)} (95 % CI)",
-              *(ref.header.replace("\n", " ") for ref in refs), "MACs/sample", "fit"]
+              *(metric_label(k) for k in others), *(ref.header.replace("\n", " ") for ref in refs), "MACs/sample",
+              "fit"]
     body: list[tuple[MethodRow, list[str]]] = []
     rank, last = 0, None
     for r in _ordered_rows(results):
@@ -311,12 +386,10 @@ def _leaderboard_rows(results: Results) -> tuple[list[str], list[tuple[MethodRow
         m, c = r.metrics, r.cost
         if r.status == "ok":
             rank += 1
-            ci = m.get(f"{key}_ci")
-            main = metric_value(key, m.get(key)) + (f" ± {metric_value(key, ci)}" if _finite(ci) else "")
-            cells = [main, *(fixed(m.get(ref.key)) for ref in refs), eng(c.get("macs_per_sample")),
-                     eng(c.get("fit_s"), "s")]
+            cells = [metric_cell(key, m), *(metric_cell(k, m) for k in others),
+                     *(fixed(m.get(ref.key)) for ref in refs), eng(c.get("macs_per_sample")), eng(c.get("fit_s"), "s")]
         else:
-            cells = [f"failed: {r.error or 'unknown error'}", *("" for _ in refs), "", ""]
+            cells = [f"failed: {r.error or 'unknown error'}", *("" for _ in others), *("" for _ in refs), "", ""]
         label = r.method + (" (reference)" if r.is_reference else "")
         body.append((r, [*(str(r.grid.get(k, "")) for k in grid_keys), str(rank) if r.status == "ok" else "",
                          label, *cells]))
@@ -325,14 +398,19 @@ def _leaderboard_rows(results: Results) -> tuple[list[str], list[tuple[MethodRow
 
 def _detail_rows(results: Results) -> tuple[list[str], list[tuple[MethodRow, list[str]]]]:
     """The secondary columns, in a second table (the terminal's ``--wide`` columns)."""
+    from sigbench.leaderboard import wilson_cell
+
     grid_keys = sorted({k for r in results.rows for k in r.grid})
-    header = [*(f"grid {k}" for k in grid_keys), "method", "family", "seeds", "SNR gain dB", "MSE", "params",
+    key = results.main_metric
+    wilson = [f"{metric_label(key)} 95 % (Wilson)"] if is_rate(key) else []
+    header = [*(f"grid {k}" for k in grid_keys), "method", "family", "seeds", *wilson, "SNR gain dB", "MSE", "params",
               "samples/s", "latency", "memory"]
     body = []
     for r in _ordered_rows(results):
         m, c = r.metrics, r.cost
         ok = r.status == "ok"
         body.append((r, [*(str(r.grid.get(k, "")) for k in grid_keys), r.method, r.family, str(len(r.seeds)),
+                         *([wilson_cell(key, m) if ok else ""] if wilson else []),
                          fixed(m.get("snr_gain_db")) if ok else "", eng(m.get("mse")) if ok else "",
                          eng(c.get("params")) if ok else "", eng(c.get("samples_per_s")) if ok else "",
                          eng(c.get("latency_s"), "s") if ok else "", eng(c.get("memory_bytes"), "B") if ok else ""]))
@@ -341,10 +419,12 @@ def _detail_rows(results: Results) -> tuple[list[str], list[tuple[MethodRow, lis
 
 def _legend(results: Results) -> list[str]:
     """What the columns mean, said once: the excess sign convention, the references, naive."""
-    from sigbench.leaderboard import NAIVE_NOTE, reference_columns
+    from sigbench.leaderboard import NAIVE_NOTE, SECONDARY_METRICS, describe_metric, main_metric_note, reference_columns
 
     refs = reference_columns(results)
-    out = []
+    out = [main_metric_note(results.main_metric) + "."]
+    out += [describe_metric(k) + "." for k in SECONDARY_METRICS
+            if k != results.main_metric and any(k in r.metrics for r in results.rows)]
     if refs:
         named = "; ".join(f"{ref.header.replace(chr(10), ' ')}: over {ref.description}" for ref in refs)
         out.append("Sign convention, everywhere in this report: excess = 10·log10(MSE / MSE of the reference) "

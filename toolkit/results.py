@@ -15,6 +15,7 @@ Layout of one run in a result file (format 1)::
     /runs/<run_id>/test/targets     (rows,) or (rows, outputs): the test targets
     /runs/<run_id>/test/target_index (rows,): sample index of each target
     /runs/<run_id>/test/observed    (rows,): noisy observation at each target (when defined)
+    /runs/<run_id>/test/<key>       (rows,): the task's per-row metric context (``cancel``: clean_at_target)
     /runs/<run_id>/methods/mNN/     attrs: label, status; datasets seed_<k> = test predictions
 """
 
@@ -205,7 +206,8 @@ class Results:
     predictions : dict
         ``{(method, seed): ndarray}`` test predictions.
     test : dict
-        ``targets``, ``target_index`` and ``observed`` arrays of the test rows.
+        ``targets``, ``target_index`` and ``observed`` arrays of the test rows, and the task's per-row metric
+        context (:attr:`sigbench.TaskData.row_context`, e.g. ``clean_at_target``).
     """
 
     run_id: str
@@ -383,8 +385,16 @@ class Results:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Results:
-        """Inverse of :meth:`to_json` (metrics and rows; predictions and test arrays are not in the document)."""
+        """Inverse of :meth:`to_json` (metrics and rows; predictions and test arrays are not in the document).
+        Values a strict JSON encoding listed under ``"non_finite"`` (``inf``, ``nan``) are put back, also when the
+        document was decoded by the standard ``json.loads``."""
+        from sigbench._json import NON_FINITE_KEY, restore_non_finite
         from sigbench.host import get_host
+
+        if NON_FINITE_KEY in doc:
+            import copy
+
+            doc = restore_non_finite(copy.deepcopy(doc))  # the caller's document stays as it was
 
         res = cls(run_id=doc["run_id"], kind=doc["kind"], task=doc["task"], main_metric=doc["main_metric"],
                   higher_is_better=True, signal=dict(doc["signal"]), protocol=dict(doc["protocol"]),

@@ -54,7 +54,13 @@ class TaskData:
     observed_at_target : ndarray or None
         The noisy observation at each target sample (the "do nothing" estimate, for SNR gain).
     target_kind : str
-        ``clean``, ``observed`` or ``exact DFT``.
+        ``clean``, ``observed``, ``exact DFT``, ``symbols``, ``labels``, …
+    context : dict
+        Constant entries of the metric context (e.g. the symbol ``alphabet`` of ``equalise``): every metric
+        of the run receives them.
+    row_context : dict of str to ndarray
+        Per-row arrays of the metric context, each of shape ``(rows,)`` (e.g. ``clean_at_target`` of
+        ``cancel``): metrics receive the slice of the rows they score under the same key.
     """
 
     task: str
@@ -68,6 +74,8 @@ class TaskData:
     sample_rate_hz: float
     n_samples: int
     options: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    row_context: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.inputs.shape[0])
@@ -88,7 +96,37 @@ class TaskData:
 
 
 class Task:
-    """Base class of tasks; subclasses set ``name``, ``metrics``, ``main_metric`` and implement ``_prepare``."""
+    """Base class of tasks; subclasses set ``name``, ``metrics``, ``main_metric`` and implement ``_prepare``.
+
+    Class attributes a task may set (the engine reads them; defaults in brackets):
+
+    ``metrics``, ``main_metric``
+        Registered metric names scored on every row, and the one tables rank by.
+    ``has_naive`` [True]
+        A ``naive`` row makes sense (a scalar target in the signal's own units).
+    ``target_type`` ["real"]
+        ``"real"`` (regression), ``"symbol"`` (values of a finite alphabet, decided by the task: processors
+        output soft values) or ``"class"`` (0/1 labels: processors output a score, larger meaning class 1).
+        Processors read it from :class:`~sigbench.processor.TaskContext` (the neural networks pick their
+        output layer and loss from it).
+    ``adapts_online`` [True]
+        The target is causally observable after each prediction, so online processors may keep adapting on
+        it in prequential mode. False when it is not (transmitted symbols, class labels): rows are scored
+        frozen, and a processor that adapts on its own decisions (``dfe``) does so itself.
+    ``reference`` ["wiener"]
+        The default reference method (``compare(reference=None)``, the CLI without ``--reference``).
+    ``default_methods`` [()]
+        Methods compared when none are named (empty: the engine's per-task defaults, else the reference).
+    ``linear_oracle`` [True]
+        Add the linear oracle (the reference FIR fitted on the test rows) when the reference is a least-squares
+        FIR. False where fitting the test targets is no bound of the main metric (class labels).
+    ``excess_roles`` [("reference", "oracle", "limit")]
+        The references whose MSE ratio is an ``excess_*`` column. A bound whose MSE is 0 or at rounding level
+        (exact: :func:`sigbench.metrics.finite_excess`) gives no column.
+    ``excess_residual`` [None]
+        A per-row context key subtracted from the target before the MSE of the excess columns (``cancel``:
+        ``clean_at_target``, so that they compare the interference left, not the wanted signal).
+    """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
@@ -96,9 +134,24 @@ class Task:
     main_metric: ClassVar[str] = "snr_db"
     #: naive rows make sense (a scalar target in the signal's own units)
     has_naive: ClassVar[bool] = True
+    #: "real", "symbol" or "class"
+    target_type: ClassVar[str] = "real"
+    #: online processors may adapt on the target after each prediction (prequential mode)
+    adapts_online: ClassVar[bool] = True
+    #: default reference method
+    reference: ClassVar[str] = "wiener"
+    #: methods compared when none are named
+    default_methods: ClassVar[tuple[str, ...]] = ()
+    #: add the linear oracle (reference FIR fitted on the test rows)
+    linear_oracle: ClassVar[bool] = True
+    #: references whose MSE ratio is an excess column
+    excess_roles: ClassVar[tuple[str, ...]] = ("reference", "oracle", "limit")
+    #: per-row context key subtracted from the target in the excess columns' MSE
+    excess_residual: ClassVar[str | None] = None
 
     def prepare(self, signal: Signal, *, window: int = 64, horizon: int = 1, centered: bool = False,
-                channel: int | str = 0, target: str = "auto", hop: int | None = None) -> TaskData:
+                channel: int | str = 0, target: str = "auto", hop: int | None = None,
+                delay: int | None = None) -> TaskData:
         """Build inputs and targets.
 
         Parameters
@@ -115,7 +168,10 @@ class Task:
         target : {"auto", "observed"}
             Use the clean reference when known (auto) or the observed signal.
         hop : int, optional
-            Samples between rows (default 1; ``spectrum``: ``window``).
+            Samples between rows (default 1; ``detect``: the segment).
+        delay : int, optional
+            ``equalise`` only: the decision delay D (the target of the window ending at sample k is the symbol
+            sent at k − D); default: the centre of the window and the channel.
 
         Raises
         ------
@@ -125,13 +181,28 @@ class Task:
         window = positive_int("window", window)
         horizon = positive_int("horizon", horizon)
         one_of("target", target, ("auto", "observed"))
-        sig = signal.channel(channel)
-        return self._prepare(sig, window=window, horizon=horizon, centered=bool(centered), target=target,
-                             hop=None if hop is None else positive_int("hop", hop))
+        delay = None if delay is None else positive_int("delay", delay, minimum=0)
+        hop = None if hop is None else positive_int("hop", hop)
+        return self._prepare_signal(signal, window=window, horizon=horizon, centered=bool(centered),
+                                    channel=channel, target=target, hop=hop, delay=delay)
+
+    def _prepare_signal(self, signal: Signal, *, window: int, horizon: int, centered: bool, channel: int | str,
+                        target: str, hop: int | None, delay: int | None) -> TaskData:
+        """Rows of the whole (possibly multi-channel) signal; by default one channel's rows by :meth:`_prepare`.
+        A task that reads several channels or takes a decision delay overrides this."""
+        if delay is not None:
+            raise ValidationError(f"expected no decision delay for task {self.name!r} (equalise takes one); "
+                                  f"received: delay={delay}")
+        return self._prepare(signal.channel(channel), window=window, horizon=horizon, centered=centered,
+                             target=target, hop=hop)
 
     def _prepare(self, sig: Signal, *, window: int, horizon: int, centered: bool, target: str,
                  hop: int | None) -> TaskData:
         raise NotImplementedError
+
+    def decide(self, values: Any, context: dict[str, Any] | None = None) -> np.ndarray:
+        """The task's decision on soft outputs (``symbol`` tasks: the nearest alphabet level); identity here."""
+        return np.asarray(values, dtype=np.float64)
 
     @staticmethod
     def _target_stream(sig: Signal, target: str) -> tuple[np.ndarray, str]:
@@ -222,24 +293,55 @@ class IdentifyTask(Task):
                         {"window": window, "hop": hop, "target": target})
 
 
+#: input values per FFT call of the ``spectrum`` task (bounds its complex temporary)
+_SPECTRUM_BLOCK_VALUES = 1 << 22
+
+
 class SpectrumTask(Task):
-    """Frame → DFT: the exact ``rfft`` (ortho) of each input frame, real parts then imaginary parts."""
+    """Frame → DFT: the exact ``rfft`` (ortho) of each input frame, real parts then imaginary parts.
+
+    The founding article's second experiment: a network trained to compute a 64-point DFT, measured against the
+    FFT. By default a run reproduces it:
+
+    * frames every sample (``hop`` 1, the default of every task): ``n − window + 1`` frames from ``n`` samples,
+      each one a ``window``-sample stretch of the signal — on white noise, each frame taken alone is a vector of
+      i.i.d. Gaussian samples, the article's "random vectors" (10 000 training frames: ``n ≈ 16 800`` at the
+      default 0.6 training share). Non-overlapping frames (``hop=window``) give ``window`` times fewer: 46 training
+      frames from 5000 samples, fewer than the 65 unknowns of each bin's affine least-squares map;
+    * the reference is ``fft``, exact by definition (its error is 0, or float64 rounding for another
+      implementation), so no ``excess_*`` column is derived over it (:func:`sigbench.metrics.finite_excess`);
+      ``excess_float32_db`` measures instead how far a method is from the exact DFT stored in float32;
+    * the default methods are the article's network of linear layers (``dnn:preset=dft``), the reference, the
+      FFT in single precision (``fft:dtype=float32``: the network's own arithmetic, the fair yardstick of a
+      float32 network) and ``wiener`` (the affine least-squares map of the training frames, which recovers the
+      DFT — a linear map — to float64 rounding). ``dnn`` alone keeps its sigmoid 64-32-8 stack on every task;
+    * memory: each row holds ``2·(window//2 + 1)`` target values (66 float64 for a 64-sample window, 528 bytes per
+      sample of signal at ``hop`` 1); a long signal is streamed (``--stream``) or framed with a larger ``hop``.
+    """
 
     name = "spectrum"
     description = "frame → DFT (rfft, norm='ortho'): real parts then imaginary parts of WINDOW//2+1 bins"
-    metrics = ("mse", "rmse", "mae", "nmse_db", "snr_db", "max_abs_error", "excess_db", "log_spectral_distance_db")
+    metrics = ("mse", "rmse", "mae", "nmse_db", "snr_db", "max_abs_error", "excess_db", "excess_float32_db",
+               "log_spectral_distance_db")
     has_naive = False
+    reference = "fft"
+    default_methods = ("dnn:preset=dft", "fft", "fft:dtype=float32", "wiener")
 
     def _prepare(self, sig: Signal, *, window: int, horizon: int, centered: bool, target: str,
                  hop: int | None) -> TaskData:
-        hop = hop or window
+        hop = hop or 1
         n = sig.n_samples
         if window > n:
             raise ValidationError(f"expected window <= {n} samples; received: window={window}")
         rows = (n - window) // hop + 1
         inputs = _rows_view(sig.data, window, rows, hop)
-        spec = np.fft.rfft(inputs, axis=1, norm="ortho")
-        targets = np.concatenate([spec.real, spec.imag], axis=1)
+        bins = window // 2 + 1
+        targets = np.empty((rows, 2 * bins))
+        step = max(1, _SPECTRUM_BLOCK_VALUES // window)  # frames per FFT call: no complex copy of every row
+        for r0 in range(0, rows, step):
+            spec = np.fft.rfft(inputs[r0:r0 + step], axis=1, norm="ortho")
+            targets[r0:r0 + step, :bins] = spec.real
+            targets[r0:r0 + step, bins:] = spec.imag
         tidx = np.arange(rows) * hop + window - 1
         return TaskData(self.name, inputs, targets, hop, window, tidx, None, "exact DFT", sig.sample_rate_hz,
                         n, {"window": window, "hop": hop})

@@ -49,7 +49,7 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -128,6 +128,22 @@ class MatchedFilter(_Detector):
     """
 
     name: ClassVar[str] = "matched-filter"
+    #: the model limit it serves (the ``tone-detect`` source's oracle)
+    tasks: ClassVar[tuple[str, ...]] = ("detect",)
+    limit_label: ClassVar[str] = "matched filter, known tone"
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> _Detector:
+        """The Neyman-Pearson optimum of a ``tone-detect`` signal: the matched filter at its ``frequency_hz``
+        when the tone's phase is known (0 at each segment's start), the energy detector at that frequency when
+        the phase is random (the generalised-likelihood detector of a sinusoid of unknown phase)."""
+        params = dict(metadata.get("params") or {})
+        freq = metadata.get("frequency_hz", params.get("frequency_hz"))
+        if freq is None:
+            raise ValidationError("expected the tone's frequency_hz in the signal's metadata; received: none")
+        if (metadata.get("phase") or params.get("phase") or "known") == "random":
+            return EnergyDetector(frequency_hz=float(freq))
+        return cls(frequency_hz=float(freq))
 
     def __init__(self, frequency_hz: float | None = None, phase_rad: float = 0.0) -> None:
         self.phase_rad = finite_float("phase_rad", phase_rad)
@@ -206,6 +222,8 @@ class EnergyDetector(_Detector):
     """
 
     name: ClassVar[str] = "energy-detector"
+    tasks: ClassVar[tuple[str, ...]] = ("detect",)
+    limit_label: ClassVar[str] = "energy detector, known frequency"
 
     def __init__(self, frequency_hz: float | None = None) -> None:
         super().__init__(frequency_hz)

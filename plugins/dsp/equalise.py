@@ -49,7 +49,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -91,6 +91,14 @@ def _scalar_targets(name: str, targets: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(targets.reshape(-1), dtype=np.float64)
 
 
+def _run_alphabet(levels: int | None, context: Any) -> np.ndarray:
+    """The slicer's alphabet: M-PAM of ``levels`` when given, else the run's (``context.alphabet``), else BPSK."""
+    if levels is not None:
+        return pam_alphabet(levels)
+    given = tuple(getattr(context, "alphabet", ()) or ())
+    return np.sort(np.asarray(given, dtype=np.float64)) if len(given) >= 2 else pam_alphabet(2)
+
+
 def _poly(values: Any) -> tuple[float, ...]:
     from sigbench.datasets._common import float_tuple
 
@@ -107,8 +115,9 @@ class DFE(DSPProcessor):
     feedback_taps : int, default 2
         Feedback taps :math:`N_b` ≥ 0 (past decisions; ``L − 1 − D`` cancel a channel of ``L`` taps'
         post-cursor ISI when the decision delay is ``D``). 0 gives an adaptive linear equaliser.
-    levels : int, default 2
-        M of the M-PAM alphabet {±1, ±3, …, ±(M−1)} the slicer decides on (2: BPSK).
+    levels : int or None, default None
+        M of the M-PAM alphabet {±1, ±3, …, ±(M−1)} the slicer decides on (2: BPSK); ``None``: the run's
+        alphabet (``context.alphabet``, the ``equalise`` task's), BPSK when fitted by hand.
     algorithm : {"rls", "lms"}, default "rls"
         Adaptation rule.
     mu : float, default 0.01
@@ -149,12 +158,14 @@ class DFE(DSPProcessor):
     causal: ClassVar[bool] = True
     deterministic: ClassVar[bool] = True
 
-    def __init__(self, numtaps: int | None = None, feedback_taps: int = 2, levels: int = 2, algorithm: str = "rls",
+    def __init__(self, numtaps: int | None = None, feedback_taps: int = 2, levels: int | None = None,
+                 algorithm: str = "rls",
                  mu: float = 0.01, lam: float = 0.999, delta: float = 0.01, passes: int = 1,
                  decision_directed: bool = True) -> None:
         self.numtaps_param = optional_numtaps(numtaps)
         self.feedback_taps = positive_int("feedback_taps", feedback_taps, minimum=0)
-        self.alphabet = pam_alphabet(levels)
+        self.levels_param = None if levels is None else positive_int("levels", levels, minimum=2)
+        self.alphabet = pam_alphabet(self.levels_param or 2)
         self.algorithm = one_of("algorithm", algorithm, ALGORITHMS)
         self.mu = positive_float("mu", mu)
         self.lam = in_range("lam", lam, 0.0, 1.0, low_open=True)
@@ -192,6 +203,7 @@ class DFE(DSPProcessor):
 
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
         d = _scalar_targets(self.name, targets)
+        self.alphabet = _run_alphabet(self.levels_param, self.context)
         self.feedforward_taps = resolve_numtaps(self.numtaps_param, inputs.shape[1])
         n = self.feedforward_taps + self.feedback_taps
         w = np.zeros(n)
@@ -226,14 +238,16 @@ class DFE(DSPProcessor):
                          adapt=self.decision_directed)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        """``weights`` ``(numtaps + feedback_taps,)`` (feed-forward oldest first, then feedback newest first)
-        and the RLS ``inverse_correlation`` (empty for LMS)."""
-        return {"weights": self.weights, "inverse_correlation": self.inverse_correlation}
+        """``weights`` ``(numtaps + feedback_taps,)`` (feed-forward oldest first, then feedback newest first),
+        the RLS ``inverse_correlation`` (empty for LMS) and the slicer's ``alphabet``."""
+        return {"weights": self.weights, "inverse_correlation": self.inverse_correlation, "alphabet": self.alphabet}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore :meth:`get_state`."""
         self.weights = np.array(state["weights"], dtype=np.float64)
         self.inverse_correlation = np.array(state["inverse_correlation"], dtype=np.float64)
+        if "alphabet" in state:
+            self.alphabet = np.array(state["alphabet"], dtype=np.float64)
         self.feedforward_taps = int(self.weights.size - self.feedback_taps)
 
     def trainable_params(self) -> int:
@@ -384,8 +398,9 @@ class MLSE(DSPProcessor):
         Taps to estimate when ``taps`` is empty (≥ 1).
     delay : int or None, default None
         Decision delay :math:`D` of the targets (``0 <= delay < window``); ``None``: estimated at ``fit``.
-    levels : int, default 2
-        M of the M-PAM alphabet {±1, ±3, …, ±(M−1)}.
+    levels : int or None, default None
+        M of the M-PAM alphabet {±1, ±3, …, ±(M−1)}; ``None``: the run's alphabet (``context.alphabet``), BPSK
+        when fitted by hand.
     poly_coefficients : tuple of float, default ()
         Memoryless nonlinearity after the FIR, :math:`f(v) = \\sum c_k v^k` (the source's
         ``metadata["channel"]["poly_coefficients"]``); empty: linear. Requires ``taps``.
@@ -406,7 +421,7 @@ class MLSE(DSPProcessor):
     --------
     >>> import sigbench as sb
     >>> sb.get_processor("mlse")(taps=(0.407, 0.815, 0.407), delay=2)
-    MLSE(taps=(0.407, 0.815, 0.407), channel_numtaps=3, delay=2, levels=2, poly_coefficients=())
+    MLSE(taps=(0.407, 0.815, 0.407), channel_numtaps=3, delay=2, levels=None, poly_coefficients=())
     """
 
     name: ClassVar[str] = "mlse"
@@ -414,15 +429,33 @@ class MLSE(DSPProcessor):
     online: ClassVar[bool] = False
     causal: ClassVar[bool] = False
     deterministic: ClassVar[bool] = True
+    #: the model limit it serves (the ``channel`` source's oracle)
+    tasks: ClassVar[tuple[str, ...]] = ("equalise",)
+    limit_label: ClassVar[str] = "MLSE, true channel"
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> MLSE:
+        """The optimum of a ``channel`` signal: its taps, nonlinearity and alphabet size from ``metadata``
+        (``channel``: ``taps``, ``poly_coefficients``; ``levels``); the decision delay is found at ``fit``."""
+        channel = dict(metadata.get("channel") or {})
+        params = dict(metadata.get("params") or {})
+        taps = tuple(float(v) for v in channel.get("taps") or ())
+        if not taps:
+            raise ValidationError("expected metadata['channel']['taps'] (the channel source's record); received: "
+                                  "none")
+        poly = tuple(float(v) for v in channel.get("poly_coefficients") or ())
+        levels = metadata.get("levels") or params.get("levels")
+        return cls(taps=taps, levels=None if levels is None else int(levels), poly_coefficients=poly)
 
     def __init__(self, taps: tuple[float, ...] = (), channel_numtaps: int = 3, delay: int | None = None,
-                 levels: int = 2, poly_coefficients: tuple[float, ...] = ()) -> None:
+                 levels: int | None = None, poly_coefficients: tuple[float, ...] = ()) -> None:
         from sigbench.datasets._common import float_tuple
 
         self.known_taps = float_tuple("taps", taps, min_len=0)
         self.channel_numtaps = positive_int("channel_numtaps", channel_numtaps)
         self.delay_param = None if delay is None else positive_int("delay", delay, minimum=0)
-        self.alphabet = pam_alphabet(levels)
+        self.levels_param = None if levels is None else positive_int("levels", levels, minimum=2)
+        self.alphabet = pam_alphabet(self.levels_param or 2)
         self.poly = _poly(poly_coefficients)
         if self.poly and not self.known_taps:
             raise ValidationError("expected taps with poly_coefficients (a nonlinear channel is not estimated); "
@@ -445,6 +478,8 @@ class MLSE(DSPProcessor):
 
     def _fit(self, inputs: np.ndarray, targets: np.ndarray) -> None:
         d = _scalar_targets(self.name, targets)
+        self.alphabet = _run_alphabet(self.levels_param, self.context)
+        trellis(np.zeros(len(self.known_taps) or self.channel_numtaps), self.alphabet)  # refuses too many states
         window = inputs.shape[1]
         if self.delay_param is not None and self.delay_param >= window:
             raise ValidationError(f"expected delay < window ({window} samples); received: delay={self.delay_param}")
@@ -465,15 +500,18 @@ class MLSE(DSPProcessor):
         return np.asarray(self.alphabet[idx[rows + window - 1 - self.decision_delay]], dtype=np.float64)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        """Channel ``taps`` in use, decision ``delay`` and the training ``residual`` (noise variance estimate)."""
+        """Channel ``taps`` in use, decision ``delay``, the training ``residual`` (noise variance estimate) and the
+        ``alphabet``."""
         return {"taps": self.channel_taps, "delay": np.asarray(self.decision_delay, dtype=np.int64),
-                "residual": np.asarray(self.residual, dtype=np.float64)}
+                "residual": np.asarray(self.residual, dtype=np.float64), "alphabet": self.alphabet}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore :meth:`get_state`."""
         self.channel_taps = np.array(state["taps"], dtype=np.float64)
         self.decision_delay = int(state["delay"])
         self.residual = float(state["residual"])
+        if "alphabet" in state:
+            self.alphabet = np.array(state["alphabet"], dtype=np.float64)
 
     def trainable_params(self) -> int:
         """Estimated taps (0 when the channel is given)."""

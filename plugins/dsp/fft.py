@@ -12,7 +12,10 @@ with :math:`c = 1/\sqrt{N}` for ``norm="ortho"`` (the ``spectrum`` task's conven
 ``concatenate([X.real, X.imag])``, shape ``(2·(N//2 + 1),)`` — the ``spectrum`` task's target layout
 (rectangular taper ``"boxcar"``); ``magnitude`` is :math:`|X(m)|`, ``power`` :math:`|X(m)|^2`.
 The ``fft`` processor is exact by definition (nothing fitted); it is the reference the neural "DFT"
-networks are measured against.
+networks are measured against. ``dtype="float32"`` computes it in single precision (frames rounded to
+float32, a complex64 transform): the FFT in a float32 network's own arithmetic, whose rounding error
+(about 142 dB below the spectrum's power for N = 64 on white noise, 10 dB above the exact spectrum
+stored in float32 — ``excess_float32_db``) is the fair yardstick of such a network.
 
 Goertzel computes one bin :math:`m` (not necessarily an integer) with the second-order recursion
 
@@ -56,6 +59,7 @@ __all__ = ["FFT", "Goertzel", "goertzel"]
 
 OUTPUTS = ("complex", "magnitude", "power")
 NORMS = ("ortho", "backward", "forward")
+DTYPES = ("float64", "float32")
 
 
 def goertzel(x: np.ndarray, bin: float | Sequence[float] | np.ndarray) -> np.ndarray:
@@ -133,16 +137,20 @@ class FFT(DSPProcessor):
         ``power``: ``|X|²`` (``(window//2 + 1,)`` per row).
     norm : {"ortho", "backward", "forward"}, default "ortho"
         Scaling of :func:`scipy.fft.rfft`.
+    dtype : {"float64", "float32"}, default "float64"
+        Arithmetic of the transform: ``float32`` rounds each frame to float32 and transforms in single
+        precision (the outputs are returned as float64 all the same).
 
     Raises
     ------
     ValidationError
-        Unknown ``taper``, ``output`` or ``norm``; at ``fit``: targets whose width is not the
+        Unknown ``taper``, ``output``, ``norm`` or ``dtype``; at ``fit``: targets whose width is not the
         spectrum's.
 
     Notes
     -----
-    Exact by definition: nothing is fitted. About ``2·window·log2(window)`` real multiply-adds per row.
+    Exact by definition (in float64): nothing is fitted. About ``2·window·log2(window)`` real multiply-adds
+    per row.
 
     Examples
     --------
@@ -159,11 +167,13 @@ class FFT(DSPProcessor):
     online: ClassVar[bool] = False
     deterministic: ClassVar[bool] = True
 
-    def __init__(self, taper: str = "boxcar", output: str = "complex", norm: str = "ortho") -> None:
+    def __init__(self, taper: str = "boxcar", output: str = "complex", norm: str = "ortho",
+                 dtype: str = "float64") -> None:
         self.taper = check_taper(taper, 8)
         self.output = one_of("output", output, OUTPUTS)
         self.norm = one_of("norm", norm, NORMS)
-        super().__init__(taper=taper, output=output, norm=norm)
+        self.dtype = one_of("dtype", dtype, DTYPES)
+        super().__init__(taper=taper, output=output, norm=norm, dtype=dtype)
 
     def _width(self, window: int) -> int:
         bins = window // 2 + 1
@@ -189,11 +199,12 @@ class FFT(DSPProcessor):
         from sigbench.plugins.dsp._adaptive import CHUNK_ROWS
 
         window = inputs.shape[1]
-        taper = self._taper(window)
+        dtype = np.dtype(self.dtype)
+        taper = self._taper(window).astype(dtype)
         out = np.empty((inputs.shape[0], self._width(window)))
         for start in range(0, inputs.shape[0], CHUNK_ROWS):
             stop = min(start + CHUNK_ROWS, inputs.shape[0])
-            frames = np.asarray(inputs[start:stop], dtype=np.float64)
+            frames = np.asarray(inputs[start:stop], dtype=dtype)
             if self.taper != "boxcar":
                 frames = frames * taper
             out[start:stop] = _layout(rfft(frames, axis=1, norm=self.norm), self.output)
@@ -249,6 +260,7 @@ class Goertzel(FFT):
             if any(f < 0 for f in self.freqs):
                 raise ValidationError(f"expected freqs >= 0 Hz; received: freqs={freqs!r}")
         self.taper = "boxcar"
+        self.dtype = "float64"
         self.output = one_of("output", output, OUTPUTS)
         self.norm = one_of("norm", norm, NORMS)
         recorded = None if freqs is None else list(self.freqs or ())

@@ -21,7 +21,7 @@ array([4.])
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -62,6 +62,17 @@ class KnownFIR(DSPProcessor):
     online: ClassVar[bool] = False
     causal: ClassVar[bool] = True
     deterministic: ClassVar[bool] = True
+    #: the model limit it serves (the ``anc`` source's oracle)
+    tasks: ClassVar[tuple[str, ...]] = ("cancel",)
+    limit_label: ClassVar[str] = "true noise path"
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> KnownFIR:
+        """The canceller with the true noise path of an ``anc`` signal (``metadata["noise_path"]["b"]``)."""
+        path = dict(metadata.get("noise_path") or {})
+        if not path.get("b"):
+            raise ValidationError("expected metadata['noise_path']['b'] (the anc source's record); received: none")
+        return cls(taps=tuple(float(v) for v in path["b"]))
 
     def __init__(self, taps: tuple[float, ...] = (1.0,)) -> None:
         from sigbench.datasets._common import float_tuple

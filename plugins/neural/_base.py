@@ -565,11 +565,19 @@ class NeuralProcessor(Processor):
         outputs = keras.layers.Dense(n_outputs, name="output")(x)
         return keras.Model(inputs, outputs, name=self.name.replace("-", "_"))
 
+    @property
+    def classifies(self) -> bool:
+        """The run's targets are 0/1 class labels (``context.target_type == "class"``): the output layer gives a
+        logit (a score, larger meaning class 1) trained on binary cross-entropy, and targets are not
+        standardised."""
+        return self.context is not None and getattr(self.context, "target_type", "real") == "class"
+
     def _compile(self, model: Any) -> None:
         keras = import_keras()
         # Keras's torch trainer accepts only one step per call; the result does not depend on it
         steps = 1 if keras.backend.backend() == "torch" else self.steps_per_execution
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate), loss="mse",
+        loss: Any = keras.losses.BinaryCrossentropy(from_logits=True) if self.classifies else "mse"
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate), loss=loss,
                       steps_per_execution=steps)
 
     def _reuse_key(self, model: Any) -> str | None:
@@ -627,17 +635,19 @@ class NeuralProcessor(Processor):
     # -- statistics --------------------------------------------------------------------------
     def _compute_stats(self, inputs: Any, targets: Any, train_rows: int) -> dict[str, np.ndarray]:
         """Standardisation statistics of the first ``train_rows`` rows (the training rows: the held-out
-        validation rows at the end never enter them)."""
+        validation rows at the end never enter them). Class labels stay 0/1 (the cross-entropy needs them)."""
         outputs = 1 if targets.ndim == 1 else targets.shape[1]
         if not self.standardize:
             return {"x_shift": np.zeros(()), "x_scale": np.ones(()), "y_shift": np.zeros(outputs),
                     "y_scale": np.ones(outputs)}
-        rows = train_rows
-        take = min(rows, max(1, _STATS_VALUES // inputs.shape[1]))
-        idx = np.unique(np.linspace(0, rows - 1, take).astype(np.int64))
+        take = min(train_rows, max(1, _STATS_VALUES // inputs.shape[1]))
+        idx = np.unique(np.linspace(0, train_rows - 1, take).astype(np.int64))
         x_mean, x_std = _sample_moments(inputs, idx)
-        y_shift, y_scale = _column_moments(targets, outputs, rows=rows)
-        y_scale[y_scale == 0] = 1.0
+        if self.classifies:
+            y_shift, y_scale = np.zeros(outputs), np.ones(outputs)
+        else:
+            y_shift, y_scale = _column_moments(targets, outputs, rows=train_rows)
+            y_scale[y_scale == 0] = 1.0
         return {"x_shift": np.asarray(x_mean), "x_scale": np.asarray(x_std or 1.0),
                 "y_shift": y_shift, "y_scale": y_scale}
 
@@ -693,7 +703,8 @@ class NeuralProcessor(Processor):
             "best_val_loss": val_losses[best] if val_losses else None,
             "loss_history": losses,
             "val_loss_history": val_losses,
-            "loss_units": "MSE of standardised targets" if self.standardize else "MSE",
+            "loss_units": ("binary cross-entropy of the logit" if self.classifies
+                           else "MSE of standardised targets" if self.standardize else "MSE"),
             "train_rows": rows - n_val,
             "validation_rows": n_val,
             "shuffle": "global" if shuffle_block is None else f"blocks of {shuffle_block} rows",

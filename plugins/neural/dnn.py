@@ -11,6 +11,11 @@ Cost per output row: :math:`\sum_l n_{l-1} n_l` multiply-accumulates (window 64,
 64·64 + 64·32 + 32·8 + 8·1 = 6 408, plus 65 for the standardisation); parameters: the same plus the
 biases (6 513 for window 64).
 
+``preset="dft"`` (the ``spectrum`` task's default network) is
+``window ─ standardise ─ Dense(128, linear) ─ Dense(2·(W//2 + 1)) ─ unscale``: a product of affine maps, itself
+affine, which can equal the DFT exactly (its rank is ``W`` ≤ 128); 64·128 + 128·66 = 16 640 MACs per frame for
+W = 64. The default sigmoid stack cannot: 66 outputs pass through 8 saturating units.
+
 Example
 -------
 >>> import numpy as np, sigbench as sb
@@ -71,8 +76,9 @@ class DNN(NeuralProcessor):
     preset : {"article", "dft"}, optional
         A named configuration (:attr:`presets`) for the arguments not given: ``"article"`` the founding
         article's prediction DNN (``units=(32, 8)``, relu, 100 epochs, batch 32, Adam 1e-3, no early
-        stopping); ``"dft"`` its DFT network (one linear hidden layer of 128, ``activation="linear"``,
-        otherwise as ``"article"``). Arguments given explicitly win.
+        stopping); ``"dft"`` its DFT network for the ``spectrum`` task (one linear hidden layer of 128,
+        ``activation="linear"``, 30 epochs with early stopping after 3 epochs without a better validation
+        loss, the best weights kept; otherwise as ``"article"``). Arguments given explicitly win.
 
     Input shape
     -----------
@@ -99,9 +105,11 @@ class DNN(NeuralProcessor):
         # the founding article's prediction network: Dense 32-8-1 relu, Adam, 100 epochs, Keras's batch 32
         "article": {"units": (32, 8), "activation": "relu", "epochs": 100, "batch_size": 32,
                     "learning_rate": 1e-3, "patience": None},
-        # the article's DFT network: linear layers only (the DFT is linear), wide enough for every output
-        "dft": {"units": (128,), "activation": "linear", "epochs": 100, "batch_size": 32,
-                "learning_rate": 1e-3, "patience": None},
+        # the article's DFT network: linear layers only (the DFT is linear), wide enough for every output; early
+        # stopping keeps the best weights: Adam at a constant step reaches float32 rounding within about ten
+        # epochs and later leaves it (validation MSE 1e-13, then 1e-4 from epoch 22 of 100 on white noise)
+        "dft": {"units": (128,), "activation": "linear", "epochs": 30, "batch_size": 32,
+                "learning_rate": 1e-3, "patience": 3},
     }
 
     def __init__(self, units: Sequence[int] = (64, 32, 8), activation: str = "sigmoid", *,

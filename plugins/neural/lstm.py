@@ -47,7 +47,7 @@ from sigbench.plugins.neural._base import (
     positive_int_tuple,
 )
 
-__all__ = ["LSTM", "steps_and_features"]
+__all__ = ["LSTM", "Recurrent", "simple_rnn_parameters", "steps_and_features"]
 
 
 def steps_and_features(window: int, timesteps: int | None) -> tuple[int, int]:
@@ -65,7 +65,59 @@ def steps_and_features(window: int, timesteps: int | None) -> tuple[int, int]:
     return steps, window // steps
 
 
-class LSTM(NeuralProcessor):
+def simple_rnn_parameters(features: int, units: Any) -> tuple[int, int]:
+    """Parameters of stacked SimpleRNN layers of ``units`` on ``features`` inputs per step (Keras's count:
+    ``u (f + u) + u`` each), and the features of the last."""
+    params = 0
+    for width in units:
+        params += width * (features + width) + width
+        features = width
+    return params, features
+
+
+class Recurrent(NeuralProcessor):
+    """Base of ``lstm`` and ``rnn``: stacked recurrent layers (``cell``) over the window cut into ``timesteps``
+    steps, then hidden dense layers. Subclasses declare their constructor (its defaults) and call
+    :meth:`_setup` with every argument."""
+
+    #: the Keras recurrent layer, and the name prefix of its layers
+    cell: ClassVar[str] = "LSTM"
+    prefix: ClassVar[str] = "lstm"
+
+    def _setup(self, units: Sequence[int], timesteps: int | None, dense_units: Sequence[int], activation: str,
+               preset: str | None, **training: Any) -> None:
+        """Validate and record the architecture and the training parameters (``_common_params``)."""
+        self.units = positive_int_tuple("units", units)
+        self.timesteps = None if timesteps is None else positive_int("timesteps", timesteps)
+        self.dense_units = positive_int_tuple("dense_units", dense_units, allow_empty=True)
+        self.activation = _activation("activation", activation)
+        common = _common_params(**training)
+        self.preset = preset
+        NeuralProcessor.__init__(self, units=as_given(units, self.units), timesteps=self.timesteps,
+                                 dense_units=as_given(dense_units, self.dense_units), activation=self.activation,
+                                 **common, preset=preset)
+
+    def _check_window(self, window: int) -> None:
+        steps_and_features(window, self.timesteps)
+
+    def _body_parameters(self, window: int) -> tuple[int, int]:
+        _steps, features = steps_and_features(window, self.timesteps)
+        count = lstm_parameters if self.cell == "LSTM" else simple_rnn_parameters
+        return dense_parameters(*count(features, self.units), self.dense_units)
+
+    def _body(self, keras: Any, x: Any, window: int) -> Any:
+        steps, features = steps_and_features(window, self.timesteps)
+        x = keras.layers.Reshape((steps, features), name="to_steps")(x)
+        layer = getattr(keras.layers, self.cell)
+        for i, width in enumerate(self.units):
+            last = i == len(self.units) - 1
+            x = layer(width, return_sequences=not last, name=f"{self.prefix}_{i}")(x)
+        for i, width in enumerate(self.dense_units):
+            x = keras.layers.Dense(width, activation=self.activation, name=f"dense_{i}")(x)
+        return x
+
+
+class LSTM(Recurrent):
     """Stacked LSTM over the window cut into ``timesteps`` steps, then a dense head.
 
     Parameters
@@ -122,36 +174,10 @@ class LSTM(NeuralProcessor):
                  batch_size: int = 128, learning_rate: float = 5e-3, validation_fraction: float | None = None,
                  patience: int | None = 6, standardize: bool = True, steps_per_execution: int = 16,
                  shuffle_block: int | None = None, preset: str | None = None) -> None:
-        self.units = positive_int_tuple("units", units)
-        self.timesteps = None if timesteps is None else positive_int("timesteps", timesteps)
-        self.dense_units = positive_int_tuple("dense_units", dense_units, allow_empty=True)
-        self.activation = _activation("activation", activation)
-        common = _common_params(
-            window=window, seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-            validation_fraction=validation_fraction, patience=patience, standardize=standardize,
-            steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
-        )
-        self.preset = preset
-        super().__init__(units=as_given(units, self.units), timesteps=self.timesteps,
-                         dense_units=as_given(dense_units, self.dense_units), activation=self.activation, **common,
-                         preset=preset)
-
-    def _check_window(self, window: int) -> None:
-        steps_and_features(window, self.timesteps)
-
-    def _body_parameters(self, window: int) -> tuple[int, int]:
-        _steps, features = steps_and_features(window, self.timesteps)
-        return dense_parameters(*lstm_parameters(features, self.units), self.dense_units)
-
-    def _body(self, keras: Any, x: Any, window: int) -> Any:
-        steps, features = steps_and_features(window, self.timesteps)
-        x = keras.layers.Reshape((steps, features), name="to_steps")(x)
-        for i, width in enumerate(self.units):
-            last = i == len(self.units) - 1
-            x = keras.layers.LSTM(width, return_sequences=not last, name=f"lstm_{i}")(x)
-        for i, width in enumerate(self.dense_units):
-            x = keras.layers.Dense(width, activation=self.activation, name=f"dense_{i}")(x)
-        return x
+        self._setup(units, timesteps, dense_units, activation, preset, window=window, seed=seed, epochs=epochs,
+                    batch_size=batch_size, learning_rate=learning_rate, validation_fraction=validation_fraction,
+                    patience=patience, standardize=standardize, steps_per_execution=steps_per_execution,
+                    shuffle_block=shuffle_block)
 
 
 @hookimpl

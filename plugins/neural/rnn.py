@@ -33,14 +33,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from sigbench import hookimpl
-from sigbench._validate import positive_int
-from sigbench.plugins.neural._base import NeuralProcessor, _activation, _common_params, positive_int_tuple
-from sigbench.plugins.neural.lstm import steps_and_features
+from sigbench.plugins.neural.lstm import Recurrent
 
 __all__ = ["RNN"]
 
 
-class RNN(NeuralProcessor):
+class RNN(Recurrent):
     """Stacked SimpleRNN layers over the window cut into ``timesteps`` steps, then a dense head.
 
     Parameters
@@ -84,6 +82,8 @@ class RNN(NeuralProcessor):
     """
 
     name: ClassVar[str] = "rnn"
+    cell: ClassVar[str] = "SimpleRNN"
+    prefix: ClassVar[str] = "rnn"
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "article": {"units": (32,), "timesteps": 8, "epochs": 100, "batch_size": 32, "learning_rate": 1e-3,
                     "patience": None},
@@ -95,31 +95,10 @@ class RNN(NeuralProcessor):
                  batch_size: int = 64, learning_rate: float = 2e-3, validation_fraction: float | None = None,
                  patience: int | None = 10, standardize: bool = True, steps_per_execution: int = 16,
                  shuffle_block: int | None = None, preset: str | None = None) -> None:
-        self.units = positive_int_tuple("units", units)
-        self.timesteps = None if timesteps is None else positive_int("timesteps", timesteps)
-        self.dense_units = positive_int_tuple("dense_units", dense_units, allow_empty=True)
-        self.activation = _activation("activation", activation)
-        common = _common_params(
-            window=window, seed=seed, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-            validation_fraction=validation_fraction, patience=patience, standardize=standardize,
-            steps_per_execution=steps_per_execution, shuffle_block=shuffle_block,
-        )
-        self.preset = preset
-        super().__init__(units=list(self.units), timesteps=self.timesteps, dense_units=list(self.dense_units),
-                         activation=self.activation, **common, preset=preset)
-
-    def _check_window(self, window: int) -> None:
-        steps_and_features(window, self.timesteps)
-
-    def _body(self, keras: Any, x: Any, window: int) -> Any:
-        steps, features = steps_and_features(window, self.timesteps)
-        x = keras.layers.Reshape((steps, features), name="to_steps")(x)
-        for i, width in enumerate(self.units):
-            last = i == len(self.units) - 1
-            x = keras.layers.SimpleRNN(width, return_sequences=not last, name=f"rnn_{i}")(x)
-        for i, width in enumerate(self.dense_units):
-            x = keras.layers.Dense(width, activation=self.activation, name=f"dense_{i}")(x)
-        return x
+        self._setup(units, timesteps, dense_units, activation, preset, window=window, seed=seed, epochs=epochs,
+                    batch_size=batch_size, learning_rate=learning_rate, validation_fraction=validation_fraction,
+                    patience=patience, standardize=standardize, steps_per_execution=steps_per_execution,
+                    shuffle_block=shuffle_block)
 
 
 @hookimpl

@@ -199,3 +199,14 @@ def test_json_encoder_writes_null_with_a_flag_and_reads_it_back(value: float) ->
     assert back["a"][1] == value or (math.isnan(value) and math.isnan(back["a"][1]))
     with pytest.raises(TypeError):
         dumps({"x": object()}, lenient=False)
+
+
+def test_results_from_a_standard_json_decoding_get_their_infinities_back() -> None:
+    sig = sb.generate("sines", n=600, snr_db=math.inf, seed=0)  # noiseless: an exact method scores +inf
+    res = sb.compare(sig, "spectrum", ["fft"], window=16, seeds=1, reference="fft")
+    assert res.rows[0].metrics["snr_db"] == math.inf
+    doc = json.loads(dumps(res.to_json()))  # the standard library leaves the nulls and the map
+    assert doc["rows"][0]["metrics"]["snr_db"] is None and "non_finite" in doc
+    back = sb.Results.from_json(doc)
+    assert back.rows[0].metrics["snr_db"] == math.inf
+    assert "non_finite" in doc  # the caller's document is left as it was

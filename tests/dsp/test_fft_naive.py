@@ -34,6 +34,23 @@ def test_fft_magnitude_power_and_taper(window):
     np.testing.assert_allclose(power.predict(X), np.abs(tapered) ** 2, atol=1e-12)
 
 
+def test_float32_fft_is_float32_rounding_of_the_exact_spectrum():
+    X, targets = spectrum_task(7, n=3000)
+    f = FFT(dtype="float32").fit(X, targets)
+    pred = f.predict(X)
+    assert pred.dtype == np.float64 and f.get_params()["dtype"] == "float32"
+    err = np.sum((pred - targets) ** 2)
+    stored = np.sum((targets - targets.astype(np.float32)) ** 2)  # the exact spectrum stored in float32
+    power = np.sum(targets**2)
+    # single precision: far from float64's ~1e-30, within a few bits of float32's storage rounding
+    assert 120 < 10 * np.log10(power / err) < 160
+    assert 0 < 10 * np.log10(err / stored) < 20
+    # a float32 frame's exact transform: the float32 FFT computes it to its own rounding
+    frames32 = np.asarray(X, dtype=np.float32).astype(np.float64)
+    spec = np.fft.rfft(frames32, norm="ortho")
+    np.testing.assert_allclose(pred, np.concatenate([spec.real, spec.imag], axis=1), rtol=0, atol=1e-5)
+
+
 def test_goertzel_function_matches_fft():
     x = np.random.default_rng(2).normal(size=(7, 128))
     full = np.fft.fft(x, axis=1)
@@ -72,6 +89,7 @@ def test_fft_goertzel_save_load(tmp_path):
         (FFT, {"taper": "nonsense"}, r"taper to be a scipy.signal.get_window name"),  # unknown taper
         (FFT, {"output": "phase"}, r"output to be one of complex, magnitude, power"),  # unknown layout
         (FFT, {"norm": "unitary"}, r"norm to be one of ortho, backward, forward"),  # unknown scaling
+        (FFT, {"dtype": "float16"}, r"dtype to be one of float64, float32"),  # no half-precision transform
         (Goertzel, {"freqs": []}, r"freqs to be a non-empty sequence"),  # no bins
         (Goertzel, {"freqs": 100.0}, r"freqs to be a non-empty sequence"),  # a scalar, not a list
         (Goertzel, {"freqs": [-1.0]}, r"freqs >= 0 Hz"),  # negative frequency

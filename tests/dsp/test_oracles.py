@@ -131,7 +131,11 @@ def test_sources_name_their_oracle_and_it_builds_from_the_metadata():
 
     sources = get_host().registry.entries["sources"]
     named = {name: e.info["oracle"] for name, e in sources.items() if e.info.get("oracle")}
-    assert named == {"sines": "sines-ml", "tones": "sines-ml", "ar": "ar-kalman"}
+    assert named == {"sines": "sines-ml", "tones": "sines-ml", "ar": "ar-kalman", "channel": "mlse",
+                     "anc": "known-fir", "tone-detect": "matched-filter"}
+    for name in ("channel", "anc", "tone-detect"):  # their optima serve their own tasks
+        oracle = sb.get_processor(named.pop(name)).from_metadata(sb.generate(name, n=640, seed=1).metadata)
+        assert set(type(oracle).tasks) <= {"equalise", "cancel", "detect"}
     for source, oracle_name in named.items():
         sig = sb.generate(source, n=600, seed=1)
         oracle = sb.get_processor(oracle_name).from_metadata(sig.metadata)

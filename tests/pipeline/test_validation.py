@@ -85,7 +85,7 @@ CASES = [
     ("seeds = 1", 'reference = "wienr"', "study.toml:20: unknown processor 'wienr'; did you mean 'wiener'? known:"),
     # an unknown table key in [task]
     ("window = 16", "windw = 16", "study.toml:16: unknown key 'windw' in [task]; expected one of: centered, "
-                                  "channel, hop, horizon, name, target, window"),
+                                  "channel, delay, hop, horizon, name, target, window"),
 ]
 
 

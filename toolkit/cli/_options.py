@@ -46,7 +46,8 @@ RunIdOpt = _opt(None, "--run", metavar="RUN_ID",
 # -- comparisons ---------------------------------------------------------------------------------
 MethodOpt = _opt([], "--method", "-m", metavar="SPEC", help=METHOD_HELP)
 TaskOpt = _opt("predict", "--task", "-t", metavar="TASK", help="A registered task: predict, denoise, identify, "
-               "spectrum, or a plugin's (`sigbench plugins` lists every task with its metrics).")
+               "spectrum, equalise, cancel, detect, or a plugin's (`sigbench plugins` lists every task with its "
+               "metrics).")
 QuantizeOpt = _opt([], "--quantize", metavar="SCHEME", help="Also run quantised versions (repeatable): int8 for "
                   "the neural methods (LiteRT), q15 for the FIR-type DSP baselines (fixed point).")
 DeploymentOpt = _opt(False, "--deployment", help="Measure streaming latency p50/p99, real-time factor and memory "
@@ -59,7 +60,9 @@ CenteredOpt = _opt(False, "--centered", help="denoise: target the window's centr
 ChannelOpt = _opt("0", "--channel", metavar="INDEX|NAME", help="Channel of a multi-channel signal.")
 TargetOpt = _opt("auto", "--target", metavar="auto|observed",
                  help="auto (the clean signal when known) or observed.")
-HopOpt = _opt(None, "--hop", min=1, metavar="INT", help="Samples between windows (default 1; spectrum: the window).")
+HopOpt = _opt(None, "--hop", min=1, metavar="INT", help="Samples between windows (default 1; detect: the segment).")
+DelayOpt = _opt(None, "--delay", min=0, metavar="INT", help="equalise: decision delay in samples (default: the "
+                "centre of the window and the channel).")
 SplitOpt = _opt("0.6,0.2,0.2", "--split", metavar="TRAIN,VAL,TEST", help="Chronological split fractions.")
 TrainOpt = _opt(None, "--train-samples", min=1, metavar="INT",
                 help="Train on the first INT samples, test on the rest (the founding experiment: 4000).")
@@ -69,8 +72,9 @@ SeedOpt = _opt(0, "--seed", min=0, metavar="INT",
                help="First seed of the stochastic methods (their runs use INT, INT+1, ...).")
 SeedsOpt = _opt(3, "--seeds", min=1, metavar="INT", help="Runs of each stochastic method.")
 SignalOpt = _opt(None, "--signal", metavar="NAME", help="Signal name in a file that holds several.")
-ReferenceOpt = _opt("wiener", "--reference", metavar="SPEC",
-                    help="Method whose MSE is the reference of every excess column.")
+ReferenceOpt = _opt(None, "--reference", metavar="SPEC",
+                    help="Method whose MSE is the reference of every excess column (default: the task's: wiener; "
+                         "spectrum: fft).")
 ResumeOpt = _opt(False, "--resume", help="Keep what an interrupted run of the same command finished in OUTPUT; "
                  "run the rest.")
 ReportOpt = _opt(None, "--report", dir_okay=False, metavar="FILE",

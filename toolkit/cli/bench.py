@@ -24,6 +24,7 @@ from sigbench.cli._options import (
     BudgetOpt,
     CenteredOpt,
     ChannelOpt,
+    DelayOpt,
     DeploymentOpt,
     HopOpt,
     HorizonOpt,
@@ -62,9 +63,10 @@ _FILE = input_argument("sigbench HDF5 signal file.")
 
 
 def _task_options(window: int, horizon: int, centered: bool, channel: str, target: str,
-                  hop: Optional[int]) -> dict[str, Any]:
-    return {"window": window, "horizon": horizon, "centered": centered,
+                  hop: Optional[int], delay: Optional[int] = None) -> dict[str, Any]:
+    opts = {"window": window, "horizon": horizon, "centered": centered,
             "channel": int(channel) if channel.isdigit() else channel, "target": target, "hop": hop}
+    return opts if delay is None else {**opts, "delay": delay}
 
 
 def _split(text: str) -> tuple[float, float, float]:
@@ -135,7 +137,8 @@ def run(
     file: Path = _FILE,
     output: Path = output_opt("the result file (HDF5; '-': stdout)", required=True),
     task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, centered: bool = CenteredOpt,
-    channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
+    channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, delay: Optional[int] = DelayOpt,
+    split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, resume: bool = ResumeOpt, report: Optional[Path] = ReportOpt,
     json_out: bool = JsonOpt, wide: bool = WideOpt, memory_budget: Optional[str] = BudgetOpt,
@@ -161,7 +164,7 @@ def run(
         res = sb.run_method(method, src, task, seeds=1, seed=seed, split=_split(split),
                             train_samples=train_samples, mode=mode, output=out, signal_name=signal_name,
                             resume=resume, stream=True if stream else None, budget_bytes=_budget(memory_budget),
-                            **_task_options(window, horizon, centered, channel, target, hop))
+                            **_task_options(window, horizon, centered, channel, target, hop, delay))
     if report is not None:
         _write_report(res, report)
     _finish(res, json_out, output, wide)
@@ -235,9 +238,13 @@ def _announce_defaults(task: str, methods: list[str], src: Any, *, signal_name: 
     """Without ``-m``: say which methods will run and roughly for how long, before starting."""
     if methods or is_quiet():
         return
-    from sigbench.run import DEFAULT_METHODS
+    from sigbench.host import get_host
+    from sigbench.run.plan import default_methods
 
-    chosen = list(DEFAULT_METHODS.get(task, ("wiener",)))
+    try:
+        chosen = list(default_methods(get_host().registry.get("tasks", task).obj))
+    except Exception:  # an unknown task: the run itself reports it
+        return
     try:
         from sigbench.h5 import open_signal
 
@@ -247,8 +254,9 @@ def _announce_defaults(task: str, methods: list[str], src: Any, *, signal_name: 
         n = 5000
     rows = (train_samples if train_samples else int(n * _split(split)[0])) - window
     seconds = estimate_fit_seconds(chosen, train_rows=max(rows, 1), seeds=seeds)
-    get_console().print(escape(f"{lead.format(task=task)}: {', '.join(chosen)} ({seeds} seeds of each network); "
-                               f"roughly {_duration(seconds)} on one core. {hint}"), soft_wrap=True)
+    plural = "s" if seeds != 1 else ""
+    get_console().print(escape(f"{lead.format(task=task)}: {', '.join(chosen)} ({seeds} seed{plural} of each "
+                               f"network); roughly {_duration(seconds)} on one core. {hint}"), soft_wrap=True)
 
 
 def _duration(seconds: float) -> str:
@@ -263,10 +271,11 @@ def compare(
     file: Path = _FILE,
     method: list[str] = MethodOpt,
     output: Optional[Path] = output_opt("the result file (HDF5; '-': stdout)"),
-    seeds: int = SeedsOpt, reference: str = ReferenceOpt, resume: bool = ResumeOpt,
+    seeds: int = SeedsOpt, reference: Optional[str] = ReferenceOpt, resume: bool = ResumeOpt,
     report: Optional[Path] = ReportOpt,
     task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, centered: bool = CenteredOpt,
-    channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
+    channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, delay: Optional[int] = DelayOpt,
+    split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, wide: bool = WideOpt,
     workers: Any = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
@@ -298,7 +307,7 @@ def compare(
                          signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,
                          stream=True if stream else None, budget_bytes=_budget(memory_budget), metrics=metric,
                          quantize=quantize, deployment=deployment,
-                         **_task_options(window, horizon, centered, channel, target, hop))
+                         **_task_options(window, horizon, centered, channel, target, hop, delay))
     if report is not None:
         _write_report(res, report)
     _finish(res, json_out, output, wide)
@@ -343,9 +352,10 @@ def sweep(
     method: list[str] = MethodOpt,
     output: Optional[Path] = output_opt("the result file (HDF5; '-': stdout)"),
     seeds: int = SeedsOpt, n: Optional[int] = SamplesOpt, param: list[str] = ParamOpt,
-    reference: str = ReferenceOpt, resume: bool = ResumeOpt, report: Optional[Path] = ReportOpt,
+    reference: Optional[str] = ReferenceOpt, resume: bool = ResumeOpt, report: Optional[Path] = ReportOpt,
     task: str = TaskOpt, window: int = WindowOpt, horizon: int = HorizonOpt, centered: bool = CenteredOpt,
-    channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, split: str = SplitOpt,
+    channel: str = ChannelOpt, target: str = TargetOpt, hop: Optional[int] = HopOpt, delay: Optional[int] = DelayOpt,
+    split: str = SplitOpt,
     train_samples: Optional[int] = TrainOpt, mode: str = ModeOpt, seed: int = SeedOpt,
     signal_name: Optional[str] = SignalOpt, json_out: bool = JsonOpt, wide: bool = WideOpt,
     workers: Any = WorkersOpt, timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt,
@@ -385,7 +395,7 @@ def sweep(
                        resume=resume, seeds=seeds, seed=seed, split=_split(split), train_samples=train_samples,
                        reference=reference, workers=workers, timeout=timeout, scheduler=scheduler, mode=mode,
                        stream=True if stream else None, budget_bytes=_budget(memory_budget),
-                       **_task_options(window, horizon, centered, channel, target, hop), **extra)
+                       **_task_options(window, horizon, centered, channel, target, hop, delay), **extra)
     if report is not None:
         _write_report(res, report)
     _finish(res, json_out, output, wide)

@@ -54,7 +54,8 @@ def plot(
     file: Path = _FILE,
     what: Optional[str] = typer.Option(None, "--what", metavar="FIGURE",
                                        help="overlay, errors, residual, leaderboard, cost, learning, response, "
-                                            "sweep or spectrum."),
+                                            "sweep, spectrum, waterfall (equalise sweeps), roc (detect) or "
+                                            "canceller (cancel)."),
     output: Path = output_opt("the figure (.png, .svg or .pdf)", required=True),
     run: Optional[str] = RunIdOpt,
     dpi: int = typer.Option(150, "--dpi", min=10, max=600, metavar="INT", help="Resolution of a PNG."),

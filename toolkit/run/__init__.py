@@ -71,7 +71,7 @@ __all__ = ["DEFAULT_CHUNK_SAMPLES", "DEFAULT_METHODS", "FileWindows", "Method", 
 #: samples read per block from a file by default (8 MiB of float64)
 DEFAULT_CHUNK_SAMPLES = 2**20
 #: task options a grid may vary
-TASK_KEYS = ("window", "horizon", "hop", "centered")
+TASK_KEYS = ("window", "horizon", "hop", "centered", "delay")
 
 
 def signal_bytes(path: str | os.PathLike[str], name: str | None = None) -> int:
@@ -89,12 +89,22 @@ def _summary(sig: Signal, path: str | None, target_kind: str) -> dict[str, Any]:
     return {"name": sig.name, "path": path, "samples": sig.n_samples, "channels": sig.n_channels,
             "sample_rate_hz": sig.sample_rate_hz, "snr_db": sig.snr_db(), "source": sig.metadata.get("source"),
             "seed": sig.metadata.get("seed"), "params": sig.metadata.get("params"), "target_kind": target_kind,
-            "noise_std": sig.metadata.get("noise_std")}
+            "noise_std": sig.metadata.get("noise_std"), "_metadata": dict(sig.metadata)}
 
 
 def _metadata(summary: dict[str, Any]) -> dict[str, Any]:
-    """What a model-limit estimator reads of the signal's metadata (its parameters and noise level)."""
+    """What a model-limit estimator reads of the signal's metadata: the whole metadata (``_metadata``, kept out of
+    the result file), else its parameters and noise level."""
+    if summary.get("_metadata"):
+        return dict(summary["_metadata"])
     return {k: summary[k] for k in ("source", "params", "noise_std") if summary.get(k) is not None}
+
+
+def _reference(task: str, reference: str | None) -> str:
+    """The reference method: as given, or the task's default (:attr:`sigbench.tasks.Task.reference`)."""
+    if reference is not None:
+        return reference
+    return str(get_host().registry.get("tasks", task).obj.reference)
 
 
 def _file_summary(rows: FileRows, path: str, chunk: int) -> dict[str, Any]:
@@ -103,7 +113,7 @@ def _file_summary(rows: FileRows, path: str, chunk: int) -> dict[str, Any]:
     return {"name": lazy.name, "path": path, "samples": lazy.n_samples, "channels": rows.channels,
             "sample_rate_hz": lazy.sample_rate_hz, "snr_db": rows.signal_stats(chunk), "source": meta.get("source"),
             "seed": meta.get("seed"), "params": meta.get("params"), "target_kind": rows.target_kind,
-            "noise_std": meta.get("noise_std")}
+            "noise_std": meta.get("noise_std"), "_metadata": dict(meta)}
 
 
 def _use_stream(signal: Any, stream: bool | None, name: str | None, budget: int) -> bool:
@@ -192,11 +202,14 @@ class _Setup:
         mean, noiseless = _training_targets(source, seg.fit.stop, per_block)
         return CellPlan(fit_rows=seg.fit.stop, val_rows=(seg.val.start, seg.val.stop),
                         test_rows=(seg.test.start, seg.test.stop), metrics=self.metrics,
-                        main_metric=self.task.main_metric, prequential=self.mode == "prequential",
+                        main_metric=self.task.main_metric,
+                        prequential=self.mode == "prequential" and bool(getattr(self.task, "adapts_online", True)),
                         transient=self.protocol.transient, rows_per_block=per_block,
                         budget=self.budget, raise_budget=raise_budget and streamed, task=self.task.name,
                         options=options, target_mean=mean,
-                        naive_baseline=bool(self.task.has_naive) and noiseless, deployment=self.deployment)
+                        naive_baseline=bool(self.task.has_naive) and noiseless, deployment=self.deployment,
+                        target_type=str(getattr(self.task, "target_type", "real")),
+                        excess_residual=getattr(self.task, "excess_residual", None))
 
 
 def _training_targets(source: Any, fit_rows: int, rows_per_block: int | None) -> tuple[tuple[float, ...], bool]:
@@ -215,9 +228,10 @@ def _training_targets(source: Any, fit_rows: int, rows_per_block: int | None) ->
 
 def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", methods: Sequence[str] | None = None,
             *, seeds: int = 3, seed: int = 0, window: int = 64, horizon: int = 1, centered: bool = False,
-            channel: int | str = 0, target: str = "auto", hop: int | None = None,
+            channel: int | str = 0, target: str = "auto", hop: int | None = None, delay: int | None = None,
             split: tuple[float, float, float] = (0.6, 0.2, 0.2), train_samples: int | None = None,
-            mode: str = "prequential", transient: float = 0.1, reference: str = "wiener", include_naive: bool = True,
+            mode: str = "prequential", transient: float = 0.1, reference: str | None = None,
+            include_naive: bool = True,
             output: str | os.PathLike[str] | None = None, resume: bool = False, signal_name: str | None = None,
             kind: str = "compare", workers: int | str = 1, timeout: float | None = None,
             scheduler: str | None = None, stream: bool | None = None, chunk_samples: int = DEFAULT_CHUNK_SAMPLES,
@@ -236,15 +250,16 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
         (:data:`DEFAULT_METHODS`). The reference and (where defined) ``naive`` are always added.
     seeds : int, default 3
         Runs of each stochastic method (seeds ``seed … seed+seeds−1``).
-    window, horizon, centered, channel, target, hop
+    window, horizon, centered, channel, target, hop, delay
         Task options (see :meth:`sigbench.tasks.Task.prepare`).
     split : (train, val, test), default (0.6, 0.2, 0.2)
         Chronological fractions; ignored when ``train_samples`` is given.
     mode : {"prequential", "offline"}, default "prequential"
         Prequential: online methods keep adapting on the test rows (predict, score, adapt); offline: every
         method frozen after fitting.
-    reference : str, default "wiener"
-        The linear reference every row's ``excess_db`` is measured against; when it is a least-squares FIR
+    reference : str, optional
+        The reference every row's ``excess_db`` is measured against (default: the task's,
+        :attr:`sigbench.tasks.Task.reference` — ``wiener`` for the built-in tasks); when it is a least-squares FIR
         (``wiener``), the *linear oracle* (the same FIR fitted on the test rows) is added, and the *model limit*
         when the signal's source knows its model.
     output : path, optional
@@ -297,6 +312,7 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
     >>> [r.method for r in res.rows]
     ['wiener', 'naive']
     """
+    reference = _reference(task, reference)
     protocol = Protocol(*split, train_samples=train_samples, mode=mode, seeds=seeds, seed=seed,
                         reference=reference, transient=transient)
     setup = _Setup(task, methods, reference=reference, include_naive=include_naive, protocol=protocol,
@@ -304,6 +320,8 @@ def compare(signal: Signal | str | os.PathLike[str], task: str = "predict", meth
                    quantize=quantize, deployment=deployment)
     task_opts: dict[str, Any] = {"window": window, "horizon": horizon, "centered": centered, "channel": channel,
                                  "target": target, "hop": hop}
+    if delay is not None:
+        task_opts["delay"] = delay
     streamed = _use_stream(signal, stream, signal_name, setup.budget)
     auto = isinstance(workers, str) and workers.strip().lower() == "auto"
     n_workers = 1 if auto else resolve_workers(workers)
@@ -386,10 +404,10 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
     """
     registry = get_host().registry
     mode = options.pop("mode", "prequential")
+    reference = _reference(task, options.pop("reference", None))
     protocol = Protocol(*options.pop("split", (0.6, 0.2, 0.2)), train_samples=options.pop("train_samples", None),
                         mode=mode, seeds=options.pop("seeds", 3), seed=options.pop("seed", 0),
-                        reference=options.get("reference", "wiener"), transient=options.pop("transient", 0.1))
-    reference = options.pop("reference", "wiener")
+                        reference=reference, transient=options.pop("transient", 0.1))
     include_limit = bool(options.pop("model_limit", True)) and bool(reference)
     setup = _Setup(task, methods, reference=reference, include_naive=options.pop("include_naive", True),
                    protocol=protocol, metrics=metrics, budget_bytes=budget_bytes, chunk_samples=chunk_samples,
@@ -409,7 +427,9 @@ def sweep(source: Signal | str | os.PathLike[str], grid: dict[str, list[Any]], t
                           f"the source, or METHOD.OPTION; received: {key!r}")
     signal_name = options.pop("signal_name", None)
     task_opts: dict[str, Any] = {k: options.pop(k) for k in ("window", "horizon", "centered", "channel", "target",
-                                                              "hop") if k in options}
+                                                              "hop", "delay") if k in options}
+    if task_opts.get("delay", 0) is None:
+        del task_opts["delay"]
     if options:
         raise ConfigError(f"unknown sweep option {sorted(options)[0]!r}")
     if is_source and stream:

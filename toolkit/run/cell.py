@@ -116,6 +116,10 @@ class CellPlan:
     naive_baseline: bool = False
     #: measure the deployment cost columns (streaming latency, real-time factor, memory: ``sigbench.deploy``)
     deployment: bool = False
+    #: the task's target type ("real", "symbol", "class"; :attr:`sigbench.tasks.Task.target_type`)
+    target_type: str = "real"
+    #: per-row context key subtracted from the targets in the excess columns' MSE (``Task.excess_residual``)
+    excess_residual: str | None = None
 
     def on_test_rows(self) -> CellPlan:
         """The plan of the linear oracle: fitted on the test rows themselves (no validation rows)."""
@@ -131,7 +135,9 @@ class CellPlan:
                            centered=bool(self.options.get("centered", False)), hop=geo.hop,
                            sample_rate_hz=source.sample_rate_hz, seed=seed,
                            mode="prequential" if self.prequential else "offline",
-                           validation_fraction=round(val / rows, 6) if rows else 0.0, fit_rows=rows)
+                           validation_fraction=round(val / rows, 6) if rows else 0.0, fit_rows=rows,
+                           target_type=self.target_type,
+                           alphabet=tuple(float(v) for v in getattr(source, "metric_context", {}).get("alphabet", ())))
 
 
 class MethodFailed(Exception):
@@ -268,9 +274,9 @@ def run_cell(source: Any, cls: Any, options: dict[str, Any], seed: int, plan: Ce
     t0, t1 = plan.test_rows
     context = plan.context(source, seed)
     metric_ctx = {"sample_rate_hz": source.sample_rate_hz, "task": plan.task, "target_mean": plan.target_mean,
-                  **(metric_context or {})}
+                  **getattr(source, "metric_context", {}), **(metric_context or {})}
     flat = not source.in_memory  # rows from a file: accumulate, so that memory stays flat
-    scorer = Scorer(plan.metrics, metric_ctx, accumulate=flat)
+    scorer = Scorer(plan.metrics, metric_ctx, accumulate=flat, residual=plan.excess_residual)
     n_test = t1 - t0
     k = max(1, round(plan.transient * n_test))
     parts = {part: Scorer((plan.main_metric,), metric_ctx, accumulate=flat) for part in ("transient", "steady")}
@@ -301,15 +307,15 @@ def run_cell(source: Any, cls: Any, options: dict[str, Any], seed: int, plan: Ce
             if blk.r0 == t0:
                 latency = _guard(time_latency, proc, blk.inputs[:1])
             baseline = np.asarray(blk.inputs[:, -1], dtype=np.float64) if plan.naive_baseline else blk.observed
-            scorer.add(blk.targets, pred, baseline)
+            scorer.add(blk.targets, pred, baseline, blk.extras)
             if online:
                 cut = min(max(t0 + k - blk.r0, 0), blk.r1 - blk.r0)
                 if cut:
-                    parts["transient"].add(blk.targets[:cut], pred[:cut],
-                                           None if baseline is None else baseline[:cut])
+                    parts["transient"].add(blk.targets[:cut], pred[:cut], None if baseline is None else baseline[:cut],
+                                           {key: v[:cut] for key, v in blk.extras.items()})
                 if cut < blk.r1 - blk.r0:
-                    parts["steady"].add(blk.targets[cut:], pred[cut:],
-                                        None if baseline is None else baseline[cut:])
+                    parts["steady"].add(blk.targets[cut:], pred[cut:], None if baseline is None else baseline[cut:],
+                                        {key: v[cut:] for key, v in blk.extras.items()})
             if sink is not None:
                 sink.append(pred)
     except MethodFailed as exc:

@@ -133,7 +133,8 @@ class Run:
         self.results = Results(
             run_id=self.previous.run_id if self.previous else new_run_id(), kind=kind, task=task.name,
             main_metric=task.main_metric, higher_is_better=bool(metric.info.get("higher_is_better", True)),
-            signal=dict(points[0].signal) if points else {}, protocol=protocol.as_dict(), bound={}, config=config,
+            signal={k: v for k, v in points[0].signal.items() if not k.startswith("_")} if points else {},
+            protocol=protocol.as_dict(), bound={}, config=config,
             environment=environment(), status="partial",
             created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         self.results.environment["execution"] = dict(execution or {})
@@ -228,10 +229,12 @@ class Run:
         kept: dict[str, list[np.ndarray]] = {"targets": [], "target_index": [], "observed": []}
         for blk in pt.source.blocks(t0, t1, pt.plan.rows_per_block):
             arrays = {"targets": np.asarray(blk.targets), "target_index": np.asarray(blk.target_index, dtype=np.int64),
-                      "observed": None if blk.observed is None else np.asarray(blk.observed)}
+                      "observed": None if blk.observed is None else np.asarray(blk.observed),
+                      **{k: np.asarray(v) for k, v in blk.extras.items()}}  # the task's per-row context
             for name, values in arrays.items():
                 if values is None:
                     continue
+                kept.setdefault(name, [])
                 if not self.writer.test_written:
                     self.writer.append(f"test_{name}", values)
                 if self.in_memory:
@@ -339,8 +342,9 @@ class Run:
         if j in self._bounds:
             return self._bounds[j]
         bounds: dict[str, float] = {}
+        roles = tuple(getattr(self.task, "excess_roles", ("reference", "oracle", "limit")))
         for m in pt.methods:
-            if not m.role:
+            if not m.role or m.role not in roles:
                 continue
             key = (j, m.spec.label)
             if key in self._ready:

@@ -16,7 +16,8 @@ from sigbench.processor import Processor
 from sigbench.protocol import Protocol
 from sigbench.results import Results
 
-__all__ = ["DEFAULT_METHODS", "ROLES", "Method", "RunInfo", "build_config", "cell_options", "grid_points",
+__all__ = ["DEFAULT_METHODS", "ROLES", "Method", "RunInfo", "build_config", "cell_options", "default_methods",
+           "grid_points",
            "model_limit", "new_run_id", "resolve_methods", "with_grid_options"]
 
 #: methods compared when none are named, per task
@@ -25,7 +26,7 @@ DEFAULT_METHODS: dict[str, tuple[str, ...]] = {
                 "naive"),
     "denoise": ("dnn", "cnn", "lstm", "lms", "wiener", "fir-bank", "naive"),
     "identify": ("dnn", "lstm", "lms", "nlms", "rls", "wiener"),
-    "spectrum": ("dnn", "fft", "wiener"),
+    "spectrum": ("dnn:preset=dft", "fft", "fft:dtype=float32", "wiener"),  # = SpectrumTask.default_methods
 }
 
 
@@ -127,6 +128,13 @@ def quantized_variants(methods: list[Method], schemes: Sequence[str]) -> list[Me
     return out
 
 
+def default_methods(task: Any, reference: str = "wiener") -> tuple[str, ...]:
+    """Methods compared when none are named: the task's own (:attr:`sigbench.tasks.Task.default_methods`), the
+    engine's for a built-in task, else the reference alone."""
+    own = tuple(getattr(task, "default_methods", ()) or ())
+    return own or DEFAULT_METHODS.get(task.name, (reference or "wiener",))
+
+
 def resolve_methods(methods: Sequence[Any] | None, task: Any, reference: str,
                     include_naive: bool = True, oracle: bool = True, quantize: Sequence[str] = ()) -> list[Method]:
     """Parse method specifications, look them up, coerce and validate their options (before any work).
@@ -143,7 +151,7 @@ def resolve_methods(methods: Sequence[Any] | None, task: Any, reference: str,
 
     objects: dict[str, Any] = {}  # label -> (class, options) of methods given as processor classes or instances
     specs = []
-    for item in methods or DEFAULT_METHODS.get(task.name, ("wiener",)):
+    for item in methods or default_methods(task, reference):
         if isinstance(item, str):
             specs.append(parse_method_spec(item))
         else:  # a processor class or instance: labelled by its parameters, re-created per cell
@@ -175,7 +183,8 @@ def resolve_methods(methods: Sequence[Any] | None, task: Any, reference: str,
         resolved.append(m)
     resolved += quantized_variants(resolved, quantize)
     ref = next((m for m in resolved if m.is_reference), None)
-    if oracle and ref is not None and not ref.is_chain and getattr(ref.cls, "linear_least_squares", False):
+    if (oracle and getattr(task, "linear_oracle", True) and ref is not None and not ref.is_chain
+            and getattr(ref.cls, "linear_least_squares", False)):
         label = ROLES["oracle"][0]
         resolved.append(Method(MethodSpec(ref.spec.name, dict(ref.spec.options), label), ref.cls, dict(ref.options),
                                role="oracle"))
@@ -187,8 +196,10 @@ def resolve_methods(methods: Sequence[Any] | None, task: Any, reference: str,
 def model_limit(source: str | None, params: dict[str, Any] | None, task: str,
                 metadata: dict[str, Any] | None = None) -> Method | None:
     """The model-limit method of a signal whose source registered an ``oracle`` estimator (a processor built from
-    the signal's metadata with its ``from_metadata`` classmethod, else from the recorded parameters its
-    constructor takes; its class attribute ``tasks`` names the tasks it serves), or ``None``."""
+    the signal's metadata with its ``from_metadata`` classmethod — which may return a processor of another
+    registered class, e.g. the energy detector for a tone of random phase — else from the recorded parameters its
+    constructor takes; its class attribute ``tasks`` names the tasks it serves), or ``None``. The row is labelled
+    ``model limit``, or ``model limit (<limit_label>)`` when the processor's class names what it is."""
     if not source:
         return None
     registry = get_host().registry
@@ -200,11 +211,17 @@ def model_limit(source: str | None, params: dict[str, Any] | None, task: str,
     if task not in getattr(cls, "tasks", (task,)):
         return None
     if hasattr(cls, "from_metadata"):  # the estimator reads what it needs (the noise level actually used, …)
-        options = cls.from_metadata(metadata or {"params": params or {}}).get_params()
+        obj = cls.from_metadata(metadata or {"params": params or {}})
+        cls, name = type(obj), str(type(obj).name)
+        if task not in getattr(cls, "tasks", (task,)):
+            return None
+        options = obj.get_params()
     else:
         accepted = set(cls.param_names())
         options = {k: v for k, v in (params or {}).items() if k in accepted}
-    return Method(MethodSpec(name, {}, ROLES["limit"][0]), cls, options, role="limit")
+    what = getattr(cls, "limit_label", "")
+    label = f"{ROLES['limit'][0]} ({what})" if what else ROLES["limit"][0]
+    return Method(MethodSpec(name, {}, label), cls, options, role="limit")
 
 
 def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ import math
 import os
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -98,8 +98,8 @@ class Geometry:
 
 @dataclass
 class Block:
-    """Rows ``r0 … r1−1``: input windows, targets, the observed sample at each target (or ``None``) and the
-    sample index of each target."""
+    """Rows ``r0 … r1−1``: input windows, targets, the observed sample at each target (or ``None``), the
+    sample index of each target, and the task's per-row metric context (:attr:`sigbench.TaskData.row_context`)."""
 
     r0: int
     r1: int
@@ -107,6 +107,7 @@ class Block:
     targets: np.ndarray
     observed: np.ndarray | None
     target_index: np.ndarray
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _geometry_of(data: Any) -> Geometry:
@@ -126,12 +127,15 @@ class MemoryRows:
         self.sample_rate_hz = float(data.sample_rate_hz)
         self.target_kind = str(data.target_kind)
         self.has_observed = data.observed_at_target is not None
+        #: the task's constant metric context (:attr:`sigbench.TaskData.context`)
+        self.metric_context = dict(data.context)
 
     def block(self, r0: int, r1: int) -> Block:
         """Rows ``r0 … r1−1`` (views of the task data)."""
         d = self.data
         return Block(r0, r1, d.inputs[r0:r1], d.targets[r0:r1],
-                     None if d.observed_at_target is None else d.observed_at_target[r0:r1], d.target_index[r0:r1])
+                     None if d.observed_at_target is None else d.observed_at_target[r0:r1], d.target_index[r0:r1],
+                     {k: v[r0:r1] for k, v in d.row_context.items()})
 
     def blocks(self, r0: int, r1: int, rows_per_block: int | None = None) -> Iterator[Block]:
         """Rows ``r0 … r1−1`` in one block (they are in memory already)."""
@@ -183,6 +187,7 @@ class FileRows:
                 probe = min(n, probe * 8)
         self.target_kind = str(first.target_kind)
         self.has_observed = first.observed_at_target is not None
+        self.metric_context = dict(first.context)
         hop, span = int(first.hop), int(first.span)
         expected = (probe - span) // hop + 1
         regular = np.array_equal(np.asarray(first.target_index),
@@ -223,7 +228,8 @@ class FileRows:
             raise ValidationError(f"expected task {self.task.name!r} to build {r1 - r0} rows from samples {s0}–{s1 - 1}"
                                   f"; received: {len(data)} (its rows are not local to their span)")
         observed = data.observed_at_target
-        return Block(r0, r1, data.inputs, data.targets, observed, np.asarray(data.target_index) + s0)
+        return Block(r0, r1, data.inputs, data.targets, observed, np.asarray(data.target_index) + s0,
+                     dict(data.row_context))
 
     def blocks(self, r0: int, r1: int, rows_per_block: int | None = None) -> Iterator[Block]:
         """Consecutive blocks of rows ``r0 … r1−1`` (``rows_per_block`` rows each; all at once if None)."""

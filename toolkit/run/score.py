@@ -12,8 +12,10 @@ How a metric is computed
     accumulator is then refused: its value is missing from the row and the row says why (a warning), never
     a wrong number.
 Context a metric receives
-    ``sample_rate_hz``, ``task``, ``observed_at_target`` (the noisy observation at each target, or
-    ``None`` when the task has none) and, for accumulators, the same keys per block.
+    ``sample_rate_hz``, ``task``, ``target_mean``, ``observed_at_target`` (the noisy observation at each
+    target, or ``None`` when the task has none), the task's constant context (:attr:`sigbench.TaskData.context`,
+    e.g. ``alphabet``) and its per-row arrays (:attr:`sigbench.TaskData.row_context`, e.g.
+    ``clean_at_target``) for the rows scored; accumulators receive the same keys per block.
 Derived columns
     ``excess_db`` (a row's MSE over the reference's, in dB) is derived when the row is assembled, from the
     cell's ``mse`` and the reference row's, so cells never wait for the reference.
@@ -27,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from sigbench.metrics import db_ratio
+from sigbench.metrics import db_ratio, finite_excess, variance_from_metrics
 from sigbench.results import MethodRow, mean_ci
 
 __all__ = ["KEEP_BYTES", "Scorer", "build_row"]
@@ -49,13 +51,16 @@ class Scorer:
         The metric context (``observed_at_target`` is filled in from the blocks).
     keep_bytes : int, default :data:`KEEP_BYTES`
         Above this the scorer stops keeping rows and uses accumulators.
+    residual : str, optional
+        A per-row context key subtracted from the targets in :attr:`mse` (the MSE of the excess columns,
+        :attr:`sigbench.tasks.Task.excess_residual`).
     accumulate : bool, default False
         Use the accumulators from the first block when every metric has one (rows read from a file: memory stays
         flat whatever their number); rows are then kept only for metrics without an accumulator.
     """
 
     def __init__(self, names: Sequence[str], context: dict[str, Any], keep_bytes: int = KEEP_BYTES,
-                 accumulate: bool = False) -> None:
+                 accumulate: bool = False, residual: str | None = None) -> None:
         from sigbench.host import get_host
 
         registry = get_host().registry
@@ -63,7 +68,8 @@ class Scorer:
         self.entries = {n: registry.get("metrics", n) for n in self.names}
         self.context = dict(context)
         self.keep_bytes = keep_bytes
-        self.kept: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+        self.residual = residual
+        self.kept: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, np.ndarray]]] = []
         self.kept_bytes = 0
         self.accumulators: dict[str, Any] | None = None
         self.sse = 0.0
@@ -71,18 +77,23 @@ class Scorer:
         if accumulate and all(e.info.get("accumulator") is not None for e in self.entries.values()):
             self._start_accumulating()
 
-    def add(self, y_true: np.ndarray, y_pred: np.ndarray, observed: np.ndarray | None) -> None:
-        """Feed the next block of test rows."""
+    def add(self, y_true: np.ndarray, y_pred: np.ndarray, observed: np.ndarray | None,
+            extras: dict[str, np.ndarray] | None = None) -> None:
+        """Feed the next block of test rows (``extras``: the task's per-row context of these rows)."""
+        extras = dict(extras or {})
         e = np.asarray(y_true, dtype=np.float64) - np.asarray(y_pred, dtype=np.float64)
+        if self.residual is not None and self.residual in extras:
+            e = e - np.asarray(extras[self.residual], dtype=np.float64).reshape(e.shape)
         self.sse += float(np.sum(np.square(e)))
         self.n += int(e.size)
         if self.accumulators is None:
-            self.kept.append((y_true, y_pred, observed))
-            self.kept_bytes += y_true.nbytes + y_pred.nbytes + (0 if observed is None else observed.nbytes)
+            self.kept.append((y_true, y_pred, observed, extras))
+            self.kept_bytes += (y_true.nbytes + y_pred.nbytes + (0 if observed is None else observed.nbytes)
+                                + sum(np.asarray(v).nbytes for v in extras.values()))
             if self.kept_bytes > self.keep_bytes:
                 self._start_accumulating()
         else:
-            self._accumulate(y_true, y_pred, observed)
+            self._accumulate(y_true, y_pred, observed, extras)
 
     def _start_accumulating(self) -> None:
         self.accumulators = {}
@@ -91,12 +102,12 @@ class Scorer:
             if factory is not None:
                 self.accumulators[name] = factory()
         kept, self.kept = self.kept, []
-        for y, p, o in kept:
-            self._accumulate(y, p, o)
+        for y, p, o, x in kept:
+            self._accumulate(y, p, o, x)
 
-    def _accumulate(self, y: np.ndarray, p: np.ndarray, o: np.ndarray | None) -> None:
+    def _accumulate(self, y: np.ndarray, p: np.ndarray, o: np.ndarray | None, extras: dict[str, np.ndarray]) -> None:
         assert self.accumulators is not None
-        ctx = {**self.context, "observed_at_target": o}
+        ctx = {**self.context, **extras, "observed_at_target": o}
         for acc in self.accumulators.values():
             acc.add(y, p, ctx)
 
@@ -115,7 +126,8 @@ class Scorer:
             y = np.concatenate([k[0] for k in self.kept])
             p = np.concatenate([k[1] for k in self.kept])
             obs = None if any(k[2] is None for k in self.kept) else np.concatenate([k[2] for k in self.kept])  # type: ignore[misc]
-            ctx = {**self.context, "observed_at_target": obs}
+            extras = {key: np.concatenate([k[3][key] for k in self.kept]) for key in self.kept[0][3]}
+            ctx = {**self.context, **extras, "observed_at_target": obs}
             for name, entry in self.entries.items():
                 if name == "snr_gain_db" and obs is None:
                     continue
@@ -142,7 +154,8 @@ def build_row(method: Any, grid: dict[str, Any], outs: list[dict[str, Any]], *, 
     the mean over seeds with its 95 % half-width (``<metric>_ci``), the excess over each reference
     (``excess_db`` over the linear reference, ``excess_oracle_db`` over the linear oracle, ``excess_limit_db``
     over the model limit: 10·log10 of the MSE ratio) is derived from the cells' MSE and ``bounds`` (role → MSE),
-    and the cost columns are filled from ``describe()`` and the timings.
+    except over an exact bound (:func:`sigbench.metrics.finite_excess`: an MSE at rounding level, at most −200 dB
+    below the test targets' variance), and the cost columns are filled from ``describe()`` and the timings.
     """
     from sigbench.run.plan import ROLES
 
@@ -150,6 +163,9 @@ def build_row(method: Any, grid: dict[str, Any], outs: list[dict[str, Any]], *, 
                     options=dict(method.options), grid=dict(grid), is_reference=bool(method.is_reference),
                     is_chain=bool(getattr(method.cls, "is_chain", False)), role=method.role)
     per_seed: list[dict[str, Any]] = []
+    # the test targets' variance (the same rows for every cell): what an exact bound is measured against
+    variance = next((v for o in outs if "metrics" in o for v in [variance_from_metrics(o["metrics"])]
+                     if v is not None), None)
     for out in outs:
         row.seeds.append(int(out.get("seed", 0)))
         if "error" in out:
@@ -160,7 +176,7 @@ def build_row(method: Any, grid: dict[str, Any], outs: list[dict[str, Any]], *, 
         metrics = dict(out["metrics"])
         if with_excess:
             for role, (_, column) in ROLES.items():
-                if bounds.get(role) is not None:
+                if finite_excess(bounds.get(role), variance):  # an exact bound (MSE at rounding level): none
                     metrics[column] = db_ratio(out["mse"], bounds[role])
         if out.get("online"):
             row.mode = "adapting"

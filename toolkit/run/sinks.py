@@ -125,9 +125,8 @@ class ResultWriter:
         dataclasses.replace(res, predictions={}, test={}).write_into(
             f, extra_labels={label for label, _ in self.stored})
         run = f["runs"][self.run_id]
-        for name in ("targets", "target_index", "observed"):
-            if f"test_{name}" in stage:
-                f.move(f"{stage.name}/test_{name}", f"{run.name}/test/{name}")
+        for key in [k for k in stage if k.startswith("test_")]:
+            f.move(f"{stage.name}/{key}", f"{run.name}/test/{key.removeprefix('test_')}")
         groups = {str(g.attrs["label"]): g for g in run["methods"].values()}
         for (label, s), key in self.stored.items():
             if key in stage and label in groups:
