@@ -573,6 +573,7 @@ class NeuralProcessor(Processor):
         return self.context is not None and getattr(self.context, "target_type", "real") == "class"
 
     def _compile(self, model: Any) -> None:
+        # what this reads must be part of _reuse_key (compiled models are reused across fits)
         keras = import_keras()
         # Keras's torch trainer accepts only one step per call; the result does not depend on it
         steps = 1 if keras.backend.backend() == "torch" else self.steps_per_execution
@@ -589,8 +590,10 @@ class NeuralProcessor(Processor):
             config = model.get_config()
         except NotImplementedError:  # a layer without a configuration: nothing to compare, so never reused
             return None
+        # everything _compile reads: a model compiled for other settings (another loss) is never reused
         return json.dumps([type(self).__module__, type(self).__qualname__, keras.backend.backend(), config,
-                           self.learning_rate, self.steps_per_execution], sort_keys=True, default=repr)
+                           self.learning_rate, self.steps_per_execution, self.classifies], sort_keys=True,
+                          default=repr)
 
     def _trainable_model(self, fresh: Any) -> tuple[Any, str | None, list[np.ndarray]]:
         """A compiled model to train, starting from ``fresh``'s state: a free one of the same network from

@@ -108,6 +108,21 @@ def test_another_network_or_learning_rate_is_not_reused(data, taken):
     assert taken == [False, False, False, False]
 
 
+def test_a_classifier_never_gets_a_regression_model(data, taken):
+    """The loss is part of the compiled model: a fit on class labels (binary cross-entropy) does not take the model
+    an MSE fit of the same network left."""
+    from sigbench.processor import TaskContext
+
+    x, y = data
+    _fit_seeds("dnn", x, y, seeds=(0,))
+    labels = (y > 0).astype(np.float64)
+    p = sb.get_processor("dnn")(seed=1, **CASES["dnn"]).fit(x, labels, context=TaskContext(target_type="class"))
+    assert p.classifies and taken == [False, False]
+    del p
+    q = sb.get_processor("dnn")(seed=2, **CASES["dnn"]).fit(x, labels, context=TaskContext(target_type="class"))
+    assert q.classifies and taken[-1] is True  # the classifier's own model is reused by the next classifier
+
+
 def test_a_subclass_that_compiles_its_own_way_always_gets_a_fresh_model(data, taken):
     x, y = data
     base = sb.get_processor("dnn")
