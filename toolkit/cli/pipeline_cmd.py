@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -44,7 +44,7 @@ def run(
                                                    "current folder)."),
     set_: list[str] = SetOpt,
     run_id: Optional[str] = RunIdOpt,
-    resume: bool = ResumeOpt, json_out: bool = JsonOpt, wide: bool = WideOpt, workers: int = WorkersOpt,
+    resume: bool = ResumeOpt, json_out: bool = JsonOpt, wide: bool = WideOpt, workers: Any = WorkersOpt,
     timeout: Optional[float] = TimeoutOpt, scheduler: Optional[str] = SchedulerOpt, overwrite: bool = OVERWRITE,
 ) -> None:
     """Validate a pipeline file, run its comparison or sweep, store the file's text in the run, write the

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sigbench.run.cell import error_text
-from sigbench.run.executors import Cell, DataRecipe, run_cell, worker_thread_limits
+from sigbench.run.executors import Cell, DataRecipe, networks_first, run_cell, worker_thread_limits
 
 __all__ = ["DaskExecutor", "run_cell_dask"]
 
@@ -129,7 +129,7 @@ class DaskExecutor:
             pending[str(fut.key)] = (fut, cell)
             fut.add_done_callback(self._on_done)
 
-        for cell in cells:
+        for cell in networks_first(cells):  # the long cells first: the last one does not run alone
             submit(cell)
         try:
             while pending or deferred:
