@@ -210,6 +210,28 @@ def test_estimate_grows_with_epochs_seeds_and_rows():
     assert estimate_fit_seconds(["lms", "wiener"], train_rows=3000, seeds=3) < 5
 
 
+def test_estimate_reads_presets_and_the_task_geometry(tmp_path, monkeypatch):
+    from sigbench.cli import bench
+    from sigbench.host import get_host
+    from sigbench.run.executors import training_schedule
+
+    dnn = get_host().registry.get("processors", "dnn").obj
+    assert training_schedule(dnn, {"preset": "dft"}) == (30, 32)  # the preset's epochs and batch
+    assert training_schedule(dnn, {"preset": "dft", "epochs": "5"}) == (5, 32)  # explicit options win
+    preset = bench.estimate_fit_seconds(["dnn:preset=dft"], train_rows=3000, seeds=1)
+    assert preset == bench.estimate_fit_seconds(["dnn:epochs=30,batch_size=32"], train_rows=3000, seeds=1)
+    import sigbench as sb
+
+    sb.save_signal(sb.generate("tone-detect", n=64 * 300, seed=0), tmp_path / "t.h5")
+    seen: list[int] = []
+    monkeypatch.setattr(bench, "is_quiet", lambda: False)
+    monkeypatch.setattr(bench, "estimate_fit_seconds",
+                        lambda methods, *, train_rows, seeds: seen.append(train_rows) or 1.0)
+    bench._announce_defaults("detect", [], str(tmp_path / "t.h5"), signal_name=None, seeds=1, split="0.6,0.2,0.2",
+                             train_samples=None, window=64, task_options={"window": 64})
+    assert seen == [(int(64 * 300 * 0.6) - 64) // 64 + 1]  # one row per segment, not per sample
+
+
 def test_demo_fast_is_small():
     """--fast: one seed of a small DNN with few epochs next to the DSP methods; the default demo unchanged."""
     from sigbench.cli.bench import FAST_METHODS, estimate_fit_seconds

@@ -203,12 +203,12 @@ def estimate_fit_seconds(methods: list[str], *, train_rows: int, seeds: int) -> 
     float
         Seconds.
     """
-    import inspect
     import math
 
     from sigbench.chains import is_chain_spec
     from sigbench.host import get_host
     from sigbench.params import parse_method_spec
+    from sigbench.run.executors import training_schedule
 
     registry = get_host().registry
     total = 0.0
@@ -222,10 +222,7 @@ def estimate_fit_seconds(methods: list[str], *, train_rows: int, seeds: int) -> 
         if getattr(cls, "family", "dsp") != "neural":
             total += _DSP_FIT_S
             continue
-        defaults = {k: v.default for k, v in inspect.signature(cls.__init__).parameters.items()
-                    if v.default is not inspect.Parameter.empty}
-        epochs = int(spec.options.get("epochs", defaults.get("epochs", 50)))
-        batch = int(spec.options.get("batch_size", defaults.get("batch_size", 64)))
+        epochs, batch = training_schedule(cls, dict(spec.options)) or (50, 64)
         per_batch = _SECONDS_PER_BATCH.get(spec.name, max(_SECONDS_PER_BATCH.values()))
         total += seeds * epochs * math.ceil(max(train_rows, 1) / max(batch, 1)) * per_batch
     return total
@@ -233,6 +230,7 @@ def estimate_fit_seconds(methods: list[str], *, train_rows: int, seeds: int) -> 
 
 def _announce_defaults(task: str, methods: list[str], src: Any, *, signal_name: Optional[str], seeds: int,
                        split: str, train_samples: Optional[int], window: int,
+                       task_options: Optional[dict[str, Any]] = None,
                        lead: str = "No -m given: running the default methods for {task}",
                        hint: str = "Pick methods with -m NAME (repeatable).") -> None:
     """Without ``-m``: say which methods will run and roughly for how long, before starting."""
@@ -245,14 +243,20 @@ def _announce_defaults(task: str, methods: list[str], src: Any, *, signal_name: 
         chosen = list(default_methods(get_host().registry.get("tasks", task).obj))
     except Exception:  # an unknown task: the run itself reports it
         return
+    hop, span = 1, window
     try:
         from sigbench.h5 import open_signal
+        from sigbench.run.rows import FileRows
 
         with open_signal(src, signal_name) as lazy:
             n = int(lazy.n_samples)
+            opts = {"window": window, "horizon": 1, "centered": False, "channel": 0, "target": "auto", "hop": None,
+                    **(task_options or {})}
+            geo = FileRows(lazy, get_host().registry.get("tasks", task).obj, opts).geometry  # reads an excerpt
+            hop, span = geo.hop, geo.span
     except Exception:  # a source name or an unreadable file: the run itself reports it
         n = 5000
-    rows = (train_samples if train_samples else int(n * _split(split)[0])) - window
+    rows = ((train_samples if train_samples else int(n * _split(split)[0])) - span) // hop + 1
     seconds = estimate_fit_seconds(chosen, train_rows=max(rows, 1), seeds=seeds)
     plural = "s" if seeds != 1 else ""
     get_console().print(escape(f"{lead.format(task=task)}: {', '.join(chosen)} ({seeds} seed{plural} of each "
@@ -301,7 +305,8 @@ def compare(
     with guard_outputs([file], [output], [report], overwrite=overwrite, resume=resume), stdin_file(file) as src, \
             stdout_file(output) as out:
         _announce_defaults(task, method, src, signal_name=signal_name, seeds=seeds, split=split,
-                           train_samples=train_samples, window=window)
+                           train_samples=train_samples, window=window,
+                           task_options=_task_options(window, horizon, centered, channel, target, hop, delay))
         res = sb.compare(src, task, method or None, seeds=seeds, seed=seed, split=_split(split),
                          train_samples=train_samples, mode=mode, reference=reference, output=out, resume=resume,
                          signal_name=signal_name, workers=workers, timeout=timeout, scheduler=scheduler,

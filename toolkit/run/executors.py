@@ -39,7 +39,7 @@ from sigbench.run.cell import CellPlan
 
 __all__ = ["DSP_WORKER_BYTES", "NEURAL_WORKER_BYTES", "Cell", "DataRecipe", "InlineExecutor", "PoolExecutor",
            "auto_workers", "available_cpus", "build_source", "cell_seconds", "make_executor", "networks_first",
-           "resolve_class", "resolve_workers", "run_cell", "worker_thread_limits"]
+           "resolve_class", "resolve_workers", "run_cell", "training_schedule", "worker_thread_limits"]
 
 #: libraries limited to one thread in every worker (TensorFlow's intra-op pool is not: see worker_thread_limits)
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
@@ -406,21 +406,31 @@ def cell_seconds(method: Any, samples: int) -> float:
     """
     if not _is_neural(method):
         return samples * _DSP_CELL_S_PER_SAMPLE
+    schedule = training_schedule(method.cls, dict(getattr(method, "options", {}) or {}))
+    if schedule is None or samples <= 0:
+        return _NEURAL_CELL_UNKNOWN_S
+    epochs, batch = schedule
+    return _NEURAL_CELL_S + epochs * -(-samples // batch) * _NEURAL_S_PER_BATCH
+
+
+def training_schedule(cls: Any, options: dict[str, Any]) -> tuple[int, int] | None:
+    """``(epochs, batch_size)`` a network of class ``cls`` trains with: its ``options``, else its preset's (the
+    ``preset`` option), else its constructor's defaults; ``None`` when they are not positive integers."""
     import inspect
 
-    cls = method.cls
     try:
         params = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
                   if p.default is not inspect.Parameter.empty}
     except (TypeError, ValueError):  # no introspectable constructor
         params = {}
-    options = dict(getattr(method, "options", {}) or {})
-    params.update(getattr(cls, "presets", {}).get(options.get("preset"), {}))
+    params.update(dict(getattr(cls, "presets", {}) or {}).get(options.get("preset"), {}))
     params.update(options)
     epochs, batch = params.get("epochs"), params.get("batch_size")
-    if not (isinstance(epochs, int) and isinstance(batch, int) and epochs > 0 and batch > 0 and samples > 0):
-        return _NEURAL_CELL_UNKNOWN_S
-    return _NEURAL_CELL_S + epochs * -(-samples // batch) * _NEURAL_S_PER_BATCH
+    try:
+        epochs, batch = int(epochs), int(batch)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return (epochs, batch) if epochs > 0 and batch > 0 else None
 
 
 def auto_workers(cells: Sequence[float], *, neural: bool = False, data_bytes: int = 0, cpus: int | None = None,
