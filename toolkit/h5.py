@@ -31,7 +31,6 @@ import errno
 import math
 import os
 import re
-import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ import numpy as np
 
 from sigbench._json import dumps, loads, loads_untrusted
 from sigbench._version import __version__
+from sigbench.atomic import _fsync_dir, _mode_for
 from sigbench.errors import FileFormatError, ValidationError, WriteError
 from sigbench.h5safe import (
     BOMB_FLOOR_BYTES,
@@ -460,19 +460,6 @@ def _write_failure(exc: BaseException, target: Path) -> WriteError | None:
     return None
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def pid_alive(pid: int) -> bool:
     """Whether a process with this id exists on this machine."""
     try:
@@ -629,13 +616,7 @@ def _atomic_h5(target: Path, directory: Path, base: str | os.PathLike[str] | Non
                 os.fsync(fd2)
             finally:
                 os.close(fd2)
-            if target.exists():
-                mode = stat.S_IMODE(target.stat().st_mode)
-            else:
-                umask = os.umask(0)
-                os.umask(umask)
-                mode = 0o666 & ~umask
-            os.chmod(tmp, mode)
+            os.chmod(tmp, _mode_for(target))  # the target's mode bits, or the umask's for a new file
             os.replace(tmp, target)
             _fsync_dir(directory)
         except (OSError, RuntimeError) as exc:
