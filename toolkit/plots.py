@@ -965,6 +965,24 @@ def plot_residual(results: Results, *, seed: int | None = None) -> Figure:
 
 
 # -- sweep ---------------------------------------------------------------------------------------
+def _grid_parameter(results: Results, parameter: str | None) -> tuple[list[str], str]:
+    """The grid keys of a sweep's rows and the one to put on the x axis (``parameter``, else the first configured).
+
+    Raises
+    ------
+    ValidationError
+        The rows carry no grid, or ``parameter`` is not one of its keys.
+    """
+    keys = sorted({k for r in results.rows for k in r.grid})
+    if not keys:
+        raise ValidationError(f"expected a sweep result (rows with a grid); received: kind={results.kind!r}")
+    configured = list((results.config.get("grid") or {}).keys())
+    param = parameter or next((k for k in configured if k in keys), keys[0])
+    if param not in keys:
+        raise ValidationError(f"expected a grid key among {', '.join(keys)}; received: parameter={param!r}")
+    return keys, param
+
+
 @_figure_function
 def plot_sweep(results: Results, *, parameter: str | None = None) -> Figure:
     """Main metric against a grid parameter, one line per method (and per value of other grid keys).
@@ -987,13 +1005,7 @@ def plot_sweep(results: Results, *, parameter: str | None = None) -> Figure:
     ValidationError
         The rows carry no grid, or ``parameter`` is not one of its keys.
     """
-    keys = sorted({k for r in results.rows for k in r.grid})
-    if not keys:
-        raise ValidationError(f"expected a sweep result (rows with a grid); received: kind={results.kind!r}")
-    configured = list((results.config.get("grid") or {}).keys())
-    param = parameter or next((k for k in configured if k in keys), keys[0])
-    if param not in keys:
-        raise ValidationError(f"expected a grid key among {', '.join(keys)}; received: parameter={param!r}")
+    keys, param = _grid_parameter(results, parameter)
     others = [k for k in keys if k != param]
     values = []
     for r in results.rows:
@@ -1189,13 +1201,7 @@ def plot_waterfall(results: Results, *, parameter: str | None = None, metric: st
         The rows carry no grid or no error rate, or ``parameter`` is not a grid key.
     """
     key = _rate_key(results, metric)
-    keys = sorted({k for r in results.rows for k in r.grid})
-    if not keys:
-        raise ValidationError(f"expected a sweep result (rows with a grid); received: kind={results.kind!r}")
-    configured = list((results.config.get("grid") or {}).keys())
-    param = parameter or next((k for k in configured if k in keys), keys[0])
-    if param not in keys:
-        raise ValidationError(f"expected a grid key among {', '.join(keys)}; received: parameter={param!r}")
+    keys, param = _grid_parameter(results, parameter)
     if not all(_finite(r.grid.get(param)) for r in results.rows):
         raise ValidationError(f"expected numeric values of the grid key {param!r} for the waterfall")
     others = [k for k in keys if k != param]
