@@ -18,8 +18,11 @@ adapted by LMS (:math:`\mathbf w \mathrel{+}= \mu e \mathbf u`, stable for
 training rows, whose targets are the known symbols, which also fill the feedback — for ``passes``
 passes (the last one recorded as a learning curve, ``describe()["convergence"]``); ``predict`` runs
 decision-directed: the feedback holds the slicer's decisions and, with
-``decision_directed=True``, the weights keep adapting on :math:`e = \hat a - z`. Each ``predict`` call
-starts from the fitted weights and an empty (zero) feedback, so it is deterministic. The output is the
+``decision_directed=True``, the weights keep adapting on :math:`e = \hat a - z`. A ``predict`` call
+starts from the fitted weights and an empty (zero) feedback — so predicting the same rows twice gives the
+same output — unless its first window continues the previous call's last window by one sample (the next rows
+of the same stream, as a run reading a file predicts them block by block): then the feedback and the
+decision-directed weights carry on, and the blocks give the one-pass result. The output is the
 soft value :math:`z[k]` (the task applies the decision). Cost per output sample: :math:`N` (frozen),
 :math:`2N` (LMS) or :math:`2N^2 + O(N)` (RLS) multiply-accumulates, :math:`N = N_f + N_b`.
 
@@ -89,6 +92,13 @@ def _scalar_targets(name: str, targets: np.ndarray) -> np.ndarray:
         raise ValidationError(f"expected one symbol target per row for {name}; received: targets.shape="
                               f"{targets.shape}")
     return np.ascontiguousarray(targets.reshape(-1), dtype=np.float64)
+
+
+def _continues(last_row: np.ndarray, inputs: np.ndarray) -> bool:
+    """Whether ``inputs``' first window is ``last_row`` shifted by one sample (the next row of the same stream)."""
+    if inputs.ndim != 2 or inputs.shape[0] == 0 or inputs.shape[1] != last_row.size:
+        return False
+    return bool(np.array_equal(np.asarray(inputs[0, :-1], dtype=np.float64), last_row[1:]))
 
 
 def _run_alphabet(levels: int | None, context: Any) -> np.ndarray:
@@ -181,6 +191,8 @@ class DFE(DSPProcessor):
         self.inverse_correlation = np.zeros((0, 0))
         self.feedforward_taps = 0
         self.convergence: dict[str, Any] | None = None
+        #: (last window, weights, P, feedback) after the latest predict calls: what a continuing call resumes
+        self._carries: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def _run(self, inputs: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray, fb: np.ndarray, train: bool,
              adapt: bool) -> np.ndarray:
@@ -212,6 +224,7 @@ class DFE(DSPProcessor):
             self._run(inputs, d, w, p, np.zeros(self.feedback_taps), train=True, adapt=True)
         self.convergence = self._last_pass(inputs, d, w, p)
         self.weights, self.inverse_correlation = w, p
+        self._carries = []
 
     def _last_pass(self, inputs: np.ndarray, d: np.ndarray, w: np.ndarray, p: np.ndarray) -> dict[str, Any]:
         """The last training pass in consecutive blocks (one pass: the state carries over), recording the
@@ -232,10 +245,21 @@ class DFE(DSPProcessor):
                 "convergence_samples": int(converged)}
 
     def _predict(self, inputs: np.ndarray) -> np.ndarray:
-        w, p = self.weights.copy(), self.inverse_correlation.copy()
-        dummy = np.zeros(inputs.shape[0])
-        return self._run(inputs, dummy, w, p, np.zeros(self.feedback_taps), train=False,
-                         adapt=self.decision_directed)
+        carries = self._carries
+        found = next((c for c in carries if _continues(c[0], inputs)), None)
+        if found is not None:
+            carries = [c for c in carries if c is not found]
+            _, w, p, fb = found
+        else:
+            w, p, fb = self.weights.copy(), self.inverse_correlation.copy(), np.zeros(self.feedback_taps)
+        z = self._run(inputs, np.zeros(inputs.shape[0]), w, p, fb, train=False, adapt=self.decision_directed)
+        if inputs.shape[0]:
+            last = np.array(inputs[-1], dtype=np.float64)
+            # the two latest streams are kept, so that a probe of one row between two blocks (a latency
+            # measurement) does not end the stream the blocks belong to
+            kept = [c for c in carries if not np.array_equal(c[0], last)]
+            self._carries = [(last, w, p, fb), *kept][:2]
+        return z
 
     def get_state(self) -> dict[str, np.ndarray]:
         """``weights`` ``(numtaps + feedback_taps,)`` (feed-forward oldest first, then feedback newest first),
@@ -246,6 +270,7 @@ class DFE(DSPProcessor):
         """Restore :meth:`get_state`."""
         self.weights = np.array(state["weights"], dtype=np.float64)
         self.inverse_correlation = np.array(state["inverse_correlation"], dtype=np.float64)
+        self._carries = []
         if "alphabet" in state:
             self.alphabet = np.array(state["alphabet"], dtype=np.float64)
         self.feedforward_taps = int(self.weights.size - self.feedback_taps)
