@@ -54,9 +54,7 @@ import inspect
 import json
 import math
 import os
-import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -319,73 +317,6 @@ def check_weights_file(path: Path, *, max_bytes: int) -> int:
     return elements
 
 
-# -- compiled models reused across fits ------------------------------------------------------------
-class CompiledModels:
-    """Compiled Keras models left by earlier fits in this process, reused by the next fit of the same network.
-
-    Keras traces a model's training step, its validation step and its prediction into TensorFlow graphs the
-    first time the model trains or predicts, and builds the optimizer's state; a new model for every seed pays
-    that again (measured on the founding experiment's data: 0.15 s of CPU per ``dnn`` fit, 0.4 s per ``cnn`` and
-    ``cnn-lstm`` fit, nothing measurable for ``lstm``; ``benchmarks/README.md``). A fit
-    takes a model of the same network (the same Keras configuration, optimizer settings, processor class
-    and backend) that **no living processor holds** any more, copies into it the freshly built model's
-    seeded initial state (every variable, in order) and the optimizer's initial state (step count,
-    moments), and trains it: the graphs are reused and the numbers are those of the fresh model
-    (``tests/neural/test_model_reuse.py``). A processor's model is its own while the processor lives; when
-    the processor is garbage-collected, the model becomes free for the next fit. At most ``size`` models
-    are kept (the oldest free one is dropped first).
-
-    Only fits through :meth:`NeuralProcessor._compile` as defined here are reused (a subclass that compiles
-    its own way always gets a fresh model); set ``SIGBENCH_REUSE_MODELS=0`` to build a fresh model for every
-    fit.
-    """
-
-    def __init__(self, size: int = 4) -> None:
-        self.size = size
-        self._lock = threading.Lock()
-        #: (key, model, the optimizer's initial variable values, the processor holding the model)
-        self._entries: list[tuple[str, Any, list[np.ndarray], weakref.ref[Any]]] = []
-
-    def _free(self, key: str) -> int | None:
-        return next((i for i, e in enumerate(self._entries) if e[0] == key and e[3]() is None), None)
-
-    def take(self, key: str) -> tuple[Any, list[np.ndarray]] | None:
-        """A free model for ``key`` with its optimizer's initial values, removed from the pool; or None."""
-        with self._lock:
-            index = self._free(key)
-            if index is None and any(e[0] == key for e in self._entries):
-                import gc
-
-                gc.collect()  # a processor kept alive only by a reference cycle frees its model here
-                index = self._free(key)
-            if index is None:
-                return None
-            _key, model, start, _owner = self._entries.pop(index)
-            return model, start
-
-    def put(self, key: str, model: Any, start: list[np.ndarray], owner: Any) -> None:
-        """Keep ``model`` (held by ``owner`` until ``owner`` is garbage-collected) for later fits."""
-        with self._lock:
-            self._entries = [e for e in self._entries if e[1] is not model]
-            self._entries.append((key, model, start, weakref.ref(owner)))
-            while len(self._entries) > self.size:
-                index = next((i for i, e in enumerate(self._entries) if e[3]() is None), 0)
-                self._entries.pop(index)
-
-    def clear(self) -> None:
-        """Forget every kept model."""
-        with self._lock:
-            self._entries.clear()
-
-
-#: the process's pool of compiled models (see :class:`CompiledModels`)
-COMPILED_MODELS = CompiledModels()
-
-
-def _reuse_enabled() -> bool:
-    return os.environ.get("SIGBENCH_REUSE_MODELS", "1").strip() not in ("0", "false", "no", "off")
-
-
 # -- the base class ---------------------------------------------------------------------------------
 def _with_presets(init: Callable[..., None]) -> Callable[..., None]:
     """Wrap a constructor taking ``preset``: the preset's arguments fill in what the call does not give.
@@ -573,48 +504,12 @@ class NeuralProcessor(Processor):
         return self.context is not None and getattr(self.context, "target_type", "real") == "class"
 
     def _compile(self, model: Any) -> None:
-        # what this reads must be part of _reuse_key (compiled models are reused across fits)
         keras = import_keras()
         # Keras's torch trainer accepts only one step per call; the result does not depend on it
         steps = 1 if keras.backend.backend() == "torch" else self.steps_per_execution
         loss: Any = keras.losses.BinaryCrossentropy(from_logits=True) if self.classifies else "mse"
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate), loss=loss,
                       steps_per_execution=steps)
-
-    def _reuse_key(self, model: Any) -> str | None:
-        """What identifies a compiled model a fit may reuse (see :class:`CompiledModels`), or None: no reuse."""
-        if not _reuse_enabled() or type(self)._compile is not NeuralProcessor._compile:
-            return None
-        keras = import_keras()
-        try:
-            config = model.get_config()
-        except NotImplementedError:  # a layer without a configuration: nothing to compare, so never reused
-            return None
-        # everything _compile reads: a model compiled for other settings (another loss) is never reused
-        return json.dumps([type(self).__module__, type(self).__qualname__, keras.backend.backend(), config,
-                           self.learning_rate, self.steps_per_execution, self.classifies], sort_keys=True,
-                          default=repr)
-
-    def _trainable_model(self, fresh: Any) -> tuple[Any, str | None, list[np.ndarray]]:
-        """A compiled model to train, starting from ``fresh``'s state: a free one of the same network from
-        :data:`COMPILED_MODELS` holding ``fresh``'s variables (its traced functions are kept), else ``fresh``
-        itself, compiled. Returns the model, its reuse key and its optimizer's initial variable values."""
-        key = self._reuse_key(fresh)
-        taken = COMPILED_MODELS.take(key) if key is not None else None
-        if taken is not None:
-            model, start = taken
-            source, target = fresh.variables, model.variables
-            if len(source) == len(target) and all(tuple(a.shape) == tuple(b.shape) and a.dtype == b.dtype
-                                                  for a, b in zip(source, target, strict=True)):
-                for a, b in zip(source, target, strict=True):
-                    b.assign(a.value)
-                for variable, value in zip(model.optimizer.variables, start, strict=True):
-                    variable.assign(value)
-                return model, key, start
-        self._compile(fresh)
-        fresh.optimizer.build(fresh.trainable_variables)  # what the first training step would do
-        start = [np.array(import_keras().ops.convert_to_numpy(v)) for v in fresh.optimizer.variables]
-        return fresh, key, start
 
     def _architecture(self) -> list[dict[str, Any]]:
         """The model's layers as plain data: name, class, output shape, parameter count, key settings."""
@@ -676,7 +571,8 @@ class NeuralProcessor(Processor):
             shuffle_block = int(inputs.block_rows)
         self.check_size(window, n_outputs)
         with seeded(self.seed) as keras:
-            self.model, key, optimizer_start = self._trainable_model(self._build_model(window, n_outputs))
+            self.model = self._build_model(window, n_outputs)
+            self._compile(self.model)
             train = window_batches(inputs, targets, self.batch_size, stop=rows - n_val, stats=self._stats,
                                    seed=self.seed, shuffle_block=shuffle_block)
             val = (window_batches(inputs, targets, max(self.batch_size, 256), start=rows - n_val, stats=self._stats)
@@ -691,8 +587,6 @@ class NeuralProcessor(Processor):
             history = self.model.fit(train, validation_data=val, epochs=self.epochs, verbose=0,
                                      callbacks=callbacks, shuffle=False)
             train_s = time.perf_counter() - start
-        if key is not None:
-            COMPILED_MODELS.put(key, self.model, optimizer_start, self)
         losses = [float(v) for v in history.history.get("loss", [])]
         val_losses = [float(v) for v in history.history.get("val_loss", [])]
         monitored = val_losses or losses
