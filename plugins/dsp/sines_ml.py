@@ -58,7 +58,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sigbench import hookimpl
-from sigbench._validate import one_of, positive_float, positive_int
+from sigbench._validate import finite_float, one_of, positive_float, positive_int
 from sigbench.errors import ValidationError
 from sigbench.plugins.dsp._adaptive import CHUNK_ROWS, DSPProcessor
 from sigbench.plugins.dsp._oracle import target_offset
@@ -230,17 +230,17 @@ class SinesML(DSPProcessor):
                     f"frequencies_hz={frequencies_hz!r}, sample_rate_hz={sample_rate_hz!r}, "
                     f"frequencies_rad_s={frequencies_rad_s!r}")
             rate = positive_float("sample_rate_hz", sample_rate_hz)
-            omegas = [2.0 * math.pi * _finite("frequencies_hz", f) / rate for f in frequencies_hz]
+            omegas = [2.0 * math.pi * finite_float("frequencies_hz", f) / rate for f in frequencies_hz]
         else:
             step = positive_float("step_s", 0.1 if step_s is None else step_s)
             freqs = _FOUNDING_FREQUENCIES if frequencies_rad_s is None else frequencies_rad_s
-            omegas = [_finite("frequencies_rad_s", w) * step for w in freqs]
+            omegas = [finite_float("frequencies_rad_s", w) * step for w in freqs]
         if not omegas:
             raise ValidationError("expected at least one frequency; received: none")
         for w in omegas:
             if abs(w) >= math.pi:
                 raise ValidationError(f"expected every frequency below Nyquist; received: {w:g} rad/sample")
-        amps = [_finite("amplitudes", a) for a in amplitudes]
+        amps = [finite_float("amplitudes", a) for a in amplitudes]
         if len(amps) == 1:
             amps = amps * len(omegas)
         if len(amps) != len(omegas):
@@ -334,16 +334,6 @@ class SinesML(DSPProcessor):
 
 def _floats(values: Sequence[float] | None) -> list[float] | None:
     return None if values is None else [float(v) for v in values]
-
-
-def _finite(name: str, value: Any) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"expected {name} to hold finite numbers; received: {value!r}") from None
-    if not math.isfinite(out):
-        raise ValidationError(f"expected {name} to hold finite numbers; received: {value!r}")
-    return out
 
 
 @hookimpl
